@@ -1,0 +1,104 @@
+"""The edalize flow ``dse``: design-space exploration with edalize-dse.
+
+FuseSoC loads this module as ``edalize.flows.dse`` (``edalize`` and
+``edalize.flows`` are namespace packages, so this file sits beside edalize's
+own flows). Heavy imports stay inside the methods: an import error at module
+level would make FuseSoC report the flow as not found.
+
+configure() writes the run configuration (dse-run.json) and a Makefile whose
+default target runs ``python -m edalize_dse run --config dse-run.json``;
+build() checks the inputs (space, names, platform) and then runs make, so the
+work root can also be re-run by hand with ``make``."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from edalize.flows.edaflow import Edaflow, FlowGraph
+
+RUN_CONFIG = "dse-run.json"
+SPACE_FILE_TYPE = "dseSpace"
+
+
+class Dse(Edaflow):
+    """Explore accelerator and EDA-tool parameters on real synthesis and timing."""
+
+    argtypes = ["vlogdefine", "vlogparam"]
+
+    FLOW_DEFINED_TOOL_OPTIONS = {}
+
+    FLOW_OPTIONS = {
+        **Edaflow.FLOW_OPTIONS,
+        "space": {"type": "str", "desc": "Design-space YAML file (default: the core's file of type dseSpace)"},
+        "budget": {"type": "int", "desc": "Finished evaluations to reach (a re-run resumes and counts old ones)"},
+        "strategy": {"type": "str", "desc": "Search strategy (random)"},
+        "seed": {"type": "int", "desc": "Random seed of the strategy"},
+        "workers": {"type": "int", "desc": "Points evaluated at once"},
+        "output": {"type": "str", "desc": "Output directory (default: <work root>/results; relative paths are "
+                                          "taken from the directory FuseSoC runs in)"},
+        "generator": {"type": "str", "desc": "RTL generator (embedded)"},
+        "eda_flow": {"type": "str", "desc": "EDA flow run on each point (synth)"},
+        "tool_timeout": {"type": "int", "desc": "Seconds allowed per tool run (default: no limit)"},
+    }
+
+    @classmethod
+    def get_tool_options(cls, flow_options):
+        return {}
+
+    def configure_flow(self, flow_options):
+        # The points' tools are run by edalize-dse itself, not by edalize nodes.
+        return FlowGraph()
+
+    def configure_tools(self, graph):
+        super().configure_tools(graph)
+        self.commands.add([sys.executable, "-m", "edalize_dse", "run", "--config", RUN_CONFIG], ["dse"], [])
+        self.commands.set_default_target("dse")
+
+    # ---- run configuration
+    def _space_file(self):
+        option = self.flow_options.get("space")
+        if option:
+            return str(Path(option).expanduser().resolve())
+        spaces = [f["name"] for f in self.edam.get("files", []) if f.get("file_type") == SPACE_FILE_TYPE]
+        if len(spaces) != 1:
+            raise RuntimeError(f"the dse flow needs one design-space file: set the 'space' flow option or give "
+                               f"the core exactly one file with file_type {SPACE_FILE_TYPE} "
+                               f"(found {len(spaces)})")
+        return str((Path(self.work_root) / spaces[0]).resolve())
+
+    def run_config(self):
+        from edalize_dse.explore import RunConfig
+
+        opts = self.flow_options
+        output = opts.get("output") or os.path.join(self.work_root, "results")
+        config = RunConfig(space=self._space_file(), output=str(Path(output).expanduser().resolve()))
+        for option, field in (("budget", "budget"), ("strategy", "strategy"), ("seed", "seed"),
+                              ("workers", "workers"), ("generator", "generator"), ("eda_flow", "flow"),
+                              ("tool_timeout", "tool_timeout")):
+            if opts.get(option) not in (None, ""):
+                setattr(config, field, opts[option])
+        return config
+
+    def _write_run_config(self):
+        config = self.run_config()
+        Path(self.work_root).mkdir(parents=True, exist_ok=True)
+        config.write_json(Path(self.work_root) / RUN_CONFIG)
+        return config
+
+    def configure(self):
+        super().configure()
+        self._write_run_config()
+
+    def build(self):
+        from edalize_dse.errors import DseError
+        from edalize_dse.explore import check_inputs
+
+        # FuseSoC skips configure() when the EDAM is unchanged: refresh the run
+        # configuration, and stop with one clear line before make on bad input.
+        config = self._write_run_config()
+        try:
+            check_inputs(config)
+        except DseError as exc:
+            raise RuntimeError(str(exc)) from None
+        super().build()

@@ -1,0 +1,3 @@
+from edalize_dse.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,110 @@
+"""Command line: ``edalize-dse run | report | check-space``.
+
+FuseSoC's ``dse`` flow calls ``python -m edalize_dse run --config dse-run.json``;
+users can call the same commands directly, without FuseSoC."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from edalize_dse import __version__
+from edalize_dse.errors import DseError
+
+
+def _run(args) -> int:
+    from edalize_dse.explore import RunConfig, explore
+    from edalize_dse.report import summary_text
+
+    if args.config:
+        config = RunConfig.from_json(args.config)
+    else:
+        if not args.space or not args.output:
+            raise DseError("run needs --space and --output (or --config FILE)")
+        config = RunConfig(space=args.space, output=args.output)
+    for key in ("budget", "strategy", "seed", "workers", "generator", "flow", "tool_timeout"):
+        value = getattr(args, key)
+        if value is not None:
+            setattr(config, key, value)
+    summary = explore(config, progress=not args.no_progress)
+    print(summary_text(summary.space, summary.evaluations, summary.files))
+    return 0
+
+
+def _report(args) -> int:
+    from edalize_dse.report import summary_text, write_all
+    from edalize_dse.space import load_space
+    from edalize_dse.store import STORE_NAME, Store
+
+    store_path = Path(args.output) / STORE_NAME
+    if not store_path.is_file():
+        raise DseError(f"{store_path} not found: '{args.output}' is not an edalize-dse output directory")
+    space = load_space(args.space)
+    store = Store(store_path)
+    try:
+        evaluations = store.evaluations()
+    finally:
+        store.close()
+    files = write_all(Path(args.output), space, evaluations)
+    print(summary_text(space, evaluations, files))
+    return 0
+
+
+def _check_space(args) -> int:
+    from edalize_dse.space import load_space
+
+    space = load_space(args.space)
+    valid = space.enumerate_valid()
+    print(f"{space.path}: space '{space.name}' is valid")
+    for layer in ("hardware", "eda"):
+        params = space.layer(layer)
+        print(f"  {layer}: " + ", ".join(f"{p.name} ({p.type})" for p in params))
+    for c in space.constraints:
+        print(f"  constraint {c.name}: {c.expr}")
+    print("  objectives: " + ", ".join(f"{o.name} ({o.goal})" for o in space.objectives))
+    print(f"  valid points: {len(valid) if valid is not None else 'not enumerable (float or very large)'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edalize-dse", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"edalize-dse {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="explore a design space (resumes an existing output directory)")
+    run.add_argument("--config", help="run configuration JSON (as written by the FuseSoC flow)")
+    run.add_argument("--space", help="design-space YAML file")
+    run.add_argument("--output", help="output directory (SQLite store, CSV, plot, per-point work dirs)")
+    run.add_argument("--budget", type=int, help="number of finished evaluations to reach")
+    run.add_argument("--strategy", help="search strategy (default: random)")
+    run.add_argument("--seed", type=int)
+    run.add_argument("--workers", type=int, help="points evaluated at once")
+    run.add_argument("--generator", help="RTL generator (default: embedded)")
+    run.add_argument("--flow", help="EDA flow (default: synth)")
+    run.add_argument("--tool-timeout", dest="tool_timeout", type=float, help="seconds allowed per tool run")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(func=_run)
+
+    rep = sub.add_parser("report", help="rewrite the CSV files and the plot of an output directory")
+    rep.add_argument("output")
+    rep.add_argument("--space", required=True, help="the design-space file the exploration used")
+    rep.set_defaults(func=_report)
+
+    chk = sub.add_parser("check-space", help="validate a design-space file and describe it")
+    chk.add_argument("space")
+    chk.set_defaults(func=_check_space)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DseError as exc:
+        print(f"edalize-dse: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("edalize-dse: interrupted; finished evaluations are in the store, re-run to resume",
+              file=sys.stderr)
+        return 130

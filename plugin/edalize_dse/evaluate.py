@@ -1,0 +1,66 @@
+"""One point through the whole chain: generator -> flow -> metrics.
+
+Whatever goes wrong inside (an invalid configuration, a tool crash, a timeout,
+an unparsable report) comes back as a failed Evaluation with the reason and
+the log, never as an exception that would stop the exploration."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from edalize_dse.errors import ToolFailure
+from edalize_dse.metrics import derive
+from edalize_dse.space import Space
+from edalize_dse.store import Evaluation, utc_now
+
+
+@dataclass
+class EvaluationContext:
+    space: Space
+    generator: object
+    flow: object
+    points_dir: Path
+    tool_versions: dict
+    strategy: str = ""
+
+
+def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
+                   controller_s: float | None = None) -> Evaluation:
+    """Evaluate one point; ``controller_s`` is its share of the ask() that proposed it."""
+    space = ctx.space
+    point_id = space.point_id(point)
+    workdir = ctx.points_dir / point_id
+    if workdir.exists():
+        # Left over from an interrupted run: never mix its files with this one's.
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    ev = Evaluation(point_id=point_id, params=point, status="failed", tool_versions=dict(ctx.tool_versions),
+                    started_at=utc_now(), log_path=str(workdir), strategy=ctx.strategy, round=round_no)
+    if controller_s is not None:
+        ev.timings["controller_s"] = controller_s
+    hw, eda = space.split(point)
+    try:
+        config = ctx.generator.resolve(hw)
+        broken = ctx.generator.violations(config)
+        if broken:
+            raise ToolFailure("generate", "invalid configuration: " + "; ".join(broken))
+        start = time.perf_counter()
+        design = ctx.generator.generate(config, workdir / "rtl")
+        ev.timings["generate_s"] = time.perf_counter() - start
+        metrics, flow_timings = ctx.flow.run(design, eda, workdir / ctx.flow.name)
+        ev.timings.update(flow_timings)
+        ev.qor = derive(metrics, design.info)
+        ev.status = "ok"
+    except ToolFailure as failure:
+        ev.error = str(failure)
+        ev.log_path = str(failure.log_path or workdir)
+        ev.log_tail = failure.log_tail
+    except Exception as exc:  # a bug of ours must not cost the exploration either
+        ev.error = f"internal error: {exc!r}"
+        ev.log_tail = traceback.format_exc()[-4000:]
+    ev.finished_at = utc_now()
+    return ev

@@ -1,0 +1,15 @@
+"""EDA flows: take a generated design and the EDA layer of a point through real
+tools and return the QoR read from the tools' reports."""
+
+from __future__ import annotations
+
+from edalize_dse.errors import DseError
+
+
+def get_flow(name: str, **options):
+    from edalize_dse.flows.synth import SynthFlow
+
+    flows = {SynthFlow.name: SynthFlow}
+    if name not in flows:
+        raise DseError(f"unknown flow '{name}'; available: {', '.join(sorted(flows))}")
+    return flows[name](**options)

@@ -1,0 +1,52 @@
+"""RTL generators: turn the hardware layer of a point into Verilog files.
+
+A generator declares the hardware parameters it understands (with defaults for
+those a space leaves out), checks a configuration against its own validity
+rules before anything runs, and renders the RTL into a point's work directory."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edalize_dse.errors import DseError
+
+
+@dataclass
+class RtlDesign:
+    files: list[Path]
+    top: str
+    # Facts the metrics need (e.g. number of PEs for throughput).
+    info: dict = field(default_factory=dict)
+
+
+class Generator(ABC):
+    name = ""
+    # parameter name -> (default, one-line meaning)
+    PARAMETERS: dict[str, tuple] = {}
+
+    def resolve(self, hw: dict) -> dict:
+        """The full configuration: the point's values over the generator defaults."""
+        unknown = sorted(set(hw) - set(self.PARAMETERS))
+        if unknown:
+            raise DseError(f"generator '{self.name}' has no parameter(s) {unknown}; "
+                           f"known: {sorted(self.PARAMETERS)}")
+        return {**{k: v[0] for k, v in self.PARAMETERS.items()}, **hw}
+
+    def violations(self, config: dict) -> list[str]:
+        """Broken validity rules of a resolved configuration, each naming its rule."""
+        return []
+
+    @abstractmethod
+    def generate(self, config: dict, outdir: Path) -> RtlDesign:
+        """Render the RTL of a resolved, valid configuration into ``outdir``."""
+
+
+def get_generator(name: str) -> Generator:
+    from edalize_dse.generators.embedded import EmbeddedGemmini
+
+    generators = {EmbeddedGemmini.name: EmbeddedGemmini}
+    if name not in generators:
+        raise DseError(f"unknown generator '{name}'; available: {', '.join(sorted(generators))}")
+    return generators[name]()

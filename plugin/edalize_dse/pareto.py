@@ -1,0 +1,49 @@
+"""Pareto fronts and hypervolume of evaluated points, through moocore.
+
+Objectives are turned into minimisation form (maximised ones negated) and, for
+the hypervolume, scaled to [0, 1] between the ideal and nadir points of the
+points given, with the reference point at 1.1 in every objective."""
+
+from __future__ import annotations
+
+import moocore
+import numpy as np
+
+from edalize_dse.space import Objective
+from edalize_dse.store import Evaluation
+
+HV_REFERENCE = 1.1
+
+
+def objective_matrix(evaluations: list[Evaluation], objectives: list[Objective]) -> tuple[list[Evaluation], np.ndarray]:
+    """The successful evaluations that have every objective, and their minimisation-form matrix."""
+    usable = [e for e in evaluations if e.ok and all(o.name in e.qor for o in objectives)]
+    matrix = np.array([[o.sign * float(e.qor[o.name]) for o in objectives] for e in usable], dtype=float)
+    return usable, matrix.reshape(len(usable), len(objectives))
+
+
+def front(evaluations: list[Evaluation], objectives: list[Objective]) -> list[Evaluation]:
+    usable, matrix = objective_matrix(evaluations, objectives)
+    if not usable:
+        return []
+    mask = moocore.is_nondominated(matrix)
+    return [e for e, keep in zip(usable, mask) if keep]
+
+
+def normalized_hypervolume(matrix: np.ndarray, ideal: np.ndarray, nadir: np.ndarray) -> float:
+    if matrix.size == 0:
+        return 0.0
+    span = np.where(nadir > ideal, nadir - ideal, 1.0)
+    scaled = (matrix - ideal) / span
+    inside = np.all(scaled < HV_REFERENCE, axis=1)
+    if not inside.any():
+        return 0.0
+    return float(moocore.hypervolume(scaled[inside], ref=np.full(matrix.shape[1], HV_REFERENCE)))
+
+
+def hypervolume(evaluations: list[Evaluation], objectives: list[Objective]) -> float:
+    """Hypervolume of the points, normalised by their own ideal/nadir (for run summaries)."""
+    _, matrix = objective_matrix(evaluations, objectives)
+    if matrix.size == 0:
+        return 0.0
+    return normalized_hypervolume(matrix, matrix.min(axis=0), matrix.max(axis=0))

@@ -1,0 +1,101 @@
+"""Finding the ASAP7 platform and its liberty files.
+
+The platform is ``$ASAP7_PLATFORM_DIR`` if set, else ``$FLOW_HOME/platforms/asap7``
+(an OpenROAD-flow-scripts checkout); its files are laid out as in ORFS. Debian's
+OpenSTA reads only uncompressed liberty, so ``.lib.gz`` files are decompressed
+once into a cache keyed by their content hash and every tool reads those copies.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from edalize_dse.errors import DseError
+
+VT_FLAVOURS = ("RVT", "LVT", "SLVT")
+# Cell-name suffix of each threshold flavour (e.g. INVx1_ASAP7_75t_SL).
+VT_SUFFIX = {"RVT": "R", "LVT": "L", "SLVT": "SL"}
+# Combinational groups in the order ABC must read them: ABC drops a first library
+# with fewer than three cell classes (INVBUF alone) and merges the rest into it,
+# which would leave the mapper without a buffer and an inverter.
+COMB_GROUPS = ("SIMPLE", "AO", "OA", "INVBUF")
+CELL_GROUPS = ("SEQ",) + COMB_GROUPS
+
+
+def cache_root() -> Path:
+    """Where derived files (decompressed liberty) live: $EDALIZE_DSE_CACHE or ~/.cache/edalize-dse."""
+    env = os.environ.get("EDALIZE_DSE_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "edalize-dse"
+
+
+@dataclass(frozen=True)
+class Platform:
+    root: Path
+    found_via: str
+
+    def liberty_group(self, group: str, vt: str) -> Path:
+        if vt not in VT_FLAVOURS:
+            raise DseError(f"unknown threshold flavour vt={vt!r}; expected one of {', '.join(VT_FLAVOURS)}")
+        folder = self.root / "lib" / "NLDM"
+        found = sorted(folder.glob(f"asap7sc7p5t_{group}_{vt}_TT_nldm_*.lib*"))
+        found = [p for p in found if p.name.endswith((".lib", ".lib.gz"))]
+        if not found:
+            raise DseError(f"ASAP7 platform {self.root} (via {self.found_via}) has no "
+                           f"lib/NLDM/asap7sc7p5t_{group}_{vt}_TT_nldm_*.lib[.gz]; "
+                           "point ASAP7_PLATFORM_DIR at a complete ORFS asap7 platform folder")
+        return found[-1]
+
+    def liberty(self, vt: str) -> dict[str, Path]:
+        """Uncompressed liberty files of one flavour, by cell group (SEQ first)."""
+        return {g: decompressed(self.liberty_group(g, vt)) for g in CELL_GROUPS}
+
+
+def find_platform(environ=None) -> Platform:
+    env = os.environ if environ is None else environ
+    direct = env.get("ASAP7_PLATFORM_DIR")
+    if direct:
+        root, via = Path(direct), "ASAP7_PLATFORM_DIR"
+    elif env.get("FLOW_HOME"):
+        root, via = Path(env["FLOW_HOME"]) / "platforms" / "asap7", "FLOW_HOME"
+    else:
+        raise DseError("ASAP7 platform not found: set ASAP7_PLATFORM_DIR to an asap7 platform folder "
+                       "(lib/NLDM, lef), or FLOW_HOME to an OpenROAD-flow-scripts 'flow' folder "
+                       "containing platforms/asap7")
+    if not (root / "lib" / "NLDM").is_dir():
+        raise DseError(f"ASAP7 platform folder {root} (from {via}) has no lib/NLDM; "
+                       "set ASAP7_PLATFORM_DIR or FLOW_HOME to a folder laid out like ORFS's platforms/asap7")
+    return Platform(root=root.resolve(), found_via=via)
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def decompressed(path: Path) -> Path:
+    """``path`` itself if uncompressed, else its cached decompressed copy."""
+    path = Path(path)
+    if path.suffix != ".gz":
+        return path
+    target = cache_root() / "liberty" / f"{file_digest(path)[:16]}-{path.name[:-3]}"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename, so parallel workers never read a half-written file.
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as src:
+        shutil.copyfileobj(src, out)
+    os.replace(tmp, target)
+    return target

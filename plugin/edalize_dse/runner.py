@@ -1,0 +1,61 @@
+"""Running one tool step of one evaluation: its own log file, a timeout, and a
+failure that carries the step name, the reason and the log's tail."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from edalize_dse.errors import ToolFailure
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when the parent dies (even by SIGKILL), so an
+    interrupted exploration leaves no tool writing into a work directory that a
+    resumed run is about to reuse."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def run_step(step: str, cmd: list[str], cwd: Path, log: Path, timeout: float | None) -> float:
+    """Run ``cmd`` in ``cwd`` with stdout+stderr into ``log``; return its wall time in s.
+
+    Raises ToolFailure on a missing executable, a non-zero exit or a timeout
+    (the whole process group is killed, so no tool is left running)."""
+    log = Path(log)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with open(log, "wb") as out:
+        try:
+            proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    preexec_fn=_die_with_parent)
+        except FileNotFoundError:
+            raise ToolFailure(step, f"executable '{cmd[0]}' not found", log) from None
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise ToolFailure(step, f"timed out after {timeout:g} s", log, tail(log)) from None
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM): take the tool down with us.
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+    if code != 0:
+        raise ToolFailure(step, f"exited with status {code}", log, tail(log))
+    return time.perf_counter() - start
