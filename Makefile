@@ -1,0 +1,52 @@
+# edalize-dse: `make demo` sets everything up and runs a short real exploration;
+# `make test` runs the test suite against a fresh non-editable install.
+
+PYTHON      ?= python3
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+DEBIAN_TOOLS := opensta verilator iverilog
+DEMO_BUDGET ?= 8
+DEMO_SEED   ?= 1
+
+# Platform: ASAP7_PLATFORM_DIR, else $FLOW_HOME/platforms/asap7, else the
+# shared checkout beside this one (the layout of our CI and dev machines).
+ifeq ($(strip $(ASAP7_PLATFORM_DIR)$(FLOW_HOME)),)
+  ifneq ($(wildcard ../shared/pdk/asap7/lib),)
+    export ASAP7_PLATFORM_DIR := $(abspath ../shared/pdk/asap7)
+  endif
+endif
+
+.PHONY: demo test setup tools venv install clean
+
+demo: setup
+	$(VENV)/bin/fusesoc --cores-root cores run --target=dse edalize-dse:accel:gemmini \
+	    --budget $(DEMO_BUDGET) --seed $(DEMO_SEED)
+	@echo "Outputs: build/edalize-dse_accel_gemmini_0.1.0/dse/results/ (dse.sqlite, evaluations.csv, pareto.csv, pareto.png)"
+
+test: setup
+	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+setup: tools install
+
+# Debian tools the flows and tests run: OpenSTA, Verilator, Icarus Verilog.
+tools:
+	@missing=""; \
+	command -v sta >/dev/null || missing="$$missing opensta"; \
+	command -v verilator >/dev/null || missing="$$missing verilator"; \
+	command -v iverilog >/dev/null || missing="$$missing iverilog"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Always reinstall the project (non-editable): tests see what a user installs.
+install: $(PY)
+	$(PY) -m pip install -q ".[test]"
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache

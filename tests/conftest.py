@@ -1,0 +1,39 @@
+"""Shared fixtures. Tests run against the installed package (make test installs
+it non-editable into .venv) and the real tools; the ASAP7 platform comes from
+ASAP7_PLATFORM_DIR, defaulting to ../shared/pdk/asap7 beside the checkout."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORES = REPO / "cores"
+SPACE = CORES / "spaces" / "gemmini_small.yml"
+
+if not os.environ.get("ASAP7_PLATFORM_DIR") and not os.environ.get("FLOW_HOME"):
+    _shared = REPO.parent / "shared" / "pdk" / "asap7"
+    if _shared.is_dir():
+        os.environ["ASAP7_PLATFORM_DIR"] = str(_shared)
+
+
+@pytest.fixture(scope="session")
+def platform_dir() -> Path:
+    path = os.environ.get("ASAP7_PLATFORM_DIR")
+    if not path or not Path(path).is_dir():
+        pytest.fail("ASAP7_PLATFORM_DIR is not set to the ASAP7 platform (../shared/pdk/asap7)")
+    return Path(path)
+
+
+@pytest.fixture(scope="session")
+def tools():
+    missing = [t for t in ("sta", "iverilog", "vvp") if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"tools missing: {missing}; run 'make test' (it installs them)")
+
+
+def write_space(tmp_path: Path, text: str, name: str = "space.yml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path

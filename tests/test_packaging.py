@@ -1,0 +1,29 @@
+"""The installed package carries its templates and FuseSoC/edalize find the flow."""
+
+import importlib
+from pathlib import Path
+
+import edalize_dse
+from conftest import REPO
+from edalize_dse.templating import templates_dir
+
+
+def test_templates_ship_inside_the_installed_package():
+    installed = Path(edalize_dse.__file__).resolve().parent
+    assert templates_dir() == installed / "templates"
+    shipped = {p.relative_to(templates_dir()) for p in templates_dir().rglob("*.j2")}
+    in_repo = {p.relative_to(REPO / "templates") for p in (REPO / "templates").rglob("*.j2")}
+    assert shipped == in_repo and shipped
+
+
+def test_edalize_finds_the_dse_flow_beside_its_own():
+    module = importlib.import_module("edalize.flows.dse")
+    flow = module.Dse
+    assert flow.__name__ == "Dse" and {"space", "budget", "strategy", "seed", "workers", "output"} <= set(
+        flow.get_flow_options())
+    importlib.import_module("edalize.flows.generic")  # edalize's own flows are still there
+
+
+def test_edalize_namespace_has_no_init_files():
+    assert not (REPO / "plugin" / "edalize" / "__init__.py").exists()
+    assert not (REPO / "plugin" / "edalize" / "flows" / "__init__.py").exists()
