@@ -66,7 +66,6 @@ def parse_sta_log(log: Path) -> dict:
             "power_switching_w": values["power_switching_w"],
             "power_leakage_w": values["power_leakage_w"],
             "power_total_w": values["power_total_w"],
-            "sta_version": values.get("sta_version", ""),
         }
     except ValueError as exc:
         raise ToolFailure("sta", f"unparsable OpenSTA value: {exc}", log, tail(log)) from None

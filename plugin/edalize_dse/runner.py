@@ -3,11 +3,10 @@ failure that carries the step name, the reason and the log's tail."""
 
 from __future__ import annotations
 
-import ctypes
 import os
+import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,12 +21,13 @@ def tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGKILL when the parent dies (even by SIGKILL), so an
-    interrupted exploration leaves no tool writing into a work directory that a
-    resumed run is about to reuse."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+def _tied_to_parent(cmd: list[str]) -> list[str]:
+    """Prefix ``cmd`` so the tool gets SIGKILL when its parent dies (even by
+    SIGKILL): an interrupted exploration then leaves no tool writing into a
+    work directory that the resumed run reuses. util-linux's setpriv sets the
+    parent-death signal and execs the tool; without it the tool runs as is."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--", *cmd] if setpriv else cmd
 
 
 def run_step(step: str, cmd: list[str], cwd: Path, log: Path, timeout: float | None) -> float:
@@ -40,9 +40,10 @@ def run_step(step: str, cmd: list[str], cwd: Path, log: Path, timeout: float | N
     start = time.perf_counter()
     with open(log, "wb") as out:
         try:
-            proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True,
-                                    preexec_fn=_die_with_parent)
+            if shutil.which(cmd[0]) is None:
+                raise FileNotFoundError(cmd[0])
+            proc = subprocess.Popen(_tied_to_parent(cmd), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
         except FileNotFoundError:
             raise ToolFailure(step, f"executable '{cmd[0]}' not found", log) from None
         try:
