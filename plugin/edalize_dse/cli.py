@@ -29,6 +29,9 @@ def _run(args) -> int:
             setattr(config, key, value)
     summary = explore(config, progress=not args.no_progress)
     print(summary_text(summary.space, summary.evaluations, summary.files))
+    if summary.exhausted:
+        print(f"note: the space has no unevaluated valid point left; {len(summary.evaluations)} of the "
+              f"budget of {config.budget} were run")
     return 0
 
 

@@ -120,6 +120,7 @@ class Summary:
     evaluations: list[Evaluation]
     new: int
     files: dict
+    exhausted: bool = False  # the strategy ran out of unseen valid points before the budget
 
 
 def explore(config: RunConfig, progress: bool = True) -> Summary:
@@ -168,6 +169,7 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
             executor.shutdown()
         evaluations = store.evaluations()
         files = report.write_all(output, prep.space, evaluations)
-        return Summary(output=output, space=prep.space, evaluations=evaluations, new=new, files=files)
+        return Summary(output=output, space=prep.space, evaluations=evaluations, new=new, files=files,
+                       exhausted=len(evaluations) < config.budget)
     finally:
         store.close()
