@@ -29,6 +29,8 @@ def _run(args) -> int:
             setattr(config, key, value)
     summary = explore(config, progress=not args.no_progress)
     print(summary_text(summary.space, summary.evaluations, summary.files))
+    print(f"{summary.new} evaluation(s) run now, {len(summary.evaluations) - summary.new} resumed from "
+          f"{summary.output / 'dse.sqlite'}")
     if summary.exhausted:
         print(f"note: the space has no unevaluated valid point left; {len(summary.evaluations)} of the "
               f"budget of {config.budget} were run")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from edalize_dse import report
 from edalize_dse.errors import DseError, SpaceError
 from edalize_dse.evaluate import EvaluationContext, evaluate_point
 from edalize_dse.executors import LocalExecutor
@@ -124,8 +125,6 @@ class Summary:
 
 
 def explore(config: RunConfig, progress: bool = True) -> Summary:
-    from edalize_dse import report
-
     prep = prepare(config)
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
