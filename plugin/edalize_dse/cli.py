@@ -16,6 +16,7 @@ from edalize_dse.errors import DseError
 def _run(args) -> int:
     from edalize_dse.explore import RunConfig, explore
     from edalize_dse.report import summary_text
+    from edalize_dse.store import STORE_NAME
 
     if args.config:
         config = RunConfig.from_json(args.config)
@@ -30,7 +31,7 @@ def _run(args) -> int:
     summary = explore(config, progress=not args.no_progress)
     print(summary_text(summary.space, summary.evaluations, summary.files))
     print(f"{summary.new} evaluation(s) run now, {len(summary.evaluations) - summary.new} resumed from "
-          f"{summary.output / 'dse.sqlite'}")
+          f"{summary.output / STORE_NAME}")
     if summary.exhausted:
         print(f"note: the space has no unevaluated valid point left; {len(summary.evaluations)} of the "
               f"budget of {config.budget} were run")

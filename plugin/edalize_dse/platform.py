@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from edalize_dse.errors import DseError
@@ -89,7 +90,20 @@ def decompressed(path: Path) -> Path:
     path = Path(path)
     if path.suffix != ".gz":
         return path
-    target = cache_root() / "liberty" / f"{file_digest(path)[:16]}-{path.name[:-3]}"
+    stat = path.stat()
+    key = (path.resolve(), stat.st_mtime_ns, stat.st_size, cache_root())
+    target = _decompressed(*key)
+    if not target.exists():  # the cache folder was emptied since: decompress again
+        _decompressed.cache_clear()
+        target = _decompressed(*key)
+    return target
+
+
+@lru_cache(maxsize=256)
+def _decompressed(path: Path, mtime_ns: int, size: int, cache: Path) -> Path:
+    # Keyed on the file's identity and the cache folder, so every evaluation
+    # after the first skips re-hashing the library (mtime/size catch a change).
+    target = cache / "liberty" / f"{file_digest(path)[:16]}-{path.name[:-3]}"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -120,7 +120,3 @@ class Store:
                            error=r[5], log_path=r[6], log_tail=r[7], tool_versions=json.loads(r[8]),
                            timings=json.loads(r[9]), strategy=r[10], round=r[11], started_at=r[12],
                            finished_at=r[13]) for r in rows]
-
-    def count(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]

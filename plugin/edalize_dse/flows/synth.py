@@ -56,8 +56,9 @@ class SynthFlow:
         self._platform = find_platform()
 
     def preflight(self) -> dict:
-        """Find the platform and the tools; return the tool versions. Raises DseError."""
-        self.check_platform()
+        """Check the tools (the platform is ``check_platform``'s job); return their versions.
+
+        Raises DseError."""
         if shutil.which("sta") is None:
             raise DseError("OpenSTA ('sta') not found on PATH: install it with 'apt-get install opensta' "
                            "(or run 'make demo', which installs it)")
