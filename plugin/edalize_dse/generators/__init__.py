@@ -14,11 +14,24 @@ from edalize_dse.errors import DseError
 
 
 @dataclass
+class MacroView:
+    """A hard macro (e.g. an SRAM bank) the RTL instantiates as a black box.
+
+    Synthesis and STA read ``liberty`` (area, leakage, energies, timing); P&R also
+    needs ``lef``. Simulation uses the behavioural model in ``RtlDesign.sim_files``."""
+    name: str
+    liberty: Path
+    lef: Path | None = None
+
+
+@dataclass
 class RtlDesign:
-    files: list[Path]
+    files: list[Path]  # synthesizable RTL, macros only instantiated
     top: str
     # Facts the metrics need (e.g. number of PEs for throughput).
     info: dict = field(default_factory=dict)
+    macros: list[MacroView] = field(default_factory=list)
+    sim_files: list[Path] = field(default_factory=list)  # behavioural models of the macros
 
 
 class Generator(ABC):
