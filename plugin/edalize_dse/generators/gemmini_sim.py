@@ -11,6 +11,7 @@ starts from D (what it held), else from 0."""
 from __future__ import annotations
 
 import subprocess
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,3 +118,102 @@ def simulate(config: dict, a: np.ndarray, b: np.ndarray, d: np.ndarray, workdir:
         for i in range(m):
             c[i, nb * dim:(nb + 1) * dim] = unpack(words[nb * m + i], dim, acc_bits)
     return SimResult(c=c, cycles=cycles, a_addr=a_addr, b_addr=b_addr, c_addr=c_addr)
+
+
+# ---------------------------------------------------------------- verification matrix
+
+@dataclass(frozen=True)
+class Case:
+    """One verification run: a configuration, a matrix shape and the command's mode."""
+    name: str
+    config: dict
+    shape: tuple  # M, K, N
+    ws: bool = False
+    accumulate: bool = True
+
+    @property
+    def dim(self) -> int:
+        return self.config["meshRows"] * self.config["tileRows"]
+
+
+_WIDE = dict(inputType=8, spatialArrayOutputType=20, accType=32, sp_capacity=1, acc_capacity=1)
+_NARROW = dict(inputType=4, spatialArrayOutputType=10, accType=16, sp_capacity=1, acc_capacity=1)
+
+
+def _config(mesh: int, tile: int, dataflow: str, widths: dict, sp_banks: int, acc_banks: int,
+            tile_latency: int = 0, mesh_output_delay: int = 1) -> dict:
+    return dict(meshRows=mesh, meshColumns=mesh, tileRows=tile, tileColumns=tile, dataflow=dataflow,
+                sp_banks=sp_banks, acc_banks=acc_banks, tile_latency=tile_latency,
+                mesh_output_delay=mesh_output_delay, **widths)
+
+
+def verification_cases() -> list[Case]:
+    """The matrix: every dataflow (BOTH in both modes) x the 1x4, 2x2, 4x1 splits of a
+    DIM=4 array (with 1, 2, 4 banks), narrow widths that overflow, pipeline latencies,
+    a DIM=8 array, and non-square tiled shapes; 8x8x8 and larger force tiling."""
+    cases = []
+    modes = (("OS", False), ("WS", True), ("BOTH", False), ("BOTH", True))
+    for df, ws in modes:
+        for idx, (mesh, tile) in enumerate(((1, 4), (2, 2), (4, 1))):
+            banks = (1, 2, 4)[idx]
+            cfg = _config(mesh, tile, df, _WIDE, sp_banks=banks, acc_banks=(4, 2, 1)[idx])
+            mode = f"{df}-{'ws' if ws else 'os'}" if df == "BOTH" else df
+            cases.append(Case(f"{mode}_m{mesh}t{tile}_w8a32_sp{banks}", cfg, (8, 8, 8), ws=ws,
+                              accumulate=idx != 1))
+    for df, ws in modes:
+        mode = f"{df}-{'ws' if ws else 'os'}" if df == "BOTH" else df
+        cfg = _config(2, 2, df, _NARROW, sp_banks=2, acc_banks=4)
+        cases.append(Case(f"{mode}_m2t2_w4a16_sp2", cfg, (8, 12, 4), ws=ws))
+    for tl, od in ((1, 0), (2, 2)):
+        for ws in (False, True):
+            cfg = _config(2, 2, "BOTH", _WIDE, sp_banks=4, acc_banks=2, tile_latency=tl, mesh_output_delay=od)
+            cases.append(Case(f"BOTH-{'ws' if ws else 'os'}_m2t2_tl{tl}_od{od}", cfg, (4, 8, 12), ws=ws))
+    for df, ws in modes:
+        mode = f"{df}-{'ws' if ws else 'os'}" if df == "BOTH" else df
+        cfg = _config(2, 4, df, dict(_WIDE, sp_capacity=4, acc_capacity=4), sp_banks=2, acc_banks=2)
+        cases.append(Case(f"{mode}_dim8_m2t4_w8a32", cfg, (16, 16, 16), ws=ws))
+    return cases
+
+
+def case_matrices(case: Case, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random signed A, B, D over the full ranges, with rows/columns of the extremes."""
+    in_bits, acc_bits = case.config["inputType"], case.config["accType"]
+    lo, hi = -(1 << (in_bits - 1)), (1 << (in_bits - 1)) - 1
+    m, k, n = case.shape
+    rng = np.random.default_rng(zlib.crc32(case.name.encode()) + seed)
+    a = rng.integers(lo, hi + 1, size=(m, k))
+    b = rng.integers(lo, hi + 1, size=(k, n))
+    a[0, :], b[:, 0] = lo, lo      # (-2^(w-1))^2 summed K times: overflows narrow sums
+    a[-1, :], b[:, -1] = hi, lo    # max x min
+    a[1, ::2], b[::3, 1] = hi, hi
+    d = rng.integers(-(1 << (acc_bits - 1)), 1 << (acc_bits - 1), size=(m, n), dtype=np.int64)
+    d[0, 0], d[-1, -1] = (1 << (acc_bits - 1)) - 1, -(1 << (acc_bits - 1))
+    return a, b, d
+
+
+def run_case(case: Case, workdir: Path) -> tuple[SimResult, np.ndarray]:
+    """Simulate one case; returns the result and the reference C."""
+    a, b, d = case_matrices(case)
+    res = simulate(case.config, a, b, d, workdir, accumulate=case.accumulate, ws=case.ws)
+    cfg = case.config
+    expected = reference(a, b, d, case.dim, cfg["spatialArrayOutputType"], cfg["accType"], case.accumulate)
+    return res, expected
+
+
+def cycle_record(case: Case, res: SimResult) -> dict:
+    """The JSON record of one case's multiply (for the performance model)."""
+    cfg = case.config
+    m, k, n = case.shape
+    return {
+        "case": case.name,
+        "dim": case.dim, "dataflow": cfg["dataflow"], "mode": "WS" if case.ws or cfg["dataflow"] == "WS" else "OS",
+        "meshRows": cfg["meshRows"], "meshColumns": cfg["meshColumns"],
+        "tileRows": cfg["tileRows"], "tileColumns": cfg["tileColumns"],
+        "inputType": cfg["inputType"], "spatialArrayOutputType": cfg["spatialArrayOutputType"],
+        "accType": cfg["accType"], "sp_capacity": cfg["sp_capacity"], "sp_banks": cfg["sp_banks"],
+        "acc_capacity": cfg["acc_capacity"], "acc_banks": cfg["acc_banks"],
+        "tile_latency": cfg["tile_latency"], "mesh_output_delay": cfg["mesh_output_delay"],
+        "M": m, "K": k, "N": n, "accumulate": case.accumulate,
+        "cycles": res.cycles,
+        "cycles_definition": "clock edges from the one accepting the command to the one raising done, inclusive",
+    }
