@@ -15,6 +15,7 @@ parameters:
   tileColumns: {layer: hardware, type: pow2, low: 2, high: 4, default: 2}
   inputType:   {layer: hardware, type: choice, choices: [4], default: 4}
   accType:     {layer: hardware, type: choice, choices: [16], default: 16}
+  spatialArrayOutputType: {layer: hardware, type: choice, choices: [12], default: 12}
 # deliberately no square-array constraint: the generator's own rule must catch it
 """
 
