@@ -135,3 +135,27 @@ def test_generation_is_deterministic(tmp_path, platform_dir):
     first = [p.read_text() for p in gen.generate(cfg, tmp_path / "a").files]
     second = [p.read_text() for p in gen.generate(cfg, tmp_path / "b").files]
     assert first == second
+
+
+@pytest.mark.parametrize("fragment, rule", [
+    ("meshColumns: {layer: hardware, type: choice, choices: [1], default: 1}", "square_array"),
+    ("meshColumns: {layer: hardware, type: choice, choices: [2], default: 2}\n"
+     "  sp_banks: {layer: hardware, type: choice, choices: [3], default: 3}", "sp_bank_entries_pow2"),
+])
+def test_invalid_default_is_rejected_before_any_tool(tmp_path, fragment, rule):
+    import subprocess
+    import sys
+
+    from conftest import write_space
+
+    space = write_space(tmp_path, "parameters:\n"
+                        "  meshRows: {layer: hardware, type: choice, choices: [2], default: 2}\n"
+                        "  tileRows: {layer: hardware, type: choice, choices: [2], default: 2}\n"
+                        "  tileColumns: {layer: hardware, type: choice, choices: [2], default: 2}\n"
+                        f"  {fragment}\n")
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "edalize_dse", "run", "--space", str(space), "--output", str(out),
+                          "--budget", "1", "--no-progress"], capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert f"rule '{rule}'" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert not (out / "points").exists()
