@@ -191,19 +191,23 @@ def schedule(config: dict) -> dict:
     d = config["mesh_output_delay"]
     mr, mc = config["meshRows"], config["meshColumns"]
     tr, tc = config["tileRows"], config["tileColumns"]
+    # The shift (and ws) control reaches tile column c (c + 1) * s cycles after the controller.
     # OS: A[i][k] enters lane i at k + skew_i, B[k][j] column j at k + skew_j; the last
-    # operands reach the far corner PE at the end of os_last; draining starts after it.
-    os_last = dim - 1 + (mr - 1 + mc - 1 + 1) * s
-    os_drain = os_last + 1
-    os_len = os_drain + dim + d
-    # WS: dim cycles shift weights in, then A[i][k] enters lane k at dim + i + skew_k;
-    # column j shows C[i][j] after the psum has crossed every tile row.
+    # operands of tile column c arrive at dim - 1 + (meshRows - 1 + c + 1) * s, so the
+    # controller starts the drain at os_drain and column j's rows leave from os_cap_at[j].
+    os_drain = dim + (mr - 1) * s
+    os_cap_at = [os_drain + (j // tc + 1) * s + d for j in range(dim)]
+    os_len = max(os_cap_at) + dim
+    # WS: shift for dim cycles from t = 0 (column j loads its weights from ws_c_at[j]),
+    # then A[i][k] enters lane k at dim + i + skew_k; column j shows C[i][j] at
+    # ws_cap_at[j] + i, after the psum has crossed every tile row.
     ws_cap_at = [dim + (mr - 1) * s + (j // tc + 1) * s + d for j in range(dim)]
     ws_len = max(ws_cap_at) + dim
     return dict(
         os_a_at=[(i // tr) * s for i in range(dim)],
         os_b_at=[(j // tc) * s for j in range(dim)],
-        os_drain=os_drain, os_len=os_len,
+        os_drain=os_drain, os_cap_at=os_cap_at, os_len=os_len,
+        ws_c_at=[(j // tc + 1) * s for j in range(dim)],
         ws_a_at=[dim + (k // tr) * s for k in range(dim)],
         ws_cap_at=ws_cap_at, ws_len=ws_len,
     )
