@@ -16,6 +16,8 @@ _POWER_ROW = re.compile(r"^(Sequential|Combinational|Macro|Pad|Total)\s+([-+\deE
                         r"([-+\deE.]+)\s+([-+\deE.]+)")
 # A liberty cell and its area (the first 'area' inside the cell group).
 _CELL_AREA = re.compile(r"\bcell\s*\(\s*\"?([\w$]+)\"?\s*\)\s*\{[^{}]*?\barea\s*:\s*([-+\deE.]+)", re.DOTALL)
+# report_power -instances rows: internal, switching, leakage, total (W), instance.
+_INSTANCE_POWER_ROW = re.compile(r"^([-+\deE.]+)\s+([-+\deE.]+)\s+([-+\deE.]+)\s+([-+\deE.]+)\s+\S+$")
 _METRIC = re.compile(r"^DSE_METRIC (\S+) (.+)$")
 # Debian's OpenSTA (2019) does not parse 'signed' in declarations that Yosys writes.
 _SIGNED_DECL = re.compile(r"^(\s*(?:input|output|inout|wire|reg))\s+signed\b", re.MULTILINE)
@@ -69,11 +71,25 @@ def parse_sta_log(log: Path) -> dict:
     text = Path(log).read_text(errors="replace")
     values = {}
     power = {}
+    macro_rows = None  # per-instance power of the macros, when the script asked for it
     for line in text.splitlines():
-        m = _METRIC.match(line.strip())
+        stripped = line.strip()
+        if stripped.startswith("DSE_MACRO_POWER_BEGIN"):
+            macro_rows = []
+            continue
+        if stripped.startswith("DSE_MACRO_POWER_END"):
+            values["macro_rows"] = macro_rows
+            macro_rows = None
+            continue
+        if macro_rows is not None:
+            m = _INSTANCE_POWER_ROW.match(stripped)
+            if m:
+                macro_rows.append(float(m.group(4)))
+            continue
+        m = _METRIC.match(stripped)
         if m:
             values[m.group(1)] = m.group(2).strip()
-        m = _POWER_ROW.match(line.strip())
+        m = _POWER_ROW.match(stripped)
         if m:
             internal, switching, leakage, total = (float(m.group(i)) for i in range(2, 6))
             if m.group(1) == "Total":
@@ -87,6 +103,11 @@ def parse_sta_log(log: Path) -> dict:
         raise ToolFailure("sta", reason, log, tail(log))
     for group in ("sequential", "combinational", "macro"):
         power.setdefault(group, 0.0)
+    if power["macro"] == 0.0 and values.get("macro_rows"):
+        # OpenSTA counted these macros as combinational cells: move them.
+        instances = sum(values["macro_rows"])
+        power["macro"] = instances
+        power["combinational"] = max(0.0, power["combinational"] - instances)
     try:
         return {"wns_ps": float(values["wns_ps"]), "tns_ps": float(values["tns_ps"]), "power_w": power}
     except ValueError as exc:

@@ -176,6 +176,7 @@ class SynthFlow:
             verilog_files=[_relative(f, workdir) for f in rtl],
             seq_libs=seq_libs, comb_libs=comb_libs, macro_libs=macro_libs,
             stat_libs=seq_libs + comb_libs + macro_libs, sta_libs=seq_libs + comb_libs + macro_libs,
+            macro_cells=sorted({m.name for m in design.macros}),
             dont_use=str(knobs["DONT_USE_CELLS"]).split(),
             abc_script=script, abc_script_file=abc_file, abc_uses_delay=script != "area",
             abc_period_ps=f"{period:g}", clock_period_ps=f"{period:g}",
