@@ -46,6 +46,8 @@ $(PY):
 
 # Always reinstall the project (non-editable): tests see what a user installs.
 install: $(PY)
+	@# setuptools reuses build/lib: a renamed template would otherwise ship twice.
+	rm -rf build/lib build/bdist.*
 	$(PY) -m pip install -q ".[test]"
 
 clean:

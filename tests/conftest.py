@@ -4,6 +4,7 @@ ASAP7_PLATFORM_DIR, defaulting to ../shared/pdk/asap7 beside the checkout."""
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,19 @@ if not os.environ.get("ASAP7_PLATFORM_DIR") and not os.environ.get("FLOW_HOME"):
     _shared = REPO.parent / "shared" / "pdk" / "asap7"
     if _shared.is_dir():
         os.environ["ASAP7_PLATFORM_DIR"] = str(_shared)
+
+# Derived files (decompressed liberty, cached flow results) go to a folder of this
+# test session, never the user's ~/.cache; tools started by tests inherit it.
+os.environ["EDALIZE_DSE_CACHE"] = tempfile.mkdtemp(prefix="edalize-dse-test-cache-")
+ORFS_DATA = REPO.parent / "shared" / "orfs"
+
+
+@pytest.fixture(scope="session")
+def orfs_data() -> Path:
+    if not (ORFS_DATA / "variables.yaml").is_file():
+        pytest.fail(f"OpenROAD-flow-scripts reference data missing: {ORFS_DATA}/variables.yaml "
+                    "(CI checks out ../shared beside the project)")
+    return ORFS_DATA
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ parameters:
   tileRows:    {layer: hardware, type: pow2, low: 1, high: 4, default: 2}
   meshColumns: {layer: hardware, type: pow2, low: 1, high: 4, default: 2}
   tileColumns: {layer: hardware, type: pow2, low: 1, high: 4, default: 2}
-  vt:          {layer: eda, type: choice, choices: [RVT, LVT], default: RVT}
+  ASAP7_USE_VT: {layer: eda, type: choice, choices: [RVT, LVT], default: RVT}
 constraints:
   - {name: square_array, expr: "meshRows * tileRows == meshColumns * tileColumns"}
 """
@@ -19,9 +19,9 @@ constraints:
 
 def test_default_space_loads_and_counts_valid_points():
     space = load_space(SPACE)
-    assert [p.name for p in space.layer("eda")] == ["clock_period_ps", "vt", "abc_script"]
+    assert [p.name for p in space.layer("eda")] == ["clock_period_ps", "ASAP7_USE_VT", "abc_script"]
     valid = space.enumerate_valid()
-    # 18 mesh/tile splits (9 per side length 4 and 8) x 2 x 2 widths x 9 clocks x 3 vt x 2 scripts
+    # 18 mesh/tile splits (9 per side length 4 and 8) x 2 x 2 widths x 9 clocks x 3 flavours x 2 scripts
     assert len(valid) == 18 * 4 * 9 * 3 * 2
     assert all(space.is_valid(p) for p in valid[:50])
     for p in valid:
@@ -33,8 +33,8 @@ def test_violations_name_the_constraint(tmp_path):
     bad = dict(space.default_point(), meshRows=4)
     problems = space.violations(bad)
     assert len(problems) == 1 and "square_array" in problems[0]
-    assert "outside its domain" in space.violations(dict(space.default_point(), vt="HVT"))[0]
-    assert "missing" in space.violations({"vt": "RVT"})[0]
+    assert "outside its domain" in space.violations(dict(space.default_point(), ASAP7_USE_VT="HVT"))[0]
+    assert "missing" in space.violations({"ASAP7_USE_VT": "RVT"})[0]
 
 
 def test_sampling_is_valid_and_seeded(tmp_path):
@@ -50,7 +50,7 @@ def test_point_id_is_order_independent(tmp_path):
     space = load_space(write_space(tmp_path, MINIMAL))
     p = space.default_point()
     assert space.point_id(p) == space.point_id(dict(reversed(list(p.items()))))
-    assert space.point_id(p) != space.point_id(dict(p, vt="LVT"))
+    assert space.point_id(p) != space.point_id(dict(p, ASAP7_USE_VT="LVT"))
 
 
 @pytest.mark.parametrize("fragment, problem", [

@@ -17,9 +17,10 @@ from edalize_dse.platform import decompressed, find_platform
 DEFAULT_4X4 = dict(meshRows=2, meshColumns=2, tileRows=2, tileColumns=2, inputType=8, accType=32)
 
 
-def run_point(tmp_path, hw, eda, name):
+def run_point(tmp_path, hw, eda, name, **flow_options):
     gen = get_generator("embedded")
-    flow = get_flow("synth")
+    # The result cache is off unless a test is about it: these tests are about tool runs.
+    flow = get_flow("synth", **{"cache": False, **flow_options})
     design = gen.generate(gen.resolve(hw), tmp_path / name / "rtl")
     metrics, timings = flow.run(design, eda, tmp_path / name / "synth")
     return derive(metrics, design.info), timings
@@ -29,8 +30,8 @@ def run_point(tmp_path, hw, eda, name):
 def vt_pair(tmp_path_factory, platform_dir, tools):
     tmp = tmp_path_factory.mktemp("vt")
     eda = dict(clock_period_ps=1000, abc_script="speed")
-    return (run_point(tmp, DEFAULT_4X4, dict(eda, vt="RVT"), "rvt")[0],
-            run_point(tmp, DEFAULT_4X4, dict(eda, vt="SLVT"), "slvt")[0])
+    return (run_point(tmp, DEFAULT_4X4, dict(eda, ASAP7_USE_VT="RVT"), "rvt")[0],
+            run_point(tmp, DEFAULT_4X4, dict(eda, ASAP7_USE_VT="SLVT"), "slvt")[0])
 
 
 def test_default_point_has_positive_qor_from_reports(vt_pair, tmp_path):
@@ -42,6 +43,12 @@ def test_default_point_has_positive_qor_from_reports(vt_pair, tmp_path):
     assert rvt["throughput_gops"] == pytest.approx(2 * 16 * rvt["fmax_mhz"] / 1e3)
     assert rvt["power_mw"] == pytest.approx(rvt["power_internal_mw"] + rvt["power_switching_mw"]
                                             + rvt["power_leakage_mw"], rel=1e-3)
+    # The split by cell group adds up too; a mesh without memories has no macro.
+    assert rvt["power_mw"] == pytest.approx(rvt["power_seq_mw"] + rvt["power_comb_mw"] + rvt["power_macro_mw"],
+                                            rel=1e-3)
+    assert rvt["power_seq_mw"] > 0 and rvt["power_comb_mw"] > 0 and rvt["power_macro_mw"] == 0
+    assert rvt["stdcell_area_um2"] == rvt["area_um2"] and rvt["macro_area_um2"] == 0 and rvt["macro_count"] == 0
+    assert rvt["comb_area_um2"] == pytest.approx(rvt["area_um2"] - rvt["seq_area_um2"])
 
 
 def test_slvt_is_faster_and_leakier_than_rvt(vt_pair):
@@ -51,7 +58,7 @@ def test_slvt_is_faster_and_leakier_than_rvt(vt_pair):
 
 
 def test_work_dir_keeps_scripts_and_logs(tmp_path, platform_dir, tools):
-    _, timings = run_point(tmp_path, DEFAULT_4X4, dict(vt="LVT", abc_script="area"), "p")
+    _, timings = run_point(tmp_path, DEFAULT_4X4, dict(ASAP7_USE_VT="LVT", abc_script="area"), "p")
     work = tmp_path / "p" / "synth"
     for name in ("synth.ys", "abc_area.abc", "sta.tcl", "yosys.log", "sta.log", "netlist.v", "stat.json"):
         assert (work / name).is_file(), name
@@ -69,7 +76,7 @@ def test_larger_array_has_larger_area(tmp_path, platform_dir, tools):
 def test_tool_timeout_is_a_tool_failure(tmp_path, platform_dir, tools):
     gen = get_generator("embedded")
     design = gen.generate(gen.resolve(dict(DEFAULT_4X4, meshRows=4, meshColumns=4)), tmp_path / "rtl")
-    flow = get_flow("synth", timeout_s=1)
+    flow = get_flow("synth", timeout_s=1, cache=False)
     with pytest.raises(ToolFailure) as err:
         flow.run(design, {}, tmp_path / "synth")
     assert err.value.step == "synth" and "timed out after 1 s" in err.value.reason
@@ -114,7 +121,7 @@ def test_plain_lib_platform_works(tmp_path, platform_dir, tools, monkeypatch):
     for gz in (platform_dir / "lib" / "NLDM").glob("asap7sc7p5t_*_RVT_*.lib.gz"):
         (nldm / gz.name[:-3]).write_bytes(gzip.decompress(gz.read_bytes()))
     monkeypatch.setenv("ASAP7_PLATFORM_DIR", str(tmp_path / "asap7"))
-    metrics, _ = run_point(tmp_path, dict(DEFAULT_4X4, inputType=4, accType=16), {"vt": "RVT"}, "plain")
+    metrics, _ = run_point(tmp_path, dict(DEFAULT_4X4, inputType=4, accType=16), {"ASAP7_USE_VT": "RVT"}, "plain")
     assert metrics["area_um2"] > 0
     assert str(nldm) in (tmp_path / "plain" / "synth" / "synth.ys").read_text()
 
@@ -126,9 +133,16 @@ def test_preflight_reports_versions(platform_dir, tools):
 
 def test_unknown_knob_values_are_reported():
     flow = get_flow("synth")
-    assert "accepts RVT, LVT, SLVT" in flow.check_knobs({"vt": "HVT"})[0]
+    assert "knob 'ASAP7_USE_VT' = 'HVT'" in flow.check_knobs({"ASAP7_USE_VT": "HVT"})[0]
+    assert "legal: space-separated RVT, LVT, SLVT" in flow.check_knobs({"ASAP7_USE_VT": "RVT RVT"})[0]
     assert "unknown EDA knob 'place_density'" in flow.check_knobs({"place_density": 0.6})[0]
     assert "positive number" in flow.check_knobs({"clock_period_ps": -5})[0]
+    assert "area, balanced, speed" in flow.check_knobs({"abc_script": "fast"})[0]
+    assert "0/1" in flow.check_knobs({"booth": 2})[0]
+    assert "0 to below 100" in flow.check_knobs({"io_delay_pct": 100})[0]
+    assert "non-negative integer" in flow.check_knobs({"max_fanout": -1})[0]
+    assert flow.check_knobs({"ASAP7_USE_VT": "LVT SLVT", "booth": True, "SYNTH_HIERARCHICAL": 1, "retime": 0,
+                             "DONT_USE_CELLS": "SDF* ICG*", "max_fanout": 8, "io_delay_pct": 20.5}) == []
 
 
 def test_pyosys_runner_fails_on_a_bad_script(tmp_path):

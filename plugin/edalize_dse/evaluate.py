@@ -52,6 +52,7 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
         design = ctx.generator.generate(config, workdir / "rtl")
         ev.timings["generate_s"] = time.perf_counter() - start
         metrics, flow_timings = ctx.flow.run(design, eda, workdir / ctx.flow.name)
+        ev.cache_hit = bool(flow_timings.pop("cache_hit", False))
         ev.timings.update(flow_timings)
         ev.qor = derive(metrics, design.info)
         ev.status = "ok"

@@ -37,6 +37,10 @@ class RunConfig:
     generator: str = "embedded"
     flow: str = "synth"
     tool_timeout: float | None = None  # seconds per tool run; None: no limit
+    # Flow-result cache folder (default: $EDALIZE_DSE_CACHE/results or
+    # ~/.cache/edalize-dse/results); "off" runs every point's tools.
+    cache_dir: str | None = None
+    activity: float = 0.1  # toggles per clock on every net, for the power report
 
     @classmethod
     def from_json(cls, path) -> "RunConfig":
@@ -59,6 +63,13 @@ class RunConfig:
             raise DseError(f"workers must be at least 1, got {self.workers}")
         if self.tool_timeout is not None and self.tool_timeout <= 0:
             raise DseError(f"tool_timeout must be positive seconds, got {self.tool_timeout}")
+        if not 0 < self.activity <= 2:
+            raise DseError(f"activity must be toggles per clock in (0, 2], got {self.activity}")
+
+    def flow_options(self) -> dict:
+        caching = self.cache_dir != "off"
+        return dict(timeout_s=self.tool_timeout, cache=caching, cache_dir=self.cache_dir if caching else None,
+                    activity=self.activity)
 
 
 @dataclass
@@ -77,7 +88,7 @@ def check_inputs(config: RunConfig) -> Prepared:
     config.check()
     space = load_space(config.space)
     generator = get_generator(config.generator)
-    flow = get_flow(config.flow, timeout_s=config.tool_timeout)
+    flow = get_flow(config.flow, **config.flow_options())
     for p in space.layer("hardware"):
         if p.name not in generator.PARAMETERS:
             raise SpaceError(space.path, f"generator '{generator.name}' has no such hardware parameter "

@@ -14,24 +14,51 @@ from edalize_dse.runner import tail
 # OpenSTA's report_power table rows: group, internal, switching, leakage, total (W), share.
 _POWER_ROW = re.compile(r"^(Sequential|Combinational|Macro|Pad|Total)\s+([-+\deE.]+)\s+([-+\deE.]+)\s+"
                         r"([-+\deE.]+)\s+([-+\deE.]+)")
+# A liberty cell and its area (the first 'area' inside the cell group).
+_CELL_AREA = re.compile(r"\bcell\s*\(\s*\"?([\w$]+)\"?\s*\)\s*\{[^{}]*?\barea\s*:\s*([-+\deE.]+)", re.DOTALL)
+# report_power -instances rows: internal, switching, leakage, total (W), instance.
+_INSTANCE_POWER_ROW = re.compile(r"^([-+\deE.]+)\s+([-+\deE.]+)\s+([-+\deE.]+)\s+([-+\deE.]+)\s+\S+$")
 _METRIC = re.compile(r"^DSE_METRIC (\S+) (.+)$")
 # Debian's OpenSTA (2019) does not parse 'signed' in declarations that Yosys writes.
 _SIGNED_DECL = re.compile(r"^(\s*(?:input|output|inout|wire|reg))\s+signed\b", re.MULTILINE)
 
 
-def parse_yosys_stat(stat_json: Path, log: Path) -> dict:
-    """Area and cell counts of the top module from ``stat -json -liberty``."""
+def macro_areas(liberty_files) -> dict[str, float]:
+    """Cell name -> area (um2) of every cell in the macros' liberty views."""
+    areas = {}
+    for path in liberty_files:
+        text = Path(path).read_text(errors="replace")
+        for m in _CELL_AREA.finditer(text):
+            areas[m.group(1)] = float(m.group(2))
+    return areas
+
+
+def parse_yosys_stat(stat_json: Path, log: Path, macro_area: dict | None = None) -> dict:
+    """Area split and cell counts of the top module (hierarchy included) from ``stat -json -liberty``.
+
+    ``macro_area`` gives the area of each macro cell, so macro and standard-cell
+    area can be told apart (Yosys counts both in its total)."""
+    macro_area = macro_area or {}
     try:
         text = Path(stat_json).read_text()
         doc = json.loads(text[text.index("{"):])
         design = doc["design"]
-        return {
-            "area_um2": float(design["area"]),
-            "seq_area_um2": float(design.get("sequential_area", 0.0)),
-            "cell_count": int(design["num_cells"]),
-        }
+        by_type = design.get("num_cells_by_type", {})
+        total = float(design["area"])
+        seq = float(design.get("sequential_area", 0.0))
     except (OSError, ValueError, KeyError) as exc:
         raise ToolFailure("synth", f"unparsable Yosys statistics {stat_json}: {exc}", log, tail(log)) from None
+    macros = sum(n for cell, n in by_type.items() if cell in macro_area)
+    macro = sum(n * macro_area[cell] for cell, n in by_type.items() if cell in macro_area)
+    return {
+        "area_um2": total,
+        "stdcell_area_um2": total - macro,
+        "macro_area_um2": macro,
+        "seq_area_um2": seq,
+        "comb_area_um2": total - macro - seq,
+        "cell_count": int(design["num_cells"]) - macros,
+        "macro_count": macros,
+    }
 
 
 def sanitize_netlist_for_sta(netlist: Path) -> None:
@@ -40,33 +67,49 @@ def sanitize_netlist_for_sta(netlist: Path) -> None:
 
 
 def parse_sta_log(log: Path) -> dict:
-    """WNS/TNS (ps) and the power table (W) from the OpenSTA log of ``sta.tcl``."""
+    """WNS/TNS (ps) and the power report (W, by component and by group) from the log of ``sta.tcl``."""
     text = Path(log).read_text(errors="replace")
     values = {}
+    power = {}
+    macro_rows = None  # per-instance power of the macros, when the script asked for it
     for line in text.splitlines():
-        m = _METRIC.match(line.strip())
+        stripped = line.strip()
+        if stripped.startswith("DSE_MACRO_POWER_BEGIN"):
+            macro_rows = []
+            continue
+        if stripped.startswith("DSE_MACRO_POWER_END"):
+            values["macro_rows"] = macro_rows
+            macro_rows = None
+            continue
+        if macro_rows is not None:
+            m = _INSTANCE_POWER_ROW.match(stripped)
+            if m:
+                macro_rows.append(float(m.group(4)))
+            continue
+        m = _METRIC.match(stripped)
         if m:
             values[m.group(1)] = m.group(2).strip()
-        m = _POWER_ROW.match(line.strip())
-        if m and m.group(1) == "Total":
+        m = _POWER_ROW.match(stripped)
+        if m:
             internal, switching, leakage, total = (float(m.group(i)) for i in range(2, 6))
-            values.update(power_internal_w=internal, power_switching_w=switching,
-                          power_leakage_w=leakage, power_total_w=total)
+            if m.group(1) == "Total":
+                power.update(internal=internal, switching=switching, leakage=leakage, total=total)
+            else:
+                power[m.group(1).lower()] = total
     errors = [ln for ln in text.splitlines() if ln.startswith("Error")]
-    needed = ("wns_ps", "tns_ps", "power_total_w")
-    missing = [k for k in needed if k not in values]
+    missing = [k for k in ("wns_ps", "tns_ps") if k not in values] + ([] if "total" in power else ["power"])
     if missing or errors:
         reason = errors[0] if errors else f"no {', '.join(missing)} in the OpenSTA report"
         raise ToolFailure("sta", reason, log, tail(log))
+    for group in ("sequential", "combinational", "macro"):
+        power.setdefault(group, 0.0)
+    if power["macro"] == 0.0 and values.get("macro_rows"):
+        # OpenSTA counted these macros as combinational cells: move them.
+        instances = sum(values["macro_rows"])
+        power["macro"] = instances
+        power["combinational"] = max(0.0, power["combinational"] - instances)
     try:
-        return {
-            "wns_ps": float(values["wns_ps"]),
-            "tns_ps": float(values["tns_ps"]),
-            "power_internal_w": values["power_internal_w"],
-            "power_switching_w": values["power_switching_w"],
-            "power_leakage_w": values["power_leakage_w"],
-            "power_total_w": values["power_total_w"],
-        }
+        return {"wns_ps": float(values["wns_ps"]), "tns_ps": float(values["tns_ps"]), "power_w": power}
     except ValueError as exc:
         raise ToolFailure("sta", f"unparsable OpenSTA value: {exc}", log, tail(log)) from None
 

@@ -85,6 +85,18 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def content_digest(path: Path) -> str:
+    """``file_digest``, memoised on the file's identity (liberty files are large)."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    return _memo_digest(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=1024)
+def _memo_digest(path: Path, mtime_ns: int, size: int) -> str:
+    return file_digest(path)
+
+
 def decompressed(path: Path) -> Path:
     """``path`` itself if uncompressed, else its cached decompressed copy."""
     path = Path(path)

@@ -24,11 +24,11 @@ def _columns(space: Space, evaluations: list[Evaluation]) -> tuple[list[str], li
 
 def _rows(space: Space, evaluations: list[Evaluation]):
     params, metrics, timings = _columns(space, evaluations)
-    header = ["id", "point_id", "status", "strategy", "round", *params, *metrics,
+    header = ["id", "point_id", "status", "strategy", "round", "cache_hit", *params, *metrics,
               *[f"time_{t}" for t in timings], "error", "log_path"]
     rows = []
     for e in evaluations:
-        rows.append([e.id, e.point_id, e.status, e.strategy, e.round,
+        rows.append([e.id, e.point_id, e.status, e.strategy, e.round, int(e.cache_hit),
                      *[e.params.get(p, "") for p in params],
                      *[e.qor.get(m, "") for m in metrics],
                      *[round(e.timings[t], 4) if t in e.timings else "" for t in timings],

@@ -7,7 +7,7 @@ File format (see ``cores/spaces/gemmini_small.yml``)::
     name: gemmini_small
     parameters:
       meshRows: {layer: hardware, type: pow2, low: 1, high: 8, default: 2}
-      vt:       {layer: eda, type: choice, choices: [RVT, LVT, SLVT], default: RVT}
+      ASAP7_USE_VT: {layer: eda, type: choice, choices: [RVT, LVT, SLVT], default: RVT}
     constraints:
       - {name: square_array, expr: "meshRows * tileRows == meshColumns * tileColumns"}
     objectives:

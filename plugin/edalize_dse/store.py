@@ -36,9 +36,12 @@ CREATE TABLE IF NOT EXISTS evaluations (
     strategy      TEXT NOT NULL,
     round         INTEGER NOT NULL,       -- the ask() that proposed the point
     started_at    TEXT NOT NULL,          -- UTC, ISO 8601
-    finished_at   TEXT NOT NULL
+    finished_at   TEXT NOT NULL,
+    cache_hit     INTEGER NOT NULL DEFAULT 0  -- 1: the flow result came from the result cache
 );
 """
+# Columns added after a store format was first released: (name, declaration).
+_ADDED_COLUMNS = (("cache_hit", "INTEGER NOT NULL DEFAULT 0"),)
 
 
 def utc_now() -> str:
@@ -60,6 +63,7 @@ class Evaluation:
     round: int = 0
     started_at: str = ""
     finished_at: str = ""
+    cache_hit: bool = False
     id: int | None = None
 
     @property
@@ -76,6 +80,11 @@ class Store:
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        # A store written by an older version gains the new columns in place.
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(evaluations)")}
+        for name, declaration in _ADDED_COLUMNS:
+            if name not in present:
+                self._db.execute(f"ALTER TABLE evaluations ADD COLUMN {name} {declaration}")
 
     def close(self) -> None:
         with self._lock:
@@ -103,11 +112,11 @@ class Store:
         with self._lock:
             cur = self._db.execute(
                 "INSERT INTO evaluations (point_id, params, status, qor, error, log_path, log_tail, "
-                "tool_versions, timings, strategy, round, started_at, finished_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "tool_versions, timings, strategy, round, started_at, finished_at, cache_hit) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (ev.point_id, json.dumps(ev.params, sort_keys=True), ev.status, json.dumps(ev.qor), ev.error,
                  ev.log_path, ev.log_tail, json.dumps(ev.tool_versions), json.dumps(ev.timings), ev.strategy,
-                 ev.round, ev.started_at, ev.finished_at))
+                 ev.round, ev.started_at, ev.finished_at, int(ev.cache_hit)))
             ev.id = cur.lastrowid
             return ev.id
 
@@ -115,8 +124,8 @@ class Store:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, point_id, params, status, qor, error, log_path, log_tail, tool_versions, timings, "
-                "strategy, round, started_at, finished_at FROM evaluations ORDER BY id").fetchall()
+                "strategy, round, started_at, finished_at, cache_hit FROM evaluations ORDER BY id").fetchall()
         return [Evaluation(id=r[0], point_id=r[1], params=json.loads(r[2]), status=r[3], qor=json.loads(r[4]),
                            error=r[5], log_path=r[6], log_tail=r[7], tool_versions=json.loads(r[8]),
                            timings=json.loads(r[9]), strategy=r[10], round=r[11], started_at=r[12],
-                           finished_at=r[13]) for r in rows]
+                           finished_at=r[13], cache_hit=bool(r[14])) for r in rows]

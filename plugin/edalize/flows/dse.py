@@ -40,6 +40,11 @@ class Dse(Edaflow):
         "generator": {"type": "str", "desc": "RTL generator (embedded)"},
         "eda_flow": {"type": "str", "desc": "EDA flow run on each point (synth)"},
         "tool_timeout": {"type": "int", "desc": "Seconds allowed per tool run (default: no limit)"},
+        "cache_dir": {"type": "str", "desc": "Flow-result cache folder shared by runs (default: "
+                                             "~/.cache/edalize-dse/results or $EDALIZE_DSE_CACHE/results); "
+                                             "'off' runs the tools for every point"},
+        "activity": {"type": "real", "desc": "Switching activity for power: toggles per clock on every net "
+                                             "(default 0.1)"},
     }
 
     @classmethod
@@ -75,9 +80,12 @@ class Dse(Edaflow):
         config = RunConfig(space=self._space_file(), output=str(Path(output).expanduser().resolve()))
         for option, field in (("budget", "budget"), ("strategy", "strategy"), ("seed", "seed"),
                               ("workers", "workers"), ("generator", "generator"), ("eda_flow", "flow"),
-                              ("tool_timeout", "tool_timeout")):
+                              ("tool_timeout", "tool_timeout"), ("cache_dir", "cache_dir"),
+                              ("activity", "activity")):
             if opts.get(option) not in (None, ""):
                 setattr(config, field, opts[option])
+        if config.cache_dir not in (None, "off"):
+            config.cache_dir = str(Path(config.cache_dir).expanduser().resolve())
         return config
 
     def _write_run_config(self):

@@ -1,55 +1,106 @@
 """The ``synth`` flow: pyosys (Yosys) synthesis onto ASAP7 standard cells, then
-OpenSTA timing and power at the target clock. Runs anywhere the two tools do."""
+OpenSTA timing and power at the target clock. Runs anywhere the two tools do.
+
+Every knob is rendered into the Jinja tool scripts in ``templates/synth/``;
+every metric is read from a tool report (Yosys ``stat -json``, the OpenSTA log)."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from edalize_dse.cache import ResultCache, RunKey
 from edalize_dse.errors import DseError, ToolFailure
+from edalize_dse.flows.knobs import (Knob, as_switch, check_all, non_negative_int, one_of, percentage,
+                                     positive_number, switch)
 from edalize_dse.generators import RtlDesign
-from edalize_dse.metrics import parse_sta_log, parse_yosys_stat, sanitize_netlist_for_sta
+from edalize_dse.metrics import macro_areas, parse_sta_log, parse_yosys_stat, sanitize_netlist_for_sta
 from edalize_dse.platform import COMB_GROUPS, VT_FLAVOURS, VT_SUFFIX, find_platform
 from edalize_dse.runner import run_step
-from edalize_dse.templating import render_to
+from edalize_dse.templating import render_to, templates_dir
 
 # ORFS's ASAP7 DONT_USE_CELLS: fractional-drive, scan and clock-gating cells.
-ORFS_ASAP7_DONT_USE = ("*x1p*_ASAP7*", "*xp*_ASAP7*", "SDF*", "ICG*")
+ORFS_ASAP7_DONT_USE = "*x1p*_ASAP7* *xp*_ASAP7* SDF* ICG*"
 # Toggles per clock period on every net, for report_power.
 DEFAULT_ACTIVITY = 0.1
+# metric (mW) -> entry of the OpenSTA power report (metrics.parse_sta_log, W).
+POWER_METRICS = {"power_mw": "total", "power_internal_mw": "internal", "power_switching_mw": "switching",
+                 "power_leakage_mw": "leakage", "power_seq_mw": "sequential", "power_comb_mw": "combinational",
+                 "power_macro_mw": "macro"}
+
+
+def abc_scripts() -> tuple[str, ...]:
+    """Names of the ABC scripts shipped as ``templates/synth/abc/<name>.abc.j2``."""
+    return tuple(sorted(p.name[:-len(".abc.j2")] for p in (templates_dir() / "synth" / "abc").glob("*.abc.j2")))
+
+
+def vt_list(value) -> list[str]:
+    return str(value).split()
+
+
+def _check_vt(value):
+    flavours = vt_list(value) if isinstance(value, str) else []
+    if not flavours or any(v not in VT_FLAVOURS for v in flavours) or len(set(flavours)) != len(flavours):
+        return "must list distinct flavours, the primary first"
+    return None
+
+
+def _check_dont_use(value):
+    if not isinstance(value, str):
+        return "must be a string of cell-name patterns separated by spaces"
+    return None
+
+
+def _knobs() -> dict[str, Knob]:
+    scripts = abc_scripts()
+    knobs = [
+        Knob("clock_period_ps", 1000, "target clock period in ps (ABC's delay target and the SDC clock)",
+             positive_number, "a positive number of ps"),
+        Knob("ASAP7_USE_VT", "RVT", "threshold flavours the mapper may use; the first also gives the tie cells",
+             _check_vt, "space-separated RVT, LVT, SLVT (e.g. 'RVT LVT')", orfs="ASAP7_USE_VT"),
+        Knob("abc_script", "speed", "ABC mapping script (templates/synth/abc/<name>.abc.j2)",
+             one_of(*scripts), ", ".join(scripts), orfs="ABC_AREA"),
+        Knob("booth", False, "Booth-encoded multipliers (Yosys 'synth -booth')", switch, "0/1"),
+        Knob("SYNTH_HIERARCHICAL", 0, "1: keep the module hierarchy (map each module alone); 0: flatten",
+             switch, "0/1", orfs="SYNTH_HIERARCHICAL"),
+        Knob("retime", False, "pass flip-flops through ABC and retime them (abc -dff)", switch, "0/1"),
+        Knob("DONT_USE_CELLS", ORFS_ASAP7_DONT_USE, "cell-name patterns the mappers must not use",
+             _check_dont_use, "a string of patterns", orfs="DONT_USE_CELLS"),
+        Knob("max_fanout", 0, "ABC buffers nets above this fanout (0: ABC's own default / no buffering pass)",
+             non_negative_int, "an integer >= 0"),
+        Knob("io_delay_pct", 0, "input arrival and output required time, % of the clock period (SDC)",
+             percentage, "0 <= pct < 100"),
+    ]
+    return {k.name: k for k in knobs}
 
 
 class SynthFlow:
     name = "synth"
-    # knob -> (default, legal values or None for a number, meaning)
-    KNOBS = {
-        "clock_period_ps": (1000, None, "target clock period in ps (Yosys/ABC delay target and SDC clock)"),
-        "vt": ("RVT", VT_FLAVOURS, "threshold-voltage flavour of the ASAP7 cells"),
-        "abc_script": ("speed", ("speed", "area"), "ABC mapping script: delay-driven or area-driven"),
-    }
-    METRICS = ("area_um2", "seq_area_um2", "cell_count", "wns_ps", "tns_ps", "period_ps", "fmax_mhz",
-               "power_mw", "power_internal_mw", "power_switching_mw", "power_leakage_mw", "throughput_gops")
+    KNOBS = _knobs()
+    METRICS = ("area_um2", "stdcell_area_um2", "macro_area_um2", "seq_area_um2", "comb_area_um2",
+               "cell_count", "macro_count", "wns_ps", "tns_ps", "period_ps", "fmax_mhz",
+               "power_mw", "power_internal_mw", "power_switching_mw", "power_leakage_mw",
+               "power_seq_mw", "power_comb_mw", "power_macro_mw", "throughput_gops")
 
-    def __init__(self, timeout_s: float | None = None):
+    def __init__(self, timeout_s: float | None = None, cache: bool = True, cache_dir: str | None = None,
+                 activity: float = DEFAULT_ACTIVITY):
         self.timeout_s = timeout_s
+        self.cache = ResultCache(cache_dir) if cache else None
+        if not 0 < activity <= 2:
+            raise DseError(f"flow option activity = {activity}: toggles per clock must be in (0, 2]")
+        self.activity = activity
         self._platform = None
         self._versions = None
+        self._identity = None
 
     # ---- checks before any exploration starts
     def check_knobs(self, knobs: dict) -> list[str]:
-        problems = []
-        for name, value in knobs.items():
-            if name not in self.KNOBS:
-                problems.append(f"unknown EDA knob '{name}' for flow '{self.name}' (known: {', '.join(self.KNOBS)})")
-                continue
-            legal = self.KNOBS[name][1]
-            if legal is not None and value not in legal:
-                problems.append(f"knob '{name}' = {value!r}; flow '{self.name}' accepts {', '.join(legal)}")
-            if legal is None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-                problems.append(f"knob '{name}' = {value!r} must be a positive number")
-        return problems
+        return check_all(self.KNOBS, knobs, self.name)
 
     def check_platform(self) -> None:
         """Find the ASAP7 platform (no tool runs). Raises DseError."""
@@ -82,43 +133,100 @@ class SynthFlow:
             self._platform = find_platform()
         return self._platform
 
+    def tool_identity(self) -> dict:
+        """What identifies the tools in a cache key, found without starting Yosys
+        (loading pyosys takes seconds): the pyosys release and OpenSTA's version."""
+        if self._identity is None:
+            try:
+                pyosys = importlib.metadata.version("pyosys")
+            except importlib.metadata.PackageNotFoundError:
+                pyosys = "missing"
+            try:
+                sta = subprocess.run(["sta", "-version"], capture_output=True, text=True, timeout=60).stdout.strip()
+            except OSError:
+                sta = "missing"
+            self._identity = {"pyosys": pyosys, "opensta": sta}
+        return self._identity
+
     # ---- one evaluation
     def knob_values(self, eda: dict) -> dict:
-        return {**{k: v[0] for k, v in self.KNOBS.items()}, **eda}
+        return {**{k: v.default for k, v in self.KNOBS.items()}, **eda}
+
+    def render(self, design: RtlDesign, eda: dict, workdir: Path) -> tuple[dict, RunKey]:
+        """Render the tool scripts of one run into ``workdir``; return the context and the cache key."""
+        knobs = self.knob_values(eda)
+        problems = self.check_knobs(eda)
+        if problems:
+            raise ToolFailure("synth", problems[0])
+        flavours = vt_list(knobs["ASAP7_USE_VT"])
+        libs = {vt: self.platform.liberty(vt) for vt in flavours}
+        seq_libs = [libs[vt]["SEQ"] for vt in flavours]
+        # ABC wants each flavour's groups in COMB_GROUPS order (see platform.py).
+        comb_libs = [libs[vt][g] for vt in flavours for g in COMB_GROUPS]
+        macro_libs = [Path(m.liberty).resolve() for m in design.macros]
+        period = float(knobs["clock_period_ps"])
+        io_delay_ps = period * float(knobs["io_delay_pct"]) / 100.0
+        suffix = VT_SUFFIX[flavours[0]]
+        script = knobs["abc_script"]
+        abc_file = f"abc_{script}.abc"
+        # RTL paths relative to the run folder: the scripts do not name the output directory.
+        rtl = [Path(f).resolve() for f in design.files]
+        ctx = dict(
+            point_id=workdir.parent.name, top=design.top, vt_flavours=flavours,
+            verilog_files=[_relative(f, workdir) for f in rtl],
+            seq_libs=seq_libs, comb_libs=comb_libs, macro_libs=macro_libs,
+            stat_libs=seq_libs + comb_libs + macro_libs, sta_libs=seq_libs + comb_libs + macro_libs,
+            macro_cells=sorted({m.name for m in design.macros}),
+            dont_use=str(knobs["DONT_USE_CELLS"]).split(),
+            abc_script=script, abc_script_file=abc_file, abc_uses_delay=script != "area",
+            abc_period_ps=f"{period:g}", clock_period_ps=f"{period:g}",
+            flatten=not as_switch(knobs["SYNTH_HIERARCHICAL"]), booth=as_switch(knobs["booth"]),
+            retime=as_switch(knobs["retime"]), max_fanout=int(knobs["max_fanout"]),
+            tie_hi=f"TIEHIx1_ASAP7_75t_{suffix}", tie_lo=f"TIELOx1_ASAP7_75t_{suffix}",
+            stat_json="stat.json", netlist="netlist.v", clock_port="clk",
+            io_delay_pct=f"{float(knobs['io_delay_pct']):g}", io_delay_ps=f"{io_delay_ps:g}",
+            activity=self.activity,
+        )
+        texts = {}
+        for out, template in ((abc_file, f"synth/abc/{script}.abc.j2"), ("synth.ys", "synth/synth.ys.j2"),
+                              ("sta.tcl", "synth/sta.tcl.j2")):
+            texts[out] = render_to(workdir / out, template, **ctx).read_text()
+        files = {f"rtl:{i}": p for i, p in enumerate(rtl)}
+        files.update({f"lib:{i}": p for i, p in enumerate(seq_libs + comb_libs + macro_libs)})
+        key = RunKey(self.name, texts, files, self.tool_identity(), labels=(ctx["point_id"],))
+        return ctx, key
 
     def run(self, design: RtlDesign, eda: dict, workdir: Path) -> tuple[dict, dict]:
-        """Synthesize and time ``design``; return (metrics, step wall times in s)."""
-        knobs = self.knob_values(eda)
+        """Synthesize and time ``design``; return (metrics, step wall times in s).
+
+        ``timings['cache_hit']`` is 1 when the result came from the cache."""
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
-        libs = self.platform.liberty(knobs["vt"])
-        all_libs = [str(p) for p in libs.values()]
-        suffix = VT_SUFFIX[knobs["vt"]]
-        period = float(knobs["clock_period_ps"])
-        abc_name = f"abc_{knobs['abc_script']}.abc"
-        ctx = dict(
-            point_id=workdir.name, top=design.top, vt=knobs["vt"],
-            verilog_files=[str(Path(f).resolve()) for f in design.files],
-            seq_libs=[str(libs["SEQ"])], comb_libs=[str(libs[g]) for g in COMB_GROUPS], all_libs=all_libs, dont_use=ORFS_ASAP7_DONT_USE,
-            abc_script=knobs["abc_script"], abc_script_file=abc_name,
-            abc_uses_delay=knobs["abc_script"] == "speed", clock_period_ps=f"{period:g}",
-            tie_hi=f"TIEHIx1_ASAP7_75t_{suffix}", tie_lo=f"TIELOx1_ASAP7_75t_{suffix}",
-            stat_json="stat.json", netlist="netlist.v",
-            clock_port="clk", io_delay_ps="0", activity=DEFAULT_ACTIVITY,
-        )
-        render_to(workdir / abc_name, f"synth/{abc_name}.j2", **ctx)
-        render_to(workdir / "synth.ys", "synth/synth.ys.j2", **ctx)
+        ctx, key = self.render(design, eda, workdir)
+        if self.cache is not None:
+            start = time.perf_counter()
+            digest = key.digest()
+            hit = self.cache.get(digest, copy_reports_to=workdir)
+            if hit is not None:
+                (workdir / "CACHE_HIT").write_text(f"{digest}\n{self.cache.directory}\n")
+                return hit["metrics"], {"cache_s": time.perf_counter() - start, "cache_hit": 1}
+        metrics, timings = self._run_tools(design, ctx, workdir)
+        if self.cache is not None:
+            self.cache.put(digest, metrics, timings,
+                           [workdir / n for n in ("stat.json", "sta.log", "synth.ys", "sta.tcl")])
+        return metrics, timings
+
+    def _run_tools(self, design: RtlDesign, ctx: dict, workdir: Path) -> tuple[dict, dict]:
         timings = {}
         timings["synth_s"] = run_step("synth", [sys.executable, "-m", "edalize_dse.pyosys_main", "synth.ys"],
                                       workdir, workdir / "yosys.log", self.timeout_s)
-        area = parse_yosys_stat(workdir / "stat.json", workdir / "yosys.log")
+        area = parse_yosys_stat(workdir / "stat.json", workdir / "yosys.log",
+                                macro_areas([m.liberty for m in design.macros]))
         sanitize_netlist_for_sta(workdir / "netlist.v")
-
-        render_to(workdir / "sta.tcl", "synth/sta.tcl.j2", **ctx)
         timings["sta_s"] = run_step("sta", ["sta", "-no_init", "-exit", "sta.tcl"],
                                     workdir, workdir / "sta.log", self.timeout_s)
         sta = parse_sta_log(workdir / "sta.log")
-
+        period = float(ctx["clock_period_ps"])
         period_achieved = period - sta["wns_ps"]
         if period_achieved <= 0:
             raise ToolFailure("sta", f"non-positive achieved period {period_achieved} ps", workdir / "sta.log")
@@ -128,9 +236,10 @@ class SynthFlow:
             "tns_ps": sta["tns_ps"],
             "period_ps": period_achieved,
             "fmax_mhz": 1e6 / period_achieved,
-            "power_mw": sta["power_total_w"] * 1e3,
-            "power_internal_mw": sta["power_internal_w"] * 1e3,
-            "power_switching_mw": sta["power_switching_w"] * 1e3,
-            "power_leakage_mw": sta["power_leakage_w"] * 1e3,
+            **{name: sta["power_w"][group] * 1e3 for name, group in POWER_METRICS.items()},
         }
         return metrics, timings
+
+
+def _relative(path: Path, start: Path) -> str:
+    return os.path.relpath(path, start.resolve())
