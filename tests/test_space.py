@@ -18,14 +18,26 @@ constraints:
 
 
 def test_default_space_loads_and_counts_valid_points():
+    import itertools
+
+    from edalize_dse.generators import get_generator
+
     space = load_space(SPACE)
     assert [p.name for p in space.layer("eda")] == ["clock_period_ps", "ASAP7_USE_VT", "abc_script"]
-    valid = space.enumerate_valid()
-    # 18 mesh/tile splits (9 per side length 4 and 8) x 2 x 2 widths x 9 clocks x 3 flavours x 2 scripts
-    assert len(valid) == 18 * 4 * 9 * 3 * 2
-    assert all(space.is_valid(p) for p in valid[:50])
+    assert space.enumerate_valid() is None  # too large to list with its EDA knobs
+    hw = space.layer("hardware")
+    names = [p.name for p in hw]
+    grid = (dict(zip(names, combo)) for combo in itertools.product(*[p.values() for p in hw]))
+    valid = [pt for pt in grid if all(c.holds(pt) for c in space.constraints)]
+    # 18 mesh/tile splits (9 per side length 4 and 8) x 3 dataflows x 2 inputType x 3 (output, acc)
+    # width pairs x 9 scratchpad x 9 accumulator (capacity, banks) x 4 (tile_latency, output delay)
+    assert len(valid) == 18 * 3 * 2 * 3 * 9 * 9 * 4
+    gen = get_generator("embedded")
     for p in valid:
         assert p["meshRows"] * p["tileRows"] == p["meshColumns"] * p["tileColumns"]
+        assert not gen.violations(gen.resolve(p)), p  # the constraints mirror every generator rule
+    eda_default = {p.name: p.default for p in space.layer("eda")}
+    assert all(space.is_valid({**p, **eda_default}) for p in valid[:50])
 
 
 def test_violations_name_the_constraint(tmp_path):

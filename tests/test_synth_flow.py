@@ -14,7 +14,10 @@ from edalize_dse.generators import get_generator
 from edalize_dse.metrics import derive
 from edalize_dse.platform import decompressed, find_platform
 
-DEFAULT_4X4 = dict(meshRows=2, meshColumns=2, tileRows=2, tileColumns=2, inputType=8, accType=32)
+# The default point of gemmini_small: a 4x4 array with a 16 KiB / 4-bank scratchpad and an
+# 8 KiB / 2-bank accumulator (six SRAM macros).
+DEFAULT_4X4 = dict(meshRows=2, meshColumns=2, tileRows=2, tileColumns=2, inputType=8, accType=32,
+                   sp_capacity=16, sp_banks=4, acc_capacity=8, acc_banks=2)
 
 
 def run_point(tmp_path, hw, eda, name, **flow_options):
@@ -43,12 +46,13 @@ def test_default_point_has_positive_qor_from_reports(vt_pair, tmp_path):
     assert rvt["throughput_gops"] == pytest.approx(2 * 16 * rvt["fmax_mhz"] / 1e3)
     assert rvt["power_mw"] == pytest.approx(rvt["power_internal_mw"] + rvt["power_switching_mw"]
                                             + rvt["power_leakage_mw"], rel=1e-3)
-    # The split by cell group adds up too; a mesh without memories has no macro.
+    # The split by cell group adds up too; the six SRAM macros are counted apart.
     assert rvt["power_mw"] == pytest.approx(rvt["power_seq_mw"] + rvt["power_comb_mw"] + rvt["power_macro_mw"],
                                             rel=1e-3)
-    assert rvt["power_seq_mw"] > 0 and rvt["power_comb_mw"] > 0 and rvt["power_macro_mw"] == 0
-    assert rvt["stdcell_area_um2"] == rvt["area_um2"] and rvt["macro_area_um2"] == 0 and rvt["macro_count"] == 0
-    assert rvt["comb_area_um2"] == pytest.approx(rvt["area_um2"] - rvt["seq_area_um2"])
+    assert rvt["power_seq_mw"] > 0 and rvt["power_comb_mw"] > 0 and rvt["power_macro_mw"] > 0
+    assert rvt["macro_count"] == 6 and rvt["macro_area_um2"] > 0
+    assert rvt["area_um2"] == pytest.approx(rvt["stdcell_area_um2"] + rvt["macro_area_um2"])
+    assert rvt["comb_area_um2"] == pytest.approx(rvt["stdcell_area_um2"] - rvt["seq_area_um2"])
 
 
 def test_slvt_is_faster_and_leakier_than_rvt(vt_pair):
@@ -68,9 +72,10 @@ def test_work_dir_keeps_scripts_and_logs(tmp_path, platform_dir, tools):
 
 
 def test_larger_array_has_larger_area(tmp_path, platform_dir, tools):
-    small, _ = run_point(tmp_path, dict(DEFAULT_4X4, inputType=4, accType=16), {}, "small")
+    small, _ = run_point(tmp_path, dict(DEFAULT_4X4, inputType=4, accType=16, spatialArrayOutputType=12), {},
+                         "small")
     big, _ = run_point(tmp_path, DEFAULT_4X4, {}, "big")
-    assert big["area_um2"] > 1.5 * small["area_um2"]
+    assert big["stdcell_area_um2"] > 1.5 * small["stdcell_area_um2"]
 
 
 def test_tool_timeout_is_a_tool_failure(tmp_path, platform_dir, tools):
@@ -121,7 +126,8 @@ def test_plain_lib_platform_works(tmp_path, platform_dir, tools, monkeypatch):
     for gz in (platform_dir / "lib" / "NLDM").glob("asap7sc7p5t_*_RVT_*.lib.gz"):
         (nldm / gz.name[:-3]).write_bytes(gzip.decompress(gz.read_bytes()))
     monkeypatch.setenv("ASAP7_PLATFORM_DIR", str(tmp_path / "asap7"))
-    metrics, _ = run_point(tmp_path, dict(DEFAULT_4X4, inputType=4, accType=16), {"ASAP7_USE_VT": "RVT"}, "plain")
+    metrics, _ = run_point(tmp_path, dict(DEFAULT_4X4, inputType=4, accType=16, spatialArrayOutputType=12),
+                           {"ASAP7_USE_VT": "RVT"}, "plain")
     assert metrics["area_um2"] > 0
     assert str(nldm) in (tmp_path / "plain" / "synth" / "synth.ys").read_text()
 

@@ -15,8 +15,10 @@ from edalize_dse.flows.synth import ORFS_ASAP7_DONT_USE, SynthFlow
 from edalize_dse.generators import get_generator
 from edalize_dse.metrics import derive
 
-DEFAULT_4X4 = dict(meshRows=2, meshColumns=2, tileRows=2, tileColumns=2, inputType=8, accType=32)
-SMALL = dict(meshRows=1, meshColumns=1, tileRows=2, tileColumns=2, inputType=4, accType=16)
+DEFAULT_4X4 = dict(meshRows=2, meshColumns=2, tileRows=2, tileColumns=2, inputType=8, accType=32,
+                   sp_capacity=16, sp_banks=4, acc_capacity=8, acc_banks=2)
+SMALL = dict(meshRows=1, meshColumns=1, tileRows=2, tileColumns=2, inputType=4, accType=16,
+             spatialArrayOutputType=12, sp_capacity=1, sp_banks=1, acc_capacity=1, acc_banks=1)
 
 
 def design_of(tmp_path, hw, name="d"):
@@ -51,14 +53,15 @@ def test_capital_knobs_and_orfs_counterparts_are_orfs_variables(orfs_data):
 def test_defaults_render_a_flat_speed_run_with_orfs_dont_use(tmp_path, platform_dir, tools):
     texts, work = rendered(tmp_path, {})
     ys = texts["synth.ys"]
-    assert "synth -top gemmini_mesh -flatten\n" in ys and "-booth" not in ys and "abc -dff" not in ys
+    assert "synth -top gemmini -flatten\n" in ys and "-booth" not in ys and "abc -dff" not in ys
     for pattern in ORFS_ASAP7_DONT_USE.split():
         assert f"-dont_use {pattern}" in ys
     assert "-script abc_speed.abc" in ys and (work / "abc_speed.abc").is_file()
     assert "buffer -p" in (work / "abc_speed.abc").read_text()
     assert "set_input_delay 0 -clock clk" in texts["sta.tcl"]
     # RTL is named relative to the run folder: the output directory is not in the scripts.
-    assert "read_verilog -sv ../rtl/gemmini_mesh.v" in ys and str(tmp_path) not in ys
+    assert "read_verilog -sv ../rtl/gemmini_mesh.v" in ys and "read_verilog -sv ../rtl/gemmini.v" in ys
+    assert str(tmp_path) not in ys
 
 
 def test_each_knob_changes_the_scripts(tmp_path, platform_dir, tools):
@@ -66,7 +69,7 @@ def test_each_knob_changes_the_scripts(tmp_path, platform_dir, tools):
                                       "io_delay_pct": 20, "clock_period_ps": 800, "abc_script": "balanced",
                                       "ASAP7_USE_VT": "LVT RVT", "DONT_USE_CELLS": "SDF* ICG*"})
     ys, sta = texts["synth.ys"], texts["sta.tcl"]
-    assert "synth -top gemmini_mesh -booth\n" in ys  # hierarchy kept, Booth on
+    assert "synth -top gemmini -booth\n" in ys  # hierarchy kept, Booth on
     assert "dfflibmap -prepare" in ys and "abc -dff -D 800 -script abc_balanced.abc" in ys
     abc = (work / "abc_balanced.abc").read_text()
     assert "buffer -N 8 -p" in abc and "dretime" in abc and "&nf -p -D 800" in abc
@@ -108,8 +111,8 @@ def test_hierarchical_synthesis_keeps_modules_and_counts_their_area(knob_runs):
     flat, _ = knob_runs["base"]
     hier, work = knob_runs["hier"]
     netlist = (work / "netlist.v").read_text()
-    assert "module gemmini_mesh_tile" in netlist or "module gemmini_mesh_pe" in netlist
-    assert "module gemmini_mesh_tile" not in (knob_runs["base"][1] / "netlist.v").read_text()
+    assert "module gemmini_tile" in netlist or "module gemmini_pe" in netlist
+    assert "module gemmini_tile" not in (knob_runs["base"][1] / "netlist.v").read_text()
     # stat -top sums the hierarchy: same order of area, all sequential cells counted.
     assert hier["seq_area_um2"] == pytest.approx(flat["seq_area_um2"], rel=0.05)
     assert 0.8 < hier["area_um2"] / flat["area_um2"] < 1.5
@@ -179,6 +182,7 @@ parameters:
   tileColumns: {layer: hardware, type: choice, choices: [2], default: 2}
   inputType:   {layer: hardware, type: choice, choices: [4], default: 4}
   accType:     {layer: hardware, type: choice, choices: [16], default: 16}
+  spatialArrayOutputType: {layer: hardware, type: choice, choices: [12], default: 12}
   abc_script:  {layer: eda, type: choice, choices: [speed, area], default: speed}
   # '*' forbids every cell: Yosys cannot map a flip-flop, a real tool failure.
   DONT_USE_CELLS: {layer: eda, type: choice, choices: ["SDF* ICG*", "*"], default: "SDF* ICG*"}
