@@ -125,6 +125,8 @@ def test_plain_lib_platform_works(tmp_path, platform_dir, tools, monkeypatch):
     nldm.mkdir(parents=True)
     for gz in (platform_dir / "lib" / "NLDM").glob("asap7sc7p5t_*_RVT_*.lib.gz"):
         (nldm / gz.name[:-3]).write_bytes(gzip.decompress(gz.read_bytes()))
+    for lib in (platform_dir / "lib" / "NLDM").glob("fakeram7_*.lib"):  # the SRAM model's data
+        shutil.copy(lib, nldm / lib.name)
     monkeypatch.setenv("ASAP7_PLATFORM_DIR", str(tmp_path / "asap7"))
     metrics, _ = run_point(tmp_path, dict(DEFAULT_4X4, inputType=4, accType=16, spatialArrayOutputType=12),
                            {"ASAP7_USE_VT": "RVT"}, "plain")

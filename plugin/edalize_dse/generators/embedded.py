@@ -176,7 +176,7 @@ class EmbeddedGemmini(Generator):
             "out_bits": ctx["out_bits"], "dataflow": ctx["dataflow"],
             "sp_banks": ctx["sp_banks"], "sp_bank_rows": ctx["sp_entries"], "sp_row_bits": ctx["sp_width"],
             "acc_banks": ctx["acc_banks"], "acc_bank_rows": ctx["acc_entries"], "acc_row_bits": ctx["acc_width"],
-            "macro_area_um2": sum(model.area(e, w) * b for b, e, w in (
+            "macro_model_area_um2": sum(model.area(e, w) * b for b, e, w in (
                 (ctx["sp_banks"], ctx["sp_entries"], ctx["sp_width"]),
                 (ctx["acc_banks"], ctx["acc_entries"], ctx["acc_width"]))),
         }
