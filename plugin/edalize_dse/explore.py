@@ -41,6 +41,9 @@ class RunConfig:
     # ~/.cache/edalize-dse/results); "off" runs every point's tools.
     cache_dir: str | None = None
     activity: float = 0.1  # toggles per clock on every net, for the power report
+    # generator 'core': the user core's RTL ({top, files, include_dirs, parameters, defines}),
+    # filled in by the FuseSoC flow from the EDAM.
+    core: dict | None = None
 
     @classmethod
     def from_json(cls, path) -> "RunConfig":
@@ -87,7 +90,7 @@ def check_inputs(config: RunConfig) -> Prepared:
     Raises DseError with one clear line."""
     config.check()
     space = load_space(config.space)
-    generator = get_generator(config.generator)
+    generator = get_generator(config.generator, core=config.core)
     flow = get_flow(config.flow, **config.flow_options())
     for p in space.layer("hardware"):
         if p.name not in generator.PARAMETERS:
@@ -101,11 +104,11 @@ def check_inputs(config: RunConfig) -> Prepared:
             problems = flow.check_knobs({p.name: value})
             if problems:
                 raise SpaceError(space.path, problems[0], p.name)
-    known_metrics = set(flow.METRICS)
+    known_metrics = [*flow.METRICS, *generator.DERIVED_METRICS]
     for o in space.objectives:
         if o.name not in known_metrics:
-            raise SpaceError(space.path, f"objective '{o.name}' is not a metric of flow '{flow.name}' "
-                                         f"(known: {', '.join(flow.METRICS)})")
+            raise SpaceError(space.path, f"objective '{o.name}' is not measured by flow '{flow.name}' with generator "
+                                         f"'{generator.name}' (known: {', '.join(known_metrics)})")
     hw_default, _ = space.split(space.default_point())
     broken = generator.violations(generator.resolve(hw_default))
     if broken:

@@ -19,6 +19,8 @@ from edalize.flows.edaflow import Edaflow, FlowGraph
 
 RUN_CONFIG = "dse-run.json"
 SPACE_FILE_TYPE = "dseSpace"
+# EDAM file types the 'core' generator hands to synthesis (prefixes: verilogSource-2005 etc.).
+VERILOG_FILE_TYPES = ("verilogSource", "systemVerilogSource")
 
 
 class Dse(Edaflow):
@@ -37,7 +39,8 @@ class Dse(Edaflow):
         "workers": {"type": "int", "desc": "Points evaluated at once"},
         "output": {"type": "str", "desc": "Output directory (default: <work root>/results; relative paths are "
                                           "taken from the directory FuseSoC runs in)"},
-        "generator": {"type": "str", "desc": "RTL generator (embedded)"},
+        "generator": {"type": "str", "desc": "RTL generator: embedded (Gemmini-style array), core (this core's "
+                                             "own RTL, its vlogparams as the hardware layer)"},
         "eda_flow": {"type": "str", "desc": "EDA flow run on each point (synth)"},
         "tool_timeout": {"type": "int", "desc": "Seconds allowed per tool run (default: no limit)"},
         "cache_dir": {"type": "str", "desc": "Flow-result cache folder shared by runs (default: "
@@ -84,9 +87,32 @@ class Dse(Edaflow):
                               ("activity", "activity")):
             if opts.get(option) not in (None, ""):
                 setattr(config, field, opts[option])
+        if config.generator == "core":
+            config.core = self._core_design()
         if config.cache_dir not in (None, "off"):
             config.cache_dir = str(Path(config.cache_dir).expanduser().resolve())
         return config
+
+    def _core_design(self):
+        """The core's own RTL, toplevel and vlogparam/vlogdefine values, for generator 'core'."""
+        root = Path(self.work_root)
+        files, include_dirs = [], []
+        for f in self.edam.get("files", []):
+            if not str(f.get("file_type", "")).startswith(VERILOG_FILE_TYPES):
+                continue
+            path = (root / f["name"]).resolve()
+            if f.get("is_include_file"):
+                include_dirs.append(str((root / f.get("include_path", Path(f["name"]).parent)).resolve()))
+            else:
+                files.append(str(path))
+        params = self.edam.get("parameters", {})
+        return {
+            "top": self.edam.get("toplevel"),
+            "files": files,
+            "include_dirs": sorted(set(include_dirs)),
+            "parameters": {k: v.get("default") for k, v in params.items() if v.get("paramtype") == "vlogparam"},
+            "defines": {k: v.get("default") for k, v in params.items() if v.get("paramtype") == "vlogdefine"},
+        }
 
     def _write_run_config(self):
         config = self.run_config()

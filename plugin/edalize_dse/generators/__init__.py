@@ -32,10 +32,16 @@ class RtlDesign:
     info: dict = field(default_factory=dict)
     macros: list[MacroView] = field(default_factory=list)
     sim_files: list[Path] = field(default_factory=list)  # behavioural models of the macros
+    # Top-level parameter overrides and preprocessor defines (a user core's vlogparam/vlogdefine).
+    parameters: dict = field(default_factory=dict)
+    defines: dict = field(default_factory=dict)
+    include_dirs: list[Path] = field(default_factory=list)
 
 
 class Generator(ABC):
     name = ""
+    # Metrics that ``metrics.derive`` computes from this generator's design facts.
+    DERIVED_METRICS: tuple = ("throughput_gops",)
     # parameter name -> (default, one-line meaning)
     PARAMETERS: dict[str, tuple] = {}
 
@@ -56,10 +62,14 @@ class Generator(ABC):
         """Render the RTL of a resolved, valid configuration into ``outdir``."""
 
 
-def get_generator(name: str) -> Generator:
+def get_generator(name: str, **options) -> Generator:
+    """The generator ``name``; ``options`` are the run's settings for it (e.g. ``core``)."""
+    from edalize_dse.generators.core import CoreGenerator
     from edalize_dse.generators.embedded import EmbeddedGemmini
 
-    generators = {EmbeddedGemmini.name: EmbeddedGemmini}
+    generators = {EmbeddedGemmini.name: EmbeddedGemmini, CoreGenerator.name: CoreGenerator}
     if name not in generators:
         raise DseError(f"unknown generator '{name}'; available: {', '.join(sorted(generators))}")
+    if name == CoreGenerator.name:
+        return CoreGenerator(options.get("core"))
     return generators[name]()
