@@ -24,7 +24,8 @@ def _run(args) -> int:
         if not args.space or not args.output:
             raise DseError("run needs --space and --output (or --config FILE)")
         config = RunConfig(space=args.space, output=args.output)
-    for key in ("budget", "strategy", "seed", "workers", "generator", "flow", "tool_timeout"):
+    for key in ("budget", "strategy", "seed", "workers", "generator", "fidelity", "promote", "tool_timeout",
+                "cache_dir"):
         value = getattr(args, key)
         if value is not None:
             setattr(config, key, value)
@@ -87,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int)
     run.add_argument("--workers", type=int, help="points evaluated at once")
     run.add_argument("--generator", help="RTL generator (default: embedded)")
-    run.add_argument("--flow", help="EDA flow (default: synth)")
+    run.add_argument("--fidelity", help="synth (default), orfs, or synth+orfs (synth for every point, ORFS "
+                                        "for the best --promote of them)")
+    run.add_argument("--promote", type=int, help="synth+orfs: points promoted to ORFS (default 3)")
+    run.add_argument("--cache-dir", dest="cache_dir", help="flow-result cache folder, or 'off'")
     run.add_argument("--tool-timeout", dest="tool_timeout", type=float, help="seconds allowed per tool run")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_run)

@@ -34,12 +34,15 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
     space = ctx.space
     point_id = space.point_id(point)
     workdir = ctx.points_dir / point_id
-    if workdir.exists():
-        # Left over from an interrupted run: never mix its files with this one's.
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    # A point has one folder; each fidelity's flow has its own sub-folder in it.
+    for leftover in (workdir / "rtl", workdir / ctx.flow.name):
+        if leftover.exists():
+            # Left over from an interrupted run: never mix its files with this one's.
+            shutil.rmtree(leftover)
+    workdir.mkdir(parents=True, exist_ok=True)
     ev = Evaluation(point_id=point_id, params=point, status="failed", tool_versions=dict(ctx.tool_versions),
-                    started_at=utc_now(), log_path=str(workdir), strategy=ctx.strategy, round=round_no)
+                    started_at=utc_now(), log_path=str(workdir), strategy=ctx.strategy, round=round_no,
+                    fidelity=ctx.flow.name)
     if controller_s is not None:
         ev.timings["controller_s"] = controller_s
     hw, eda = space.split(point)
@@ -51,7 +54,9 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
         start = time.perf_counter()
         design = ctx.generator.generate(config, workdir / "rtl")
         ev.timings["generate_s"] = time.perf_counter() - start
-        metrics, flow_timings = ctx.flow.run(design, eda, workdir / ctx.flow.name)
+        # With two fidelities a knob may belong to one flow only (P&R knobs do not change synthesis).
+        own = {k: v for k, v in eda.items() if k in ctx.flow.KNOBS}
+        metrics, flow_timings = ctx.flow.run(design, own, workdir / ctx.flow.name)
         ev.cache_hit = bool(flow_timings.pop("cache_hit", False))
         ev.timings.update(flow_timings)
         ev.qor = derive(metrics, design.info)

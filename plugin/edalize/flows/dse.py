@@ -41,7 +41,10 @@ class Dse(Edaflow):
                                           "taken from the directory FuseSoC runs in)"},
         "generator": {"type": "str", "desc": "RTL generator: embedded (Gemmini-style array), core (this core's "
                                              "own RTL, its vlogparams as the hardware layer)"},
-        "eda_flow": {"type": "str", "desc": "EDA flow run on each point (synth)"},
+        "fidelity": {"type": "str", "desc": "synth (pyosys + OpenSTA, default), orfs (OpenROAD-flow-scripts, needs "
+                                            "FLOW_HOME), or synth+orfs (ORFS for the best 'promote' synth points)"},
+        "promote": {"type": "int", "desc": "synth+orfs: points promoted to ORFS (default 3)"},
+        "clock_port": {"type": "str", "desc": "generator core: the core's clock input (default clk)"},
         "tool_timeout": {"type": "int", "desc": "Seconds allowed per tool run (default: no limit)"},
         "cache_dir": {"type": "str", "desc": "Flow-result cache folder shared by runs (default: "
                                              "~/.cache/edalize-dse/results or $EDALIZE_DSE_CACHE/results); "
@@ -82,7 +85,8 @@ class Dse(Edaflow):
         output = opts.get("output") or os.path.join(self.work_root, "results")
         config = RunConfig(space=self._space_file(), output=str(Path(output).expanduser().resolve()))
         for option, field in (("budget", "budget"), ("strategy", "strategy"), ("seed", "seed"),
-                              ("workers", "workers"), ("generator", "generator"), ("eda_flow", "flow"),
+                              ("workers", "workers"), ("generator", "generator"), ("fidelity", "fidelity"),
+                              ("promote", "promote"),
                               ("tool_timeout", "tool_timeout"), ("cache_dir", "cache_dir"),
                               ("activity", "activity")):
             if opts.get(option) not in (None, ""):
@@ -112,6 +116,7 @@ class Dse(Edaflow):
             "include_dirs": sorted(set(include_dirs)),
             "parameters": {k: v.get("default") for k, v in params.items() if v.get("paramtype") == "vlogparam"},
             "defines": {k: v.get("default") for k, v in params.items() if v.get("paramtype") == "vlogdefine"},
+            "clock": self.flow_options.get("clock_port") or "clk",
         }
 
     def _write_run_config(self):

@@ -185,7 +185,7 @@ class SynthFlow:
             flatten=not as_switch(knobs["SYNTH_HIERARCHICAL"]), booth=as_switch(knobs["booth"]),
             retime=as_switch(knobs["retime"]), max_fanout=int(knobs["max_fanout"]),
             tie_hi=f"TIEHIx1_ASAP7_75t_{suffix}", tie_lo=f"TIELOx1_ASAP7_75t_{suffix}",
-            stat_json="stat.json", netlist="netlist.v", clock_port="clk",
+            stat_json="stat.json", netlist="netlist.v", clock_port=design.clock_port,
             io_delay_pct=f"{float(knobs['io_delay_pct']):g}", io_delay_ps=f"{io_delay_ps:g}",
             activity=self.activity,
         )

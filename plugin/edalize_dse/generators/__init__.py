@@ -36,6 +36,7 @@ class RtlDesign:
     parameters: dict = field(default_factory=dict)
     defines: dict = field(default_factory=dict)
     include_dirs: list[Path] = field(default_factory=list)
+    clock_port: str = "clk"
 
 
 class Generator(ABC):

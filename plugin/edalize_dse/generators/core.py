@@ -43,4 +43,5 @@ class CoreGenerator(Generator):
         (outdir / "parameters.txt").write_text("".join(f"{k} = {v!r}\n" for k, v in sorted(config.items())))
         return RtlDesign(files=list(self.files), top=self.top, parameters=dict(config),
                          defines=dict(self.core.get("defines", {})),
-                         include_dirs=[Path(d) for d in self.core.get("include_dirs", [])])
+                         include_dirs=[Path(d) for d in self.core.get("include_dirs", [])],
+                         clock_port=self.core.get("clock", "clk"))
