@@ -1,4 +1,4 @@
-"""Command line: ``edalize-dse run | report | check-space``.
+"""Command line: ``edalize-dse run | report | export | check-space``.
 
 FuseSoC's ``dse`` flow calls ``python -m edalize_dse run --config dse-run.json``;
 users can call the same commands directly, without FuseSoC."""
@@ -58,6 +58,18 @@ def _report(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from edalize_dse.export import export_point
+
+    dest, notes = export_point(Path(args.output), args.point, Path(args.to) if args.to else None)
+    print(f"point {args.point} exported to {dest}:")
+    for f in sorted(dest.iterdir()):
+        print(f"  {f.name}{'/' if f.is_dir() else ''}")
+    for note in notes:
+        print(f"note: {note}")
+    return 0
+
+
 def _check_space(args) -> int:
     from edalize_dse.space import load_space
 
@@ -100,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("output")
     rep.add_argument("--space", required=True, help="the design-space file the exploration used")
     rep.set_defaults(func=_report)
+
+    exp = sub.add_parser("export", help="write a point's ORFS config.mk + constraint.sdc (and Gemmini Scala config)")
+    exp.add_argument("output", help="the exploration's output directory")
+    exp.add_argument("--point", required=True, help="point id (see evaluations.csv)")
+    exp.add_argument("--to", help="destination folder (default: <output>/export/<point>)")
+    exp.set_defaults(func=_export)
 
     chk = sub.add_parser("check-space", help="validate a design-space file and describe it")
     chk.add_argument("space")

@@ -52,6 +52,7 @@ class RunConfig:
     # generator 'core': the user core's RTL ({top, files, include_dirs, parameters, defines}),
     # filled in by the FuseSoC flow from the EDAM.
     core: dict | None = None
+    chipyard_root: str | None = None  # generator 'chipyard' (else $CHIPYARD_ROOT)
 
     @classmethod
     def from_json(cls, path) -> "RunConfig":
@@ -107,7 +108,10 @@ def check_inputs(config: RunConfig) -> Prepared:
     Raises DseError with one clear line."""
     config.check()
     space = load_space(config.space)
-    generator = get_generator(config.generator, core=config.core)
+    generator = get_generator(config.generator, core=config.core, chipyard_root=config.chipyard_root,
+                              timeout_s=config.tool_timeout)
+    if hasattr(generator, "check"):
+        generator.check()  # an external generator's checkout
     flows = [get_flow(name, **config.flow_options()) for name in config.fidelity.split("+")]
     for p in space.layer("hardware"):
         if p.name not in generator.PARAMETERS:

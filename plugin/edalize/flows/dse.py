@@ -39,12 +39,14 @@ class Dse(Edaflow):
         "workers": {"type": "int", "desc": "Points evaluated at once"},
         "output": {"type": "str", "desc": "Output directory (default: <work root>/results; relative paths are "
                                           "taken from the directory FuseSoC runs in)"},
-        "generator": {"type": "str", "desc": "RTL generator: embedded (Gemmini-style array), core (this core's "
-                                             "own RTL, its vlogparams as the hardware layer)"},
+        "generator": {"type": "str", "desc": "RTL generator: embedded (Gemmini-style array, default), chipyard "
+                                             "(the real Gemmini, via chipyard_root), core (this core's own RTL, "
+                                             "its vlogparams as the hardware layer)"},
         "fidelity": {"type": "str", "desc": "synth (pyosys + OpenSTA, default), orfs (OpenROAD-flow-scripts, needs "
                                             "FLOW_HOME), or synth+orfs (ORFS for the best 'promote' synth points)"},
         "promote": {"type": "int", "desc": "synth+orfs: points promoted to ORFS (default 3)"},
         "clock_port": {"type": "str", "desc": "generator core: the core's clock input (default clk)"},
+        "chipyard_root": {"type": "str", "desc": "generator chipyard: the Chipyard checkout (default $CHIPYARD_ROOT)"},
         "tool_timeout": {"type": "int", "desc": "Seconds allowed per tool run (default: no limit)"},
         "cache_dir": {"type": "str", "desc": "Flow-result cache folder shared by runs (default: "
                                              "~/.cache/edalize-dse/results or $EDALIZE_DSE_CACHE/results); "
@@ -86,7 +88,7 @@ class Dse(Edaflow):
         config = RunConfig(space=self._space_file(), output=str(Path(output).expanduser().resolve()))
         for option, field in (("budget", "budget"), ("strategy", "strategy"), ("seed", "seed"),
                               ("workers", "workers"), ("generator", "generator"), ("fidelity", "fidelity"),
-                              ("promote", "promote"),
+                              ("promote", "promote"), ("chipyard_root", "chipyard_root"),
                               ("tool_timeout", "tool_timeout"), ("cache_dir", "cache_dir"),
                               ("activity", "activity")):
             if opts.get(option) not in (None, ""):

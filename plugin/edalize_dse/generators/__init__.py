@@ -65,12 +65,16 @@ class Generator(ABC):
 
 def get_generator(name: str, **options) -> Generator:
     """The generator ``name``; ``options`` are the run's settings for it (e.g. ``core``)."""
+    from edalize_dse.generators.chipyard import ChipyardGemmini
     from edalize_dse.generators.core import CoreGenerator
     from edalize_dse.generators.embedded import EmbeddedGemmini
 
-    generators = {EmbeddedGemmini.name: EmbeddedGemmini, CoreGenerator.name: CoreGenerator}
+    generators = {EmbeddedGemmini.name: EmbeddedGemmini, CoreGenerator.name: CoreGenerator,
+                  ChipyardGemmini.name: ChipyardGemmini}
     if name not in generators:
         raise DseError(f"unknown generator '{name}'; available: {', '.join(sorted(generators))}")
     if name == CoreGenerator.name:
         return CoreGenerator(options.get("core"))
+    if name == ChipyardGemmini.name:
+        return ChipyardGemmini(options.get("chipyard_root"), timeout_s=options.get("timeout_s"))
     return generators[name]()
