@@ -25,7 +25,7 @@ def _run(args) -> int:
             raise DseError("run needs --space and --output (or --config FILE)")
         config = RunConfig(space=args.space, output=args.output)
     for key in ("budget", "strategy", "seed", "workers", "generator", "fidelity", "promote", "tool_timeout",
-                "cache_dir"):
+                "cache_dir", "workload", "objectives"):
         value = getattr(args, key)
         if value is not None:
             setattr(config, key, value)
@@ -104,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
                                         "for the best --promote of them)")
     run.add_argument("--promote", type=int, help="synth+orfs: points promoted to ORFS (default 3)")
     run.add_argument("--cache-dir", dest="cache_dir", help="flow-result cache folder, or 'off'")
+    run.add_argument("--workload", help="DNN workload for latency_ms/energy_mj (resnet50, bert_base_s128, "
+                                        "tiny_cnn or a layer file)")
+    run.add_argument("--objectives", type=lambda s: s.split(","),
+                     help="comma-separated objectives replacing the space file's (name or name:min/max)")
     run.add_argument("--tool-timeout", dest="tool_timeout", type=float, help="seconds allowed per tool run")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_run)

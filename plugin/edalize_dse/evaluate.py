@@ -26,6 +26,7 @@ class EvaluationContext:
     points_dir: Path
     tool_versions: dict
     strategy: str = ""
+    workload: dict | None = None  # RunConfig.workload_options(): adds latency_ms, energy_mj
 
 
 def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
@@ -60,6 +61,10 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
         ev.cache_hit = bool(flow_timings.pop("cache_hit", False))
         ev.timings.update(flow_timings)
         ev.qor = derive(metrics, design.info)
+        if ctx.workload and ctx.flow.name == "synth":
+            start = time.perf_counter()
+            ev.qor.update(workload_qor(config, ev.qor, design, eda, ctx.workload))
+            ev.timings["workload_s"] = time.perf_counter() - start
         ev.status = "ok"
     except ToolFailure as failure:
         ev.error = str(failure)
@@ -70,3 +75,14 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
         ev.log_tail = traceback.format_exc()[-4000:]
     ev.finished_at = utc_now()
     return ev
+
+
+def workload_qor(config: dict, qor: dict, design, eda: dict, options: dict) -> dict:
+    """Latency and energy per inference of the workload, every layer mapped on this point."""
+    from edalize_dse.workload.hardware import array_model, run_workload
+
+    clock = float(eda.get("clock_period_ps", 1000))
+    hw = array_model(config, qor, design.info, design.macros, clock, options["dram_pj_per_byte"],
+                     options["dram_bytes_per_cycle"])
+    result = run_workload(hw, options["workload"])
+    return {"latency_ms": result.latency_ms, "energy_mj": result.energy_mj}

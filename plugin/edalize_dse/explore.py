@@ -53,6 +53,13 @@ class RunConfig:
     # filled in by the FuseSoC flow from the EDAM.
     core: dict | None = None
     chipyard_root: str | None = None  # generator 'chipyard' (else $CHIPYARD_ROOT)
+    # Workload QoR (latency_ms, energy_mj per inference): a shipped workload name or a file.
+    workload: str | None = None
+    dram_pj_per_byte: float = 100.0  # off-chip energy, an assumption (not a flow result)
+    dram_bytes_per_cycle: float = 16.0
+    # Objectives overriding the space file's, e.g. ["latency_ms", "energy_mj", "area_um2"]
+    # (maximised: throughput_gops, fmax_mhz; everything else minimised) or "name:max".
+    objectives: list | None = None
 
     @classmethod
     def from_json(cls, path) -> "RunConfig":
@@ -82,6 +89,12 @@ class RunConfig:
         if not 0 < self.activity <= 2:
             raise DseError(f"activity must be toggles per clock in (0, 2], got {self.activity}")
 
+    def workload_options(self) -> dict | None:
+        if not self.workload:
+            return None
+        return dict(workload=self.workload, dram_pj_per_byte=self.dram_pj_per_byte,
+                    dram_bytes_per_cycle=self.dram_bytes_per_cycle)
+
     def flow_options(self) -> dict:
         caching = self.cache_dir != "off"
         return dict(timeout_s=self.tool_timeout, cache=caching, cache_dir=self.cache_dir if caching else None,
@@ -108,6 +121,8 @@ def check_inputs(config: RunConfig) -> Prepared:
     Raises DseError with one clear line."""
     config.check()
     space = load_space(config.space)
+    if config.objectives:
+        space.objectives = objectives_from_option(config.objectives)
     generator = get_generator(config.generator, core=config.core, chipyard_root=config.chipyard_root,
                               timeout_s=config.tool_timeout)
     if hasattr(generator, "check"):
@@ -128,8 +143,17 @@ def check_inputs(config: RunConfig) -> Prepared:
                 problems = flow.check_knobs({p.name: value})
                 if problems:
                     raise SpaceError(space.path, f"flow '{flow.name}': {problems[0]}", p.name)
+    workload_metrics = []
+    if config.workload:
+        from edalize_dse.workload.hardware import WORKLOAD_METRICS
+        from edalize_dse.workload.layers import load_workload
+
+        load_workload(config.workload)  # a bad file stops here, before any tool
+        if generator.name != "embedded":
+            raise DseError(f"the workload model (option workload) needs generator 'embedded', not '{generator.name}'")
+        workload_metrics = list(WORKLOAD_METRICS)
     for flow in flows:
-        known_metrics = [*flow.METRICS, *generator.DERIVED_METRICS]
+        known_metrics = [*flow.METRICS, *generator.DERIVED_METRICS, *workload_metrics]
         for o in space.objectives:
             if o.name not in known_metrics:
                 raise SpaceError(space.path, f"objective '{o.name}' is not measured by flow '{flow.name}' with "
@@ -149,6 +173,28 @@ def prepare(config: RunConfig) -> Prepared:
     for flow in prep.flows:
         prep.tool_versions.update(flow.preflight())
     return prep
+
+
+MAXIMISED = ("throughput_gops", "fmax_mhz")
+
+
+def objectives_from_option(items) -> list:
+    """``["latency_ms", "fmax_mhz:max"]`` (or one comma-separated string) as objectives;
+    without a goal, throughput and fmax are maximised and everything else minimised."""
+    from edalize_dse.space import Objective
+
+    if isinstance(items, str):
+        items = items.split(",")
+    objectives = []
+    for item in (str(i).strip() for i in items):
+        name, _, goal = item.partition(":")
+        goal = goal or ("max" if name in MAXIMISED else "min")
+        if not name or goal not in ("min", "max"):
+            raise DseError(f"objective '{item}': expected name or name:min / name:max")
+        objectives.append(Objective(name, goal))
+    if len({o.name for o in objectives}) != len(objectives) or not objectives:
+        raise DseError(f"objectives option {items!r}: give each metric once")
+    return objectives
 
 
 def space_digest(space_path) -> str:
@@ -178,7 +224,7 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
         strategy = make_strategy(config.strategy, prep.space, config.seed)
         strategy.tell(done)
         ctx = EvaluationContext(prep.space, prep.generator, prep.flow, output / "points", prep.tool_versions,
-                                strategy=config.strategy)
+                                strategy=config.strategy, workload=config.workload_options())
         executor = LocalExecutor(config.workers)
         remaining = config.budget - len(done)
         rounds = max((e.round for e in done), default=0)

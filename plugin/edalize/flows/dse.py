@@ -47,6 +47,10 @@ class Dse(Edaflow):
         "promote": {"type": "int", "desc": "synth+orfs: points promoted to ORFS (default 3)"},
         "clock_port": {"type": "str", "desc": "generator core: the core's clock input (default clk)"},
         "chipyard_root": {"type": "str", "desc": "generator chipyard: the Chipyard checkout (default $CHIPYARD_ROOT)"},
+        "workload": {"type": "str", "desc": "DNN workload for the latency_ms/energy_mj metrics (resnet50, "
+                                            "bert_base_s128, tiny_cnn, or a layer-shape file)"},
+        "objectives": {"type": "str", "desc": "comma-separated objectives replacing the space file's, e.g. "
+                                              "latency_ms,energy_mj,area_um2"},
         "tool_timeout": {"type": "int", "desc": "Seconds allowed per tool run (default: no limit)"},
         "cache_dir": {"type": "str", "desc": "Flow-result cache folder shared by runs (default: "
                                              "~/.cache/edalize-dse/results or $EDALIZE_DSE_CACHE/results); "
@@ -88,11 +92,15 @@ class Dse(Edaflow):
         config = RunConfig(space=self._space_file(), output=str(Path(output).expanduser().resolve()))
         for option, field in (("budget", "budget"), ("strategy", "strategy"), ("seed", "seed"),
                               ("workers", "workers"), ("generator", "generator"), ("fidelity", "fidelity"),
-                              ("promote", "promote"), ("chipyard_root", "chipyard_root"),
+                              ("promote", "promote"), ("chipyard_root", "chipyard_root"), ("workload", "workload"),
                               ("tool_timeout", "tool_timeout"), ("cache_dir", "cache_dir"),
                               ("activity", "activity")):
             if opts.get(option) not in (None, ""):
                 setattr(config, field, opts[option])
+        if opts.get("objectives"):
+            config.objectives = [o.strip() for o in str(opts["objectives"]).split(",")]
+        if config.workload and Path(config.workload).expanduser().is_file():
+            config.workload = str(Path(config.workload).expanduser().resolve())
         if config.generator == "core":
             config.core = self._core_design()
         if config.cache_dir not in (None, "off"):

@@ -46,13 +46,16 @@ def macro_energies(macros) -> dict:
 def array_model(config: dict, qor: dict, info: dict, macros, clock_period_ps: float,
                 dram_pj_per_byte: float = DEFAULT_DRAM_PJ_PER_BYTE,
                 dram_bytes_per_cycle: float = DEFAULT_DRAM_BYTES_PER_CYCLE) -> ArrayModel:
+    from edalize_dse.generators.sram import macro_name
+
     dim = config["meshRows"] * config["tileRows"]
     energies = macro_energies(macros)
-    sp = energies.get(info.get("sp_macro"))
-    acc = energies.get(info.get("acc_macro"))
-    if sp is None or acc is None:
-        raise DseError("the workload model needs the scratchpad and accumulator macros of the design "
-                       f"(info sp_macro/acc_macro; macros: {sorted(energies)})")
+    try:
+        sp = energies[macro_name(info["sp_bank_rows"], info["sp_row_bits"])]
+        acc = energies[macro_name(info["acc_bank_rows"], info["acc_row_bits"])]
+    except KeyError:
+        raise DseError("the workload model needs a design with scratchpad and accumulator macros "
+                       f"(generator 'embedded'); this one has {sorted(energies) or 'none'}") from None
     # The standard cells' power at the target clock (0.1 toggles per cycle on every
     # net, the flow's activity) spread over the PEs: the energy of one MAC slot.
     std_mw = qor["power_seq_mw"] + qor["power_comb_mw"]
