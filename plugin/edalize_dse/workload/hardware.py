@@ -19,7 +19,7 @@ DEFAULT_DRAM_PJ_PER_BYTE = 100.0
 DEFAULT_DRAM_BYTES_PER_CYCLE = 16.0
 
 
-def _dataflows(config: dict) -> tuple:
+def dataflows_of(config: dict) -> tuple:
     return ("OS", "WS") if config["dataflow"] == "BOTH" else (config["dataflow"],)
 
 
@@ -61,7 +61,7 @@ def array_model(config: dict, qor: dict, info: dict, macros, clock_period_ps: fl
     std_mw = qor["power_seq_mw"] + qor["power_comb_mw"]
     e_mac = std_mw * clock_period_ps * 1e-3 / (dim * dim)
     return ArrayModel(
-        dim=dim, dataflows=_dataflows(config), block_cycles=block_cycles(config),
+        dim=dim, dataflows=dataflows_of(config), block_cycles=block_cycles(config),
         sp_bytes=config["sp_capacity"] * 1024.0, acc_bytes=config["acc_capacity"] * 1024.0,
         in_bytes=config["inputType"] / 8.0, acc_elem_bytes=config["accType"] / 8.0,
         clock_mhz=qor["fmax_mhz"], e_mac_pj=e_mac,
