@@ -27,3 +27,11 @@ def test_edalize_finds_the_dse_flow_beside_its_own():
 def test_edalize_namespace_has_no_init_files():
     assert not (REPO / "plugin" / "edalize" / "__init__.py").exists()
     assert not (REPO / "plugin" / "edalize" / "flows" / "__init__.py").exists()
+
+
+def test_workload_files_ship_inside_the_installed_package():
+    from edalize_dse.workload.layers import shipped_dir
+
+    installed = Path(edalize_dse.__file__).resolve().parent
+    assert shipped_dir() == installed / "workloads"
+    assert {p.name for p in shipped_dir().glob("*.yml")} == {p.name for p in (REPO / "cores" / "workloads").glob("*.yml")}

@@ -96,3 +96,14 @@ endmodule
     out = subprocess.run(["vvp", "-n", str(tmp_path / "s.vvp")], capture_output=True, text=True,
                          check=True).stdout
     assert re.findall(r"RD (\w+)", out) == ["abc", "abc", "123"]
+
+
+def test_generated_view_parses_back_to_the_model(tmp_path, model):
+    """The workload model reads energies back from the views: they must round-trip."""
+    lib, _ = sram.write_macro(model, 256, 40, tmp_path)
+    back = sram.parse_fakeram(lib)
+    assert (back.words, back.bits) == (256, 40)
+    assert back.area == pytest.approx(model.area(256, 40), abs=1e-5)
+    assert back.leakage == pytest.approx(model.leakage(256, 40), abs=1e-5)
+    for name in ("clk_energy", "pin_energy", "clk_to_q", "setup", "hold", "min_period"):
+        assert getattr(back, name) == pytest.approx(model.constants[name], rel=1e-5), name

@@ -3,6 +3,7 @@ tools' results), their ORFS names, and the content-addressed result cache."""
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -279,3 +280,16 @@ def test_sram_macro_is_a_black_box_with_its_own_area_and_power(tmp_path, platfor
                                                 + metrics["power_macro_mw"], rel=1e-3)
     netlist = (tmp_path / "p" / "synth" / "netlist.v").read_text()
     assert "fakeram7_64x21 mem" in netlist and "module fakeram7_64x21" not in netlist
+
+
+def test_missing_opensta_is_one_error_before_any_point(tmp_path, platform_dir):
+    space = write_space(tmp_path, SPACE_WITH_BROKEN_KNOB)
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    run = subprocess.run([sys.executable, "-m", "edalize_dse", "run", "--space", str(space), "--output",
+                          str(tmp_path / "out"), "--budget", "2", "--no-progress"],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "PATH": str(empty_bin)})
+    assert run.returncode == 2
+    assert "OpenSTA ('sta') not found on PATH: install it with 'apt-get install opensta'" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "points").exists()

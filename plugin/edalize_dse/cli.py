@@ -1,4 +1,4 @@
-"""Command line: ``edalize-dse run | report | check-space``.
+"""Command line: ``edalize-dse run | report | export | check-space``.
 
 FuseSoC's ``dse`` flow calls ``python -m edalize_dse run --config dse-run.json``;
 users can call the same commands directly, without FuseSoC."""
@@ -24,7 +24,8 @@ def _run(args) -> int:
         if not args.space or not args.output:
             raise DseError("run needs --space and --output (or --config FILE)")
         config = RunConfig(space=args.space, output=args.output)
-    for key in ("budget", "strategy", "seed", "workers", "generator", "flow", "tool_timeout"):
+    for key in ("budget", "strategy", "seed", "workers", "generator", "fidelity", "promote", "tool_timeout",
+                "cache_dir", "workload", "objectives"):
         value = getattr(args, key)
         if value is not None:
             setattr(config, key, value)
@@ -54,6 +55,18 @@ def _report(args) -> int:
         store.close()
     files = write_all(Path(args.output), space, evaluations)
     print(summary_text(space, evaluations, files))
+    return 0
+
+
+def _export(args) -> int:
+    from edalize_dse.export import export_point
+
+    dest, notes = export_point(Path(args.output), args.point, Path(args.to) if args.to else None)
+    print(f"point {args.point} exported to {dest}:")
+    for f in sorted(dest.iterdir()):
+        print(f"  {f.name}{'/' if f.is_dir() else ''}")
+    for note in notes:
+        print(f"note: {note}")
     return 0
 
 
@@ -87,7 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int)
     run.add_argument("--workers", type=int, help="points evaluated at once")
     run.add_argument("--generator", help="RTL generator (default: embedded)")
-    run.add_argument("--flow", help="EDA flow (default: synth)")
+    run.add_argument("--fidelity", help="synth (default), orfs, or synth+orfs (synth for every point, ORFS "
+                                        "for the best --promote of them)")
+    run.add_argument("--promote", type=int, help="synth+orfs: points promoted to ORFS (default 3)")
+    run.add_argument("--cache-dir", dest="cache_dir", help="flow-result cache folder, or 'off'")
+    run.add_argument("--workload", help="DNN workload for latency_ms/energy_mj (resnet50, bert_base_s128, "
+                                        "tiny_cnn or a layer file)")
+    run.add_argument("--objectives", type=lambda s: s.split(","),
+                     help="comma-separated objectives replacing the space file's (name or name:min/max)")
     run.add_argument("--tool-timeout", dest="tool_timeout", type=float, help="seconds allowed per tool run")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_run)
@@ -96,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("output")
     rep.add_argument("--space", required=True, help="the design-space file the exploration used")
     rep.set_defaults(func=_report)
+
+    exp = sub.add_parser("export", help="write a point's ORFS config.mk + constraint.sdc (and Gemmini Scala config)")
+    exp.add_argument("output", help="the exploration's output directory")
+    exp.add_argument("--point", required=True, help="point id (see evaluations.csv)")
+    exp.add_argument("--to", help="destination folder (default: <output>/export/<point>)")
+    exp.set_defaults(func=_export)
 
     chk = sub.add_parser("check-space", help="validate a design-space file and describe it")
     chk.add_argument("space")

@@ -26,6 +26,7 @@ class EvaluationContext:
     points_dir: Path
     tool_versions: dict
     strategy: str = ""
+    workload: dict | None = None  # RunConfig.workload_options(): adds latency_ms, energy_mj
 
 
 def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
@@ -34,12 +35,15 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
     space = ctx.space
     point_id = space.point_id(point)
     workdir = ctx.points_dir / point_id
-    if workdir.exists():
-        # Left over from an interrupted run: never mix its files with this one's.
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    # A point has one folder; each fidelity's flow has its own sub-folder in it.
+    for leftover in (workdir / "rtl", workdir / ctx.flow.name):
+        if leftover.exists():
+            # Left over from an interrupted run: never mix its files with this one's.
+            shutil.rmtree(leftover)
+    workdir.mkdir(parents=True, exist_ok=True)
     ev = Evaluation(point_id=point_id, params=point, status="failed", tool_versions=dict(ctx.tool_versions),
-                    started_at=utc_now(), log_path=str(workdir), strategy=ctx.strategy, round=round_no)
+                    started_at=utc_now(), log_path=str(workdir), strategy=ctx.strategy, round=round_no,
+                    fidelity=ctx.flow.name)
     if controller_s is not None:
         ev.timings["controller_s"] = controller_s
     hw, eda = space.split(point)
@@ -51,10 +55,16 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
         start = time.perf_counter()
         design = ctx.generator.generate(config, workdir / "rtl")
         ev.timings["generate_s"] = time.perf_counter() - start
-        metrics, flow_timings = ctx.flow.run(design, eda, workdir / ctx.flow.name)
+        # With two fidelities a knob may belong to one flow only (P&R knobs do not change synthesis).
+        own = {k: v for k, v in eda.items() if k in ctx.flow.KNOBS}
+        metrics, flow_timings = ctx.flow.run(design, own, workdir / ctx.flow.name)
         ev.cache_hit = bool(flow_timings.pop("cache_hit", False))
         ev.timings.update(flow_timings)
         ev.qor = derive(metrics, design.info)
+        if ctx.workload and ctx.flow.name == "synth":
+            start = time.perf_counter()
+            ev.qor.update(workload_qor(config, ev.qor, design, eda, ctx.workload))
+            ev.timings["workload_s"] = time.perf_counter() - start
         ev.status = "ok"
     except ToolFailure as failure:
         ev.error = str(failure)
@@ -65,3 +75,14 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
         ev.log_tail = traceback.format_exc()[-4000:]
     ev.finished_at = utc_now()
     return ev
+
+
+def workload_qor(config: dict, qor: dict, design, eda: dict, options: dict) -> dict:
+    """Latency and energy per inference of the workload, every layer mapped on this point."""
+    from edalize_dse.workload.hardware import array_model, run_workload
+
+    clock = float(eda.get("clock_period_ps", 1000))
+    hw = array_model(config, qor, design.info, design.macros, clock, options["dram_pj_per_byte"],
+                     options["dram_bytes_per_cycle"])
+    result = run_workload(hw, options["workload"])
+    return {"latency_ms": result.latency_ms, "energy_mj": result.energy_mj}

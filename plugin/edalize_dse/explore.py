@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -21,9 +21,14 @@ from edalize_dse.evaluate import EvaluationContext, evaluate_point
 from edalize_dse.executors import LocalExecutor
 from edalize_dse.flows import get_flow
 from edalize_dse.generators import get_generator
+from edalize_dse.pareto import promotion_order
 from edalize_dse.space import load_space
 from edalize_dse.store import STORE_NAME, Evaluation, Store
 from edalize_dse.strategies import make_strategy
+
+
+FIDELITIES = ("synth", "orfs", "synth+orfs")
+RUN_RECORD = "run.json"
 
 
 @dataclass
@@ -35,12 +40,26 @@ class RunConfig:
     seed: int = 0
     workers: int = 1
     generator: str = "embedded"
-    flow: str = "synth"
+    # synth | orfs | synth+orfs: the flow every point runs, or synth for every point and
+    # ORFS for the best `promote` of them (by Pareto rank of their synth QoR).
+    fidelity: str = "synth"
+    promote: int = 3
     tool_timeout: float | None = None  # seconds per tool run; None: no limit
     # Flow-result cache folder (default: $EDALIZE_DSE_CACHE/results or
     # ~/.cache/edalize-dse/results); "off" runs every point's tools.
     cache_dir: str | None = None
     activity: float = 0.1  # toggles per clock on every net, for the power report
+    # generator 'core': the user core's RTL ({top, files, include_dirs, parameters, defines}),
+    # filled in by the FuseSoC flow from the EDAM.
+    core: dict | None = None
+    chipyard_root: str | None = None  # generator 'chipyard' (else $CHIPYARD_ROOT)
+    # Workload QoR (latency_ms, energy_mj per inference): a shipped workload name or a file.
+    workload: str | None = None
+    dram_pj_per_byte: float = 100.0  # off-chip energy, an assumption (not a flow result)
+    dram_bytes_per_cycle: float = 16.0
+    # Objectives overriding the space file's, e.g. ["latency_ms", "energy_mj", "area_um2"]
+    # (maximised: throughput_gops, fmax_mhz; everything else minimised) or "name:max".
+    objectives: list | None = None
 
     @classmethod
     def from_json(cls, path) -> "RunConfig":
@@ -63,8 +82,18 @@ class RunConfig:
             raise DseError(f"workers must be at least 1, got {self.workers}")
         if self.tool_timeout is not None and self.tool_timeout <= 0:
             raise DseError(f"tool_timeout must be positive seconds, got {self.tool_timeout}")
+        if self.fidelity not in FIDELITIES:
+            raise DseError(f"fidelity '{self.fidelity}' is not one of {', '.join(FIDELITIES)}")
+        if self.promote < 0:
+            raise DseError(f"promote must be a number of points >= 0, got {self.promote}")
         if not 0 < self.activity <= 2:
             raise DseError(f"activity must be toggles per clock in (0, 2], got {self.activity}")
+
+    def workload_options(self) -> dict | None:
+        if not self.workload:
+            return None
+        return dict(workload=self.workload, dram_pj_per_byte=self.dram_pj_per_byte,
+                    dram_bytes_per_cycle=self.dram_bytes_per_cycle)
 
     def flow_options(self) -> dict:
         caching = self.cache_dir != "off"
@@ -77,8 +106,13 @@ class Prepared:
     config: RunConfig
     space: object
     generator: object
-    flow: object
+    flow: object  # the flow every point runs (the first of the fidelity)
+    promoted_flow: object = None  # synth+orfs: the flow of the promoted points
     tool_versions: dict = field(default_factory=dict)
+
+    @property
+    def flows(self) -> list:
+        return [f for f in (self.flow, self.promoted_flow) if f is not None]
 
 
 def check_inputs(config: RunConfig) -> Prepared:
@@ -87,38 +121,80 @@ def check_inputs(config: RunConfig) -> Prepared:
     Raises DseError with one clear line."""
     config.check()
     space = load_space(config.space)
-    generator = get_generator(config.generator)
-    flow = get_flow(config.flow, **config.flow_options())
+    if config.objectives:
+        space.objectives = objectives_from_option(config.objectives)
+    generator = get_generator(config.generator, core=config.core, chipyard_root=config.chipyard_root,
+                              timeout_s=config.tool_timeout)
+    if hasattr(generator, "check"):
+        generator.check()  # an external generator's checkout
+    flows = [get_flow(name, **config.flow_options()) for name in config.fidelity.split("+")]
     for p in space.layer("hardware"):
         if p.name not in generator.PARAMETERS:
             raise SpaceError(space.path, f"generator '{generator.name}' has no such hardware parameter "
                                          f"(known: {', '.join(generator.PARAMETERS)})", p.name)
     for p in space.layer("eda"):
-        if p.name not in flow.KNOBS:
-            raise SpaceError(space.path, f"flow '{flow.name}' has no such EDA knob "
-                                         f"(known: {', '.join(flow.KNOBS)})", p.name)
-        for value in p.values() or [p.low, p.high]:
-            problems = flow.check_knobs({p.name: value})
-            if problems:
-                raise SpaceError(space.path, problems[0], p.name)
-    known_metrics = set(flow.METRICS)
-    for o in space.objectives:
-        if o.name not in known_metrics:
-            raise SpaceError(space.path, f"objective '{o.name}' is not a metric of flow '{flow.name}' "
-                                         f"(known: {', '.join(flow.METRICS)})")
+        owners = [f for f in flows if p.name in f.KNOBS]
+        if not owners:
+            known = sorted({k for f in flows for k in f.KNOBS})
+            raise SpaceError(space.path, f"fidelity '{config.fidelity}' has no such EDA knob "
+                                         f"(known: {', '.join(known)})", p.name)
+        for flow in owners:
+            for value in p.values() or [p.low, p.high]:
+                problems = flow.check_knobs({p.name: value})
+                if problems:
+                    raise SpaceError(space.path, f"flow '{flow.name}': {problems[0]}", p.name)
+    workload_metrics = []
+    if config.workload:
+        from edalize_dse.workload.hardware import WORKLOAD_METRICS
+        from edalize_dse.workload.layers import load_workload
+
+        load_workload(config.workload)  # a bad file stops here, before any tool
+        if generator.name != "embedded":
+            raise DseError(f"the workload model (option workload) needs generator 'embedded', not '{generator.name}'")
+        workload_metrics = list(WORKLOAD_METRICS)
+    for flow in flows:
+        known_metrics = [*flow.METRICS, *generator.DERIVED_METRICS, *workload_metrics]
+        for o in space.objectives:
+            if o.name not in known_metrics:
+                raise SpaceError(space.path, f"objective '{o.name}' is not measured by flow '{flow.name}' with "
+                                             f"generator '{generator.name}' (known: {', '.join(known_metrics)})")
     hw_default, _ = space.split(space.default_point())
     broken = generator.violations(generator.resolve(hw_default))
     if broken:
         raise SpaceError(space.path, f"the default point is not a valid {generator.name} configuration: {broken[0]}")
-    flow.check_platform()
-    return Prepared(config, space, generator, flow)
+    for flow in flows:
+        flow.check_platform()
+    return Prepared(config, space, generator, flows[0], flows[1] if len(flows) > 1 else None)
 
 
 def prepare(config: RunConfig) -> Prepared:
     """``check_inputs``, then the tools themselves (their versions are recorded)."""
     prep = check_inputs(config)
-    prep.tool_versions = prep.flow.preflight()
+    for flow in prep.flows:
+        prep.tool_versions.update(flow.preflight())
     return prep
+
+
+MAXIMISED = ("throughput_gops", "fmax_mhz")
+
+
+def objectives_from_option(items) -> list:
+    """``["latency_ms", "fmax_mhz:max"]`` (or one comma-separated string) as objectives;
+    without a goal, throughput and fmax are maximised and everything else minimised."""
+    from edalize_dse.space import Objective
+
+    if isinstance(items, str):
+        items = items.split(",")
+    objectives = []
+    for item in (str(i).strip() for i in items):
+        name, _, goal = item.partition(":")
+        goal = goal or ("max" if name in MAXIMISED else "min")
+        if not name or goal not in ("min", "max"):
+            raise DseError(f"objective '{item}': expected name or name:min / name:max")
+        objectives.append(Objective(name, goal))
+    if len({o.name for o in objectives}) != len(objectives) or not objectives:
+        raise DseError(f"objectives option {items!r}: give each metric once")
+    return objectives
 
 
 def space_digest(space_path) -> str:
@@ -141,12 +217,14 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
     output.mkdir(parents=True, exist_ok=True)
     store = Store(output / STORE_NAME)
     try:
-        store.bind(space_sha256=space_digest(config.space), generator=config.generator, flow=config.flow)
-        done = store.evaluations()
+        store.bind(space_sha256=space_digest(config.space), generator=config.generator, fidelity=config.fidelity)
+        # The run configuration next to its results (``edalize-dse export`` reads it).
+        config.write_json(output / RUN_RECORD)
+        done = store.evaluations(fidelity=prep.flow.name)
         strategy = make_strategy(config.strategy, prep.space, config.seed)
         strategy.tell(done)
         ctx = EvaluationContext(prep.space, prep.generator, prep.flow, output / "points", prep.tool_versions,
-                                strategy=config.strategy)
+                                strategy=config.strategy, workload=config.workload_options())
         executor = LocalExecutor(config.workers)
         remaining = config.budget - len(done)
         rounds = max((e.round for e in done), default=0)
@@ -174,12 +252,31 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
                     new += 1
                     bar.update(1)
                     bar.set_postfix_str(f"{ev.point_id} {ev.status}")
+            if prep.promoted_flow is not None:
+                promote(prep, store, executor, ctx, rounds + 1)
         finally:
             bar.close()
             executor.shutdown()
         evaluations = store.evaluations()
         files = report.write_all(output, prep.space, evaluations)
+        explored = [e for e in evaluations if e.fidelity == prep.flow.name]
         return Summary(output=output, space=prep.space, evaluations=evaluations, new=new, files=files,
-                       exhausted=len(evaluations) < config.budget)
+                       exhausted=len(explored) < config.budget)
     finally:
         store.close()
+
+
+def promote(prep: Prepared, store: Store, executor: LocalExecutor, ctx: EvaluationContext, round_no: int) -> None:
+    """synth+orfs: run the promoted flow on the best ``promote`` points of the synth
+    results (Pareto rank, then the first objective), skipping those already done."""
+    flow = prep.promoted_flow
+    done = {e.point_id for e in store.evaluations(fidelity=flow.name)}
+    wanted = prep.config.promote - len(done)
+    explored = store.evaluations(fidelity=prep.flow.name)
+    chosen = [e for e in promotion_order(explored, prep.space.objectives) if e.point_id not in done][:max(wanted, 0)]
+    promoted_ctx = replace(ctx, flow=flow, strategy=f"promoted from {prep.flow.name}")
+    for ev in chosen:
+        executor.submit(evaluate_point, ev.params, promoted_ctx, round_no)
+    while executor.busy:
+        for ev in executor.finished():
+            store.add(ev)

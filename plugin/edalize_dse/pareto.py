@@ -47,3 +47,14 @@ def hypervolume(evaluations: list[Evaluation], objectives: list[Objective]) -> f
     if matrix.size == 0:
         return 0.0
     return normalized_hypervolume(matrix, matrix.min(axis=0), matrix.max(axis=0))
+
+
+def promotion_order(evaluations: list[Evaluation], objectives: list[Objective]) -> list[Evaluation]:
+    """Successful evaluations best first: by Pareto rank (front 1, then the front
+    left when it is removed, ...), ties broken by the first objective."""
+    usable, matrix = objective_matrix(evaluations, objectives)
+    if not usable:
+        return []
+    ranks = moocore.pareto_rank(matrix)
+    order = sorted(range(len(usable)), key=lambda i: (ranks[i], matrix[i, 0], usable[i].point_id))
+    return [usable[i] for i in order]

@@ -24,11 +24,11 @@ def _columns(space: Space, evaluations: list[Evaluation]) -> tuple[list[str], li
 
 def _rows(space: Space, evaluations: list[Evaluation]):
     params, metrics, timings = _columns(space, evaluations)
-    header = ["id", "point_id", "status", "strategy", "round", "cache_hit", *params, *metrics,
+    header = ["id", "point_id", "fidelity", "status", "strategy", "round", "cache_hit", *params, *metrics,
               *[f"time_{t}" for t in timings], "error", "log_path"]
     rows = []
     for e in evaluations:
-        rows.append([e.id, e.point_id, e.status, e.strategy, e.round, int(e.cache_hit),
+        rows.append([e.id, e.point_id, e.fidelity, e.status, e.strategy, e.round, int(e.cache_hit),
                      *[e.params.get(p, "") for p in params],
                      *[e.qor.get(m, "") for m in metrics],
                      *[round(e.timings[t], 4) if t in e.timings else "" for t in timings],
@@ -75,18 +75,33 @@ def plot_front(path: Path, space: Space, evaluations: list[Evaluation]) -> Path:
     return path
 
 
+def primary_fidelity(evaluations: list[Evaluation]) -> str:
+    """The fidelity the strategy explored with: the first one stored."""
+    return evaluations[0].fidelity if evaluations else "synth"
+
+
 def write_all(output: Path, space: Space, evaluations: list[Evaluation]) -> dict:
+    """evaluations.csv (every fidelity), and the front and plot of the explored fidelity;
+    points promoted to a second fidelity get their own ``pareto_<fidelity>.csv``."""
     output = Path(output)
-    best = front(evaluations, space.objectives)
+    primary = primary_fidelity(evaluations)
+    explored = [e for e in evaluations if e.fidelity == primary]
     files = {
         "evaluations": write_csv(output / EVALUATIONS_CSV, space, evaluations),
-        "pareto": write_csv(output / PARETO_CSV, space, best),
-        "plot": plot_front(output / PARETO_PNG, space, evaluations),
+        "pareto": write_csv(output / PARETO_CSV, space, front(explored, space.objectives)),
+        "plot": plot_front(output / PARETO_PNG, space, explored),
     }
+    for fidelity in sorted({e.fidelity for e in evaluations} - {primary}):
+        promoted = [e for e in evaluations if e.fidelity == fidelity]
+        files[f"pareto_{fidelity}"] = write_csv(output / f"pareto_{fidelity}.csv", space,
+                                                front(promoted, space.objectives))
     return files
 
 
 def summary_text(space: Space, evaluations: list[Evaluation], files: dict) -> str:
+    primary = primary_fidelity(evaluations)
+    others = [e for e in evaluations if e.fidelity != primary]
+    evaluations = [e for e in evaluations if e.fidelity == primary]
     ok = [e for e in evaluations if e.ok]
     best = front(evaluations, space.objectives)
     lines = [f"{len(evaluations)} evaluations ({len(ok)} ok, {len(evaluations) - len(ok)} failed); "
@@ -102,8 +117,12 @@ def summary_text(space: Space, evaluations: list[Evaluation], files: dict) -> st
         lines.append("Pareto front:")
         for row in [header, *table]:
             lines.append("  " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
-    for e in evaluations:
+    for fidelity in sorted({e.fidelity for e in others}):
+        runs = [e for e in others if e.fidelity == fidelity]
+        lines.append(f"promoted to {fidelity}: {len(runs)} point(s), {sum(e.ok for e in runs)} ok: "
+                     + ", ".join(e.point_id for e in runs))
+    for e in evaluations + others:
         if not e.ok:
-            lines.append(f"failed {e.point_id}: {e.error} (log: {e.log_path})")
+            lines.append(f"failed {e.point_id} ({e.fidelity}): {e.error} (log: {e.log_path})")
     lines.append("Outputs: " + ", ".join(str(p) for p in files.values()))
     return "\n".join(lines)

@@ -17,14 +17,15 @@ from edalize_dse.errors import DseError
 
 STORE_NAME = "dse.sqlite"
 
-_SCHEMA = """
+_META_TABLE = """
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
-);
+)"""
+_EVALUATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS evaluations (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    point_id      TEXT NOT NULL UNIQUE,   -- hash of the canonical parameter JSON
+    point_id      TEXT NOT NULL,          -- hash of the canonical parameter JSON
     params        TEXT NOT NULL,          -- JSON: parameter -> value
     status        TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
     qor           TEXT NOT NULL,          -- JSON: metric (unit in its name) -> value
@@ -37,11 +38,12 @@ CREATE TABLE IF NOT EXISTS evaluations (
     round         INTEGER NOT NULL,       -- the ask() that proposed the point
     started_at    TEXT NOT NULL,          -- UTC, ISO 8601
     finished_at   TEXT NOT NULL,
-    cache_hit     INTEGER NOT NULL DEFAULT 0  -- 1: the flow result came from the result cache
-);
-"""
-# Columns added after a store format was first released: (name, declaration).
-_ADDED_COLUMNS = (("cache_hit", "INTEGER NOT NULL DEFAULT 0"),)
+    cache_hit     INTEGER NOT NULL DEFAULT 0, -- 1: the flow result came from the result cache
+    fidelity      TEXT NOT NULL DEFAULT 'synth', -- the flow that produced it (synth, orfs)
+    UNIQUE (point_id, fidelity)
+)"""
+EVALUATION_COLUMNS = ("id", "point_id", "params", "status", "qor", "error", "log_path", "log_tail", "tool_versions",
+                      "timings", "strategy", "round", "started_at", "finished_at", "cache_hit", "fidelity")
 
 
 def utc_now() -> str:
@@ -64,6 +66,7 @@ class Evaluation:
     started_at: str = ""
     finished_at: str = ""
     cache_hit: bool = False
+    fidelity: str = "synth"
     id: int | None = None
 
     @property
@@ -79,12 +82,23 @@ class Store:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        # A store written by an older version gains the new columns in place.
-        present = {row[1] for row in self._db.execute("PRAGMA table_info(evaluations)")}
-        for name, declaration in _ADDED_COLUMNS:
-            if name not in present:
-                self._db.execute(f"ALTER TABLE evaluations ADD COLUMN {name} {declaration}")
+        self._upgrade()
+        self._db.execute(_META_TABLE)
+        self._db.execute(_EVALUATIONS_TABLE)
+
+    def _upgrade(self) -> None:
+        """Bring a store written by an earlier version (one result per point, no
+        cache or fidelity columns) to the current table, keeping every row."""
+        present = [row[1] for row in self._db.execute("PRAGMA table_info(evaluations)")]
+        if not present or "fidelity" in present:
+            return
+        self._db.execute("BEGIN")
+        self._db.execute("ALTER TABLE evaluations RENAME TO evaluations_old")
+        self._db.execute(_EVALUATIONS_TABLE)
+        kept = [c for c in EVALUATION_COLUMNS if c in present]
+        self._db.execute(f"INSERT INTO evaluations ({', '.join(kept)}) SELECT {', '.join(kept)} FROM evaluations_old")
+        self._db.execute("DROP TABLE evaluations_old")
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -112,20 +126,21 @@ class Store:
         with self._lock:
             cur = self._db.execute(
                 "INSERT INTO evaluations (point_id, params, status, qor, error, log_path, log_tail, "
-                "tool_versions, timings, strategy, round, started_at, finished_at, cache_hit) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "tool_versions, timings, strategy, round, started_at, finished_at, cache_hit, fidelity) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (ev.point_id, json.dumps(ev.params, sort_keys=True), ev.status, json.dumps(ev.qor), ev.error,
                  ev.log_path, ev.log_tail, json.dumps(ev.tool_versions), json.dumps(ev.timings), ev.strategy,
-                 ev.round, ev.started_at, ev.finished_at, int(ev.cache_hit)))
+                 ev.round, ev.started_at, ev.finished_at, int(ev.cache_hit), ev.fidelity))
             ev.id = cur.lastrowid
             return ev.id
 
-    def evaluations(self) -> list[Evaluation]:
+    def evaluations(self, fidelity: str | None = None) -> list[Evaluation]:
+        """Every stored evaluation in the order they finished; only one fidelity's if given."""
+        where, args = ("WHERE fidelity = ?", (fidelity,)) if fidelity else ("", ())
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, point_id, params, status, qor, error, log_path, log_tail, tool_versions, timings, "
-                "strategy, round, started_at, finished_at, cache_hit FROM evaluations ORDER BY id").fetchall()
+                f"SELECT {', '.join(EVALUATION_COLUMNS)} FROM evaluations {where} ORDER BY id", args).fetchall()
         return [Evaluation(id=r[0], point_id=r[1], params=json.loads(r[2]), status=r[3], qor=json.loads(r[4]),
                            error=r[5], log_path=r[6], log_tail=r[7], tool_versions=json.loads(r[8]),
                            timings=json.loads(r[9]), strategy=r[10], round=r[11], started_at=r[12],
-                           finished_at=r[13], cache_hit=bool(r[14])) for r in rows]
+                           finished_at=r[13], cache_hit=bool(r[14]), fidelity=r[15]) for r in rows]

@@ -19,6 +19,8 @@ from edalize.flows.edaflow import Edaflow, FlowGraph
 
 RUN_CONFIG = "dse-run.json"
 SPACE_FILE_TYPE = "dseSpace"
+# EDAM file types the 'core' generator hands to synthesis (prefixes: verilogSource-2005 etc.).
+VERILOG_FILE_TYPES = ("verilogSource", "systemVerilogSource")
 
 
 class Dse(Edaflow):
@@ -37,8 +39,18 @@ class Dse(Edaflow):
         "workers": {"type": "int", "desc": "Points evaluated at once"},
         "output": {"type": "str", "desc": "Output directory (default: <work root>/results; relative paths are "
                                           "taken from the directory FuseSoC runs in)"},
-        "generator": {"type": "str", "desc": "RTL generator (embedded)"},
-        "eda_flow": {"type": "str", "desc": "EDA flow run on each point (synth)"},
+        "generator": {"type": "str", "desc": "RTL generator: embedded (Gemmini-style array, default), chipyard "
+                                             "(the real Gemmini, via chipyard_root), core (this core's own RTL, "
+                                             "its vlogparams as the hardware layer)"},
+        "fidelity": {"type": "str", "desc": "synth (pyosys + OpenSTA, default), orfs (OpenROAD-flow-scripts, needs "
+                                            "FLOW_HOME), or synth+orfs (ORFS for the best 'promote' synth points)"},
+        "promote": {"type": "int", "desc": "synth+orfs: points promoted to ORFS (default 3)"},
+        "clock_port": {"type": "str", "desc": "generator core: the core's clock input (default clk)"},
+        "chipyard_root": {"type": "str", "desc": "generator chipyard: the Chipyard checkout (default $CHIPYARD_ROOT)"},
+        "workload": {"type": "str", "desc": "DNN workload for the latency_ms/energy_mj metrics (resnet50, "
+                                            "bert_base_s128, tiny_cnn, or a layer-shape file)"},
+        "objectives": {"type": "str", "desc": "comma-separated objectives replacing the space file's, e.g. "
+                                              "latency_ms,energy_mj,area_um2"},
         "tool_timeout": {"type": "int", "desc": "Seconds allowed per tool run (default: no limit)"},
         "cache_dir": {"type": "str", "desc": "Flow-result cache folder shared by runs (default: "
                                              "~/.cache/edalize-dse/results or $EDALIZE_DSE_CACHE/results); "
@@ -79,14 +91,43 @@ class Dse(Edaflow):
         output = opts.get("output") or os.path.join(self.work_root, "results")
         config = RunConfig(space=self._space_file(), output=str(Path(output).expanduser().resolve()))
         for option, field in (("budget", "budget"), ("strategy", "strategy"), ("seed", "seed"),
-                              ("workers", "workers"), ("generator", "generator"), ("eda_flow", "flow"),
+                              ("workers", "workers"), ("generator", "generator"), ("fidelity", "fidelity"),
+                              ("promote", "promote"), ("chipyard_root", "chipyard_root"), ("workload", "workload"),
                               ("tool_timeout", "tool_timeout"), ("cache_dir", "cache_dir"),
                               ("activity", "activity")):
             if opts.get(option) not in (None, ""):
                 setattr(config, field, opts[option])
+        if opts.get("objectives"):
+            config.objectives = [o.strip() for o in str(opts["objectives"]).split(",")]
+        if config.workload and Path(config.workload).expanduser().is_file():
+            config.workload = str(Path(config.workload).expanduser().resolve())
+        if config.generator == "core":
+            config.core = self._core_design()
         if config.cache_dir not in (None, "off"):
             config.cache_dir = str(Path(config.cache_dir).expanduser().resolve())
         return config
+
+    def _core_design(self):
+        """The core's own RTL, toplevel and vlogparam/vlogdefine values, for generator 'core'."""
+        root = Path(self.work_root)
+        files, include_dirs = [], []
+        for f in self.edam.get("files", []):
+            if not str(f.get("file_type", "")).startswith(VERILOG_FILE_TYPES):
+                continue
+            path = (root / f["name"]).resolve()
+            if f.get("is_include_file"):
+                include_dirs.append(str((root / f.get("include_path", Path(f["name"]).parent)).resolve()))
+            else:
+                files.append(str(path))
+        params = self.edam.get("parameters", {})
+        return {
+            "top": self.edam.get("toplevel"),
+            "files": files,
+            "include_dirs": sorted(set(include_dirs)),
+            "parameters": {k: v.get("default") for k, v in params.items() if v.get("paramtype") == "vlogparam"},
+            "defines": {k: v.get("default") for k, v in params.items() if v.get("paramtype") == "vlogdefine"},
+            "clock": self.flow_options.get("clock_port") or "clk",
+        }
 
     def _write_run_config(self):
         config = self.run_config()

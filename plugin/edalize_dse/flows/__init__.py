@@ -7,9 +7,10 @@ from edalize_dse.errors import DseError
 
 
 def get_flow(name: str, **options):
+    from edalize_dse.flows.orfs import OrfsFlow
     from edalize_dse.flows.synth import SynthFlow
 
-    flows = {SynthFlow.name: SynthFlow}
+    flows = {SynthFlow.name: SynthFlow, OrfsFlow.name: OrfsFlow}
     if name not in flows:
         raise DseError(f"unknown flow '{name}'; available: {', '.join(sorted(flows))}")
     return flows[name](**options)

@@ -85,7 +85,7 @@ class SynthFlow:
     METRICS = ("area_um2", "stdcell_area_um2", "macro_area_um2", "seq_area_um2", "comb_area_um2",
                "cell_count", "macro_count", "wns_ps", "tns_ps", "period_ps", "fmax_mhz",
                "power_mw", "power_internal_mw", "power_switching_mw", "power_leakage_mw",
-               "power_seq_mw", "power_comb_mw", "power_macro_mw", "throughput_gops")
+               "power_seq_mw", "power_comb_mw", "power_macro_mw")
 
     def __init__(self, timeout_s: float | None = None, cache: bool = True, cache_dir: str | None = None,
                  activity: float = DEFAULT_ACTIVITY):
@@ -169,11 +169,13 @@ class SynthFlow:
         suffix = VT_SUFFIX[flavours[0]]
         script = knobs["abc_script"]
         abc_file = f"abc_{script}.abc"
-        # RTL paths relative to the run folder: the scripts do not name the output directory.
         rtl = [Path(f).resolve() for f in design.files]
         ctx = dict(
             point_id=workdir.parent.name, top=design.top, vt_flavours=flavours,
-            verilog_files=[_relative(f, workdir) for f in rtl],
+            verilog_files=[_script_path(f, workdir) for f in rtl],
+            defines=[k if v in (None, "", True) else f"{k}={v}" for k, v in design.defines.items()],
+            include_dirs=[str(Path(d).resolve()) for d in design.include_dirs],
+            parameters=[(k, yosys_value(v)) for k, v in sorted(design.parameters.items())],
             seq_libs=seq_libs, comb_libs=comb_libs, macro_libs=macro_libs,
             stat_libs=seq_libs + comb_libs + macro_libs, sta_libs=seq_libs + comb_libs + macro_libs,
             macro_cells=sorted({m.name for m in design.macros}),
@@ -183,7 +185,7 @@ class SynthFlow:
             flatten=not as_switch(knobs["SYNTH_HIERARCHICAL"]), booth=as_switch(knobs["booth"]),
             retime=as_switch(knobs["retime"]), max_fanout=int(knobs["max_fanout"]),
             tie_hi=f"TIEHIx1_ASAP7_75t_{suffix}", tie_lo=f"TIELOx1_ASAP7_75t_{suffix}",
-            stat_json="stat.json", netlist="netlist.v", clock_port="clk",
+            stat_json="stat.json", netlist="netlist.v", clock_port=design.clock_port,
             io_delay_pct=f"{float(knobs['io_delay_pct']):g}", io_delay_ps=f"{io_delay_ps:g}",
             activity=self.activity,
         )
@@ -241,5 +243,20 @@ class SynthFlow:
         return metrics, timings
 
 
-def _relative(path: Path, start: Path) -> str:
-    return os.path.relpath(path, start.resolve())
+def _script_path(path: Path, workdir: Path) -> str:
+    """A file generated for this point is named relative to the run folder, anything
+    else absolutely: either way the scripts do not depend on the output directory
+    (the cache key replaces absolute paths by the files' hashes)."""
+    point = workdir.resolve().parent
+    if point in path.parents:
+        return os.path.relpath(path, workdir.resolve())
+    return str(path)
+
+
+def yosys_value(value) -> str:
+    """A parameter value as Yosys's ``chparam -set`` reads it."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace('"', '\\"') + '"'

@@ -32,10 +32,17 @@ class RtlDesign:
     info: dict = field(default_factory=dict)
     macros: list[MacroView] = field(default_factory=list)
     sim_files: list[Path] = field(default_factory=list)  # behavioural models of the macros
+    # Top-level parameter overrides and preprocessor defines (a user core's vlogparam/vlogdefine).
+    parameters: dict = field(default_factory=dict)
+    defines: dict = field(default_factory=dict)
+    include_dirs: list[Path] = field(default_factory=list)
+    clock_port: str = "clk"
 
 
 class Generator(ABC):
     name = ""
+    # Metrics that ``metrics.derive`` computes from this generator's design facts.
+    DERIVED_METRICS: tuple = ("throughput_gops",)
     # parameter name -> (default, one-line meaning)
     PARAMETERS: dict[str, tuple] = {}
 
@@ -56,10 +63,18 @@ class Generator(ABC):
         """Render the RTL of a resolved, valid configuration into ``outdir``."""
 
 
-def get_generator(name: str) -> Generator:
+def get_generator(name: str, **options) -> Generator:
+    """The generator ``name``; ``options`` are the run's settings for it (e.g. ``core``)."""
+    from edalize_dse.generators.chipyard import ChipyardGemmini
+    from edalize_dse.generators.core import CoreGenerator
     from edalize_dse.generators.embedded import EmbeddedGemmini
 
-    generators = {EmbeddedGemmini.name: EmbeddedGemmini}
+    generators = {EmbeddedGemmini.name: EmbeddedGemmini, CoreGenerator.name: CoreGenerator,
+                  ChipyardGemmini.name: ChipyardGemmini}
     if name not in generators:
         raise DseError(f"unknown generator '{name}'; available: {', '.join(sorted(generators))}")
+    if name == CoreGenerator.name:
+        return CoreGenerator(options.get("core"))
+    if name == ChipyardGemmini.name:
+        return ChipyardGemmini(options.get("chipyard_root"), timeout_s=options.get("timeout_s"))
     return generators[name]()

@@ -35,6 +35,8 @@ from edalize_dse.templating import render_to
 
 FAKERAM_GLOB = "fakeram7_*x*.lib"
 _SHAPE = re.compile(r"fakeram7_(\d+)x(\d+)\.lib$")
+# parse_fakeram also reads the views this module writes (same units and layout).
+_ANY_SHAPE = re.compile(r"(?:fakeram7|dse_sram)_(\d+)x(\d+)\.lib$")
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,10 @@ def _first_value(text: str, group_start: str, what: str, path: Path) -> float:
 
 def parse_fakeram(path: Path) -> SramSample:
     path = Path(path)
-    shape = _SHAPE.search(path.name)
+    shape = _ANY_SHAPE.search(path.name)
     if not shape:
-        raise DseError(f"SRAM model: {path.name} is not named fakeram7_<words>x<bits>.lib")
+        raise DseError(f"SRAM model: {path.name} is not named fakeram7_<words>x<bits>.lib "
+                       "(or dse_sram_<words>x<bits>.lib)")
     text = path.read_text()
     for unit, value in (("time_unit", '"1ns"'), ("leakage_power_unit", '"1uW"')):
         if not re.search(rf"{unit}\s*:\s*{re.escape(value)}", text):
