@@ -126,6 +126,7 @@ def test_generated_design_lists_macros_apart_from_rtl(tmp_path, platform_dir):
         assert any(f"module {name}" in p.read_text() for p in design.sim_files)
     for macro in design.macros:
         assert macro.liberty.is_file() and f"cell({macro.name})" in macro.liberty.read_text()
+        assert macro.lef.is_file() and f"MACRO {macro.name}\n" in macro.lef.read_text()
     assert design.info["pes"] == 16 and design.info["dim"] == 4 and design.info["acc_bits"] == 32
 
 

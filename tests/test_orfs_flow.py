@@ -17,7 +17,8 @@ from edalize_dse.flows import get_flow
 from edalize_dse.flows.orfs import OrfsFlow, failed_stage, find_flow_home, parse_metadata
 from edalize_dse.generators import MacroView, get_generator
 
-DEFAULT_4X4 = dict(meshRows=2, meshColumns=2, tileRows=2, tileColumns=2, inputType=8, accType=32)
+DEFAULT_4X4 = dict(meshRows=2, meshColumns=2, tileRows=2, tileColumns=2, inputType=8, accType=32,
+                   sp_capacity=16, sp_banks=4, acc_capacity=8, acc_banks=2)
 EXPORTED = {"ASAP7_USE_VT": "RVT LVT", "abc_script": "area", "SYNTH_HIERARCHICAL": 1, "CORE_UTILIZATION": 55,
             "PLACE_DENSITY": 0.7, "TNS_END_PERCENT": 50, "CTS_CLUSTER_SIZE": 20, "CTS_CLUSTER_DIAMETER": 60,
             "clock_period_ps": 800, "io_delay_pct": 20}
@@ -47,7 +48,7 @@ def test_config_mk_sets_only_orfs_variables_and_make_reads_them(tmp_path, orfs_d
     text = (work / "config.mk").read_text()
     names = [line.split()[1] for line in text.splitlines() if line.startswith("export ")]
     assert names and all(n in variables for n in names), [n for n in names if n not in variables]
-    expected = {"PLATFORM": "asap7", "DESIGN_NAME": "gemmini_mesh", "DESIGN_NICKNAME": "dse_gemmini_mesh",
+    expected = {"PLATFORM": "asap7", "DESIGN_NAME": "gemmini", "DESIGN_NICKNAME": "dse_gemmini",
                 "ASAP7_USE_VT": "RVT LVT", "ABC_AREA": "1", "SYNTH_HIERARCHICAL": "1", "CORE_UTILIZATION": "55",
                 "PLACE_DENSITY": "0.7", "TNS_END_PERCENT": "50", "CTS_CLUSTER_SIZE": "20",
                 "CTS_CLUSTER_DIAMETER": "60", "SDC_FILE": str(work.resolve() / "constraint.sdc"),
@@ -55,14 +56,18 @@ def test_config_mk_sets_only_orfs_variables_and_make_reads_them(tmp_path, orfs_d
     for name, value in expected.items():
         assert make_value(work / "config.mk", name) == value, name
     files = make_value(work / "config.mk", "VERILOG_FILES").split()
-    assert [Path(f).name for f in files] == ["gemmini_mesh_pe.v", "gemmini_mesh_tile.v", "gemmini_mesh.v"]
+    assert [Path(f).name for f in files] == ["gemmini_pe.v", "gemmini_tile.v", "gemmini_mesh.v", "gemmini_spad.v",
+                                             "gemmini_acc.v", "gemmini.v"]
     assert all(Path(f).is_absolute() and Path(f).is_file() for f in files)
 
 
 def test_unset_cts_knobs_leave_the_orfs_defaults(tmp_path):
     _, work = render(tmp_path, {})
     text = (work / "config.mk").read_text()
-    assert "CTS_CLUSTER" not in text and "ADDITIONAL_LEFS" not in text
+    assert "CTS_CLUSTER" not in text
+    # The generator's SRAM macros (scratchpad 1024x32, accumulator 256x128) come with their views.
+    lefs = make_value(work / "config.mk", "ADDITIONAL_LEFS").split()
+    assert sorted(Path(f).name for f in lefs) == ["dse_sram_1024x32.lef", "dse_sram_256x128.lef"]
     assert make_value(work / "config.mk", "ABC_AREA") == "0"
 
 
@@ -78,7 +83,7 @@ def test_sdc_is_read_by_opensta_with_the_clock_and_io_delays(tmp_path, platform_
     libs = [line for line in synth_tcl.splitlines() if line.startswith("read_liberty")]
     script = work / "check_sdc.tcl"
     script.write_text("\n".join(libs + [f"read_verilog {tmp_path / 'p1' / 'synth' / 'netlist.v'}",
-                                        "link_design gemmini_mesh", f"read_sdc {work / 'constraint.sdc'}",
+                                        "link_design gemmini", f"read_sdc {work / 'constraint.sdc'}",
                                         "report_clock_properties",
                                         "puts \"DSE_DELAY [get_property [get_ports clk] direction]\""]) + "\n")
     run = subprocess.run(["sta", "-no_init", "-exit", str(script)], capture_output=True, text=True, timeout=300)

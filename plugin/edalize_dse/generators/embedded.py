@@ -155,8 +155,8 @@ class EmbeddedGemmini(Generator):
         ):
             macro = sram.macro_name(entries, width)
             if macro not in {m.name for m in macros}:
-                lib, model_v = sram.write_macro(model, entries, width, outdir / "macros")
-                macros.append(MacroView(name=macro, liberty=lib))
+                lib, lef, model_v = sram.write_macro(model, entries, width, outdir / "macros")
+                macros.append(MacroView(name=macro, liberty=lib, lef=lef))
                 sim_files.append(model_v)
             mem_files.append(render_to(
                 outdir / f"{TOP}_{kind}.v", "rtl/gemmini_banked_mem.v.j2", **ctx, what=what,

@@ -187,10 +187,47 @@ def addr_bits(words: int) -> int:
     return max(1, (words - 1).bit_length())
 
 
-def write_macro(model: SramModel, words: int, bits: int, outdir: Path) -> tuple[Path, Path]:
-    """Render the liberty view and the behavioural model of one macro; returns (lib, v)."""
+# ASAP7 grid of the abstract (LEF) view, in microns: placement site, M4 track pitch.
+SITE_W, ROW_H, M4_PITCH = 0.054, 0.270, 0.048
+
+
+def _snap_up(value: float, grid: float) -> float:
+    return math.ceil(round(value / grid, 6)) * grid
+
+
+def lef_geometry(area: float, words: int, bits: int) -> dict:
+    """Outline and pins of the abstract view: a near-square outline of the model's
+    area, tall enough for every signal pin on the left edge (M4 tracks, the widest of
+    4, 2 or 1 track pitches that fits), snapped to the site grid."""
+    names = [("clk", "INPUT"), ("ce_in", "INPUT"), ("we_in", "INPUT")]
+    names += [(f"addr_in[{i}]", "INPUT") for i in range(addr_bits(words))]
+    names += [(f"wd_in[{i}]", "INPUT") for i in range(bits)]
+    names += [(f"rd_out[{i}]", "OUTPUT") for i in range(bits)]
+    side = math.sqrt(area)
+    for tracks in (4, 2, 1):
+        pitch = tracks * M4_PITCH
+        if len(names) * pitch + 2 * M4_PITCH <= side:
+            break
+    height = _snap_up(max(side, len(names) * pitch + 2 * M4_PITCH), ROW_H)
+    width = _snap_up(max(area / height, 4 * M4_PITCH), SITE_W)
+    pins = [dict(name=n, direction=d, y0=M4_PITCH + k * pitch, y1=M4_PITCH + k * pitch + 0.024)
+            for k, (n, d) in enumerate(names)]
+    period = 16 * M4_PITCH
+    straps = {"VDD": [], "VSS": []}
+    y = 8 * M4_PITCH
+    while y + 0.096 < height - M4_PITCH:
+        straps["VDD" if len(straps["VDD"]) == len(straps["VSS"]) else "VSS"].append(y)
+        y += period / 2
+    return dict(width=width, height=height, pins=pins, straps=straps)
+
+
+def write_macro(model: SramModel, words: int, bits: int, outdir: Path) -> tuple[Path, Path, Path]:
+    """Render the liberty view, the abstract (LEF) view and the behavioural model of one
+    macro; returns (lib, lef, v)."""
     name = macro_name(words, bits)
     ctx = dict(cell=name, words=words, bits=bits, addr_bits=addr_bits(words), **model.view(words, bits))
     lib = render_to(Path(outdir) / f"{name}.lib", "sram/sram.lib.j2", **ctx)
+    lef = render_to(Path(outdir) / f"{name}.lef", "sram/sram.lef.j2", **ctx,
+                    **lef_geometry(ctx["area"], words, bits))
     model_v = render_to(Path(outdir) / f"{name}.v", "sram/sram.v.j2", **ctx)
-    return lib, model_v
+    return lib, lef, model_v
