@@ -194,3 +194,37 @@ def write_macro(model: SramModel, words: int, bits: int, outdir: Path) -> tuple[
     lib = render_to(Path(outdir) / f"{name}.lib", "sram/sram.lib.j2", **ctx)
     model_v = render_to(Path(outdir) / f"{name}.v", "sram/sram.v.j2", **ctx)
     return lib, model_v
+
+
+# LEF abstract geometry (um): ASAP7's M4 track grid, pins and power stripes as the
+# fakeram7 abstracts place them.
+LEF_GRID = 0.048
+PIN_PITCH = 0.192
+PIN_WIDTH = 0.024
+STRIPE_PITCH = 0.768
+STRIPE_WIDTH = 0.096
+
+
+def _on_grid(value: float) -> float:
+    return math.ceil(value / LEF_GRID - 1e-9) * LEF_GRID
+
+
+def write_lef(model: SramModel, words: int, bits: int, outdir: Path) -> Path:
+    """A LEF abstract of one macro for OpenROAD (ORFS's ADDITIONAL_LEFS): as close to
+    square as its pins allow, with the liberty view's area."""
+    name = macro_name(words, bits)
+    area = model.area(words, bits)
+    pins = ([("clk", "INPUT"), ("ce_in", "INPUT"), ("we_in", "INPUT")]
+            + [(f"addr_in[{i}]", "INPUT") for i in range(addr_bits(words))]
+            + [(f"wd_in[{i}]", "INPUT") for i in range(bits)]
+            + [(f"rd_out[{i}]", "OUTPUT") for i in range(bits)])
+    height = _on_grid(max(math.sqrt(area), (len(pins) + 1) * PIN_PITCH))
+    width = _on_grid(max(area / height, 4 * LEF_GRID))
+    pin_rows = [dict(name=n, direction=d, y=PIN_PITCH * (i + 1)) for i, (n, d) in enumerate(pins)]
+    starts = [STRIPE_PITCH / 2 + k * STRIPE_PITCH for k in range(int((height - STRIPE_PITCH / 2) // STRIPE_PITCH))]
+    stripes = {"VDD": starts[0::2], "VSS": starts[1::2]}
+    return render_to(Path(outdir) / f"{name}.lef", "sram/sram.lef.j2", cell=name, words=words, bits=bits,
+                     area=area, aspect=f"{height / width:.2f}", width=f"{width:.3f}", height=f"{height:.3f}",
+                     width_value=width, pins=pin_rows, pin_pitch=PIN_PITCH, pin_width=PIN_WIDTH,
+                     pin_depth=f"{PIN_WIDTH:.3f}", stripes=stripes, stripe_width=STRIPE_WIDTH,
+                     stripe_margin=f"{LEF_GRID:.3f}", stripe_margin_value=LEF_GRID)
