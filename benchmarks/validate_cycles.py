@@ -1,14 +1,20 @@
 """Analytical model vs RTL simulation: predicted cycles of every multiply of the
 verification matrix (benchmarks/results/sim_cycles.json, written by sim_cycles.py)
-against the cycles the simulated controller took. Prints the table for BENCHMARKS.md.
+and of a sweep of further matrix shapes simulated here (Icarus, each result checked
+bit-exactly against the numpy reference), against the cycles the simulated
+controller took. Prints the table for BENCHMARKS.md and writes
+benchmarks/results/model_validation.json.
 
-    .venv/bin/python benchmarks/validate_cycles.py
+    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python benchmarks/validate_cycles.py
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
+
+import numpy as np
 
 import torch
 
@@ -16,6 +22,27 @@ from edalize_dse.workload.hardware import block_cycles
 from edalize_dse.workload.model import ArrayModel, blocks, cost
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sim_cycles.json"
+OUT = Path(__file__).resolve().parent / "results" / "model_validation.json"
+# Shapes beyond the verification matrix: thin, wide, deep and square (multiples of DIM: software pads).
+SWEEP = ((4, 4, 4), (4, 16, 8), (12, 8, 4), (16, 4, 16), (8, 20, 12), (20, 8, 8), (4, 32, 4), (24, 12, 8),
+         (16, 16, 4), (8, 8, 28), (12, 12, 12), (28, 4, 12))
+
+
+def sweep_records() -> list[dict]:
+    from edalize_dse.generators.gemmini_sim import Case, _config, cycle_record, run_case
+
+    widths = dict(inputType=8, spatialArrayOutputType=20, accType=32, sp_capacity=4, acc_capacity=4)
+    records = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for m, k, n in SWEEP:
+            for ws in (False, True):
+                case = Case(f"sweep_{'ws' if ws else 'os'}_{m}x{k}x{n}",
+                            _config(2, 2, "BOTH", widths, sp_banks=2, acc_banks=2), (m, k, n), ws=ws)
+                res, expected = run_case(case, Path(tmp) / case.name)
+                if not np.array_equal(res.c, expected):
+                    raise SystemExit(f"{case.name}: simulated result differs from the reference")
+                records.append(cycle_record(case, res))
+    return records
 
 
 def predicted(record: dict) -> float:
@@ -32,7 +59,7 @@ def predicted(record: dict) -> float:
 
 
 def main() -> None:
-    records = json.loads(RESULTS.read_text())
+    records = json.loads(RESULTS.read_text()) + sweep_records()
     print("| case | DIM | dataflow | mesh x tile | tile_latency, output delay | M, K, N | simulated | predicted | error |")
     print("|---|---:|---|---|---|---|---:|---:|---:|")
     worst = 0.0
@@ -43,7 +70,9 @@ def main() -> None:
         print(f"| {r['case']} | {r['dim']} | {r['mode']} | {r['meshRows']}x{r['tileRows']} | "
               f"{r['tile_latency']}, {r['mesh_output_delay']} | {r['M']}, {r['K']}, {r['N']} | {r['cycles']} | "
               f"{p:.0f} | {err:+.2f} % |")
-    print(f"\n{len(records)} multiplies, largest error {worst:.2f} %")
+    shapes = {(r["M"], r["K"], r["N"]) for r in records}
+    print(f"\n{len(records)} multiplies of {len(shapes)} shapes, largest error {worst:.2f} %")
+    OUT.write_text(json.dumps([dict(r, predicted=predicted(r)) for r in records], indent=1))
 
 
 if __name__ == "__main__":

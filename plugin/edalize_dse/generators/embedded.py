@@ -155,8 +155,9 @@ class EmbeddedGemmini(Generator):
         ):
             macro = sram.macro_name(entries, width)
             if macro not in {m.name for m in macros}:
-                lib, lef, model_v = sram.write_macro(model, entries, width, outdir / "macros")
-                macros.append(MacroView(name=macro, liberty=lib, lef=lef))
+                lib, model_v = sram.write_macro(model, entries, width, outdir / "macros")
+                macros.append(MacroView(name=macro, liberty=lib,
+                                        lef=sram.write_lef(model, entries, width, outdir / "macros")))
                 sim_files.append(model_v)
             mem_files.append(render_to(
                 outdir / f"{TOP}_{kind}.v", "rtl/gemmini_banked_mem.v.j2", **ctx, what=what,

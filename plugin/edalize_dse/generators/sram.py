@@ -187,47 +187,44 @@ def addr_bits(words: int) -> int:
     return max(1, (words - 1).bit_length())
 
 
-# ASAP7 grid of the abstract (LEF) view, in microns: placement site, M4 track pitch.
-SITE_W, ROW_H, M4_PITCH = 0.054, 0.270, 0.048
-
-
-def _snap_up(value: float, grid: float) -> float:
-    return math.ceil(round(value / grid, 6)) * grid
-
-
-def lef_geometry(area: float, words: int, bits: int) -> dict:
-    """Outline and pins of the abstract view: a near-square outline of the model's
-    area, tall enough for every signal pin on the left edge (M4 tracks, the widest of
-    4, 2 or 1 track pitches that fits), snapped to the site grid."""
-    names = [("clk", "INPUT"), ("ce_in", "INPUT"), ("we_in", "INPUT")]
-    names += [(f"addr_in[{i}]", "INPUT") for i in range(addr_bits(words))]
-    names += [(f"wd_in[{i}]", "INPUT") for i in range(bits)]
-    names += [(f"rd_out[{i}]", "OUTPUT") for i in range(bits)]
-    side = math.sqrt(area)
-    for tracks in (4, 2, 1):
-        pitch = tracks * M4_PITCH
-        if len(names) * pitch + 2 * M4_PITCH <= side:
-            break
-    height = _snap_up(max(side, len(names) * pitch + 2 * M4_PITCH), ROW_H)
-    width = _snap_up(max(area / height, 4 * M4_PITCH), SITE_W)
-    pins = [dict(name=n, direction=d, y0=M4_PITCH + k * pitch, y1=M4_PITCH + k * pitch + 0.024)
-            for k, (n, d) in enumerate(names)]
-    period = 16 * M4_PITCH
-    straps = {"VDD": [], "VSS": []}
-    y = 8 * M4_PITCH
-    while y + 0.096 < height - M4_PITCH:
-        straps["VDD" if len(straps["VDD"]) == len(straps["VSS"]) else "VSS"].append(y)
-        y += period / 2
-    return dict(width=width, height=height, pins=pins, straps=straps)
-
-
-def write_macro(model: SramModel, words: int, bits: int, outdir: Path) -> tuple[Path, Path, Path]:
-    """Render the liberty view, the abstract (LEF) view and the behavioural model of one
-    macro; returns (lib, lef, v)."""
+def write_macro(model: SramModel, words: int, bits: int, outdir: Path) -> tuple[Path, Path]:
+    """Render the liberty view and the behavioural model of one macro; returns (lib, v)."""
     name = macro_name(words, bits)
     ctx = dict(cell=name, words=words, bits=bits, addr_bits=addr_bits(words), **model.view(words, bits))
     lib = render_to(Path(outdir) / f"{name}.lib", "sram/sram.lib.j2", **ctx)
-    lef = render_to(Path(outdir) / f"{name}.lef", "sram/sram.lef.j2", **ctx,
-                    **lef_geometry(ctx["area"], words, bits))
     model_v = render_to(Path(outdir) / f"{name}.v", "sram/sram.v.j2", **ctx)
-    return lib, lef, model_v
+    return lib, model_v
+
+
+# LEF abstract geometry (um): ASAP7's M4 track grid, pins and power stripes as the
+# fakeram7 abstracts place them.
+LEF_GRID = 0.048
+PIN_PITCH = 0.192
+PIN_WIDTH = 0.024
+STRIPE_PITCH = 0.768
+STRIPE_WIDTH = 0.096
+
+
+def _on_grid(value: float) -> float:
+    return math.ceil(value / LEF_GRID - 1e-9) * LEF_GRID
+
+
+def write_lef(model: SramModel, words: int, bits: int, outdir: Path) -> Path:
+    """A LEF abstract of one macro for OpenROAD (ORFS's ADDITIONAL_LEFS): as close to
+    square as its pins allow, with the liberty view's area."""
+    name = macro_name(words, bits)
+    area = model.area(words, bits)
+    pins = ([("clk", "INPUT"), ("ce_in", "INPUT"), ("we_in", "INPUT")]
+            + [(f"addr_in[{i}]", "INPUT") for i in range(addr_bits(words))]
+            + [(f"wd_in[{i}]", "INPUT") for i in range(bits)]
+            + [(f"rd_out[{i}]", "OUTPUT") for i in range(bits)])
+    height = _on_grid(max(math.sqrt(area), (len(pins) + 1) * PIN_PITCH))
+    width = _on_grid(max(area / height, 4 * LEF_GRID))
+    pin_rows = [dict(name=n, direction=d, y=PIN_PITCH * (i + 1)) for i, (n, d) in enumerate(pins)]
+    starts = [STRIPE_PITCH / 2 + k * STRIPE_PITCH for k in range(int((height - STRIPE_PITCH / 2) // STRIPE_PITCH))]
+    stripes = {"VDD": starts[0::2], "VSS": starts[1::2]}
+    return render_to(Path(outdir) / f"{name}.lef", "sram/sram.lef.j2", cell=name, words=words, bits=bits,
+                     area=area, aspect=f"{height / width:.2f}", width=f"{width:.3f}", height=f"{height:.3f}",
+                     width_value=width, pins=pin_rows, pin_pitch=PIN_PITCH, pin_width=PIN_WIDTH,
+                     pin_depth=f"{PIN_WIDTH:.3f}", stripes=stripes, stripe_width=STRIPE_WIDTH,
+                     stripe_margin=f"{LEF_GRID:.3f}", stripe_margin_value=LEF_GRID)
