@@ -163,7 +163,9 @@ class SynthFlow:
         seq_libs = [libs[vt]["SEQ"] for vt in flavours]
         # ABC wants each flavour's groups in COMB_GROUPS order (see platform.py).
         comb_libs = [libs[vt][g] for vt in flavours for g in COMB_GROUPS]
-        macro_libs = [Path(m.liberty).resolve() for m in design.macros]
+        macro_paths = [Path(m.liberty).resolve() for m in design.macros]
+        # Views generated for this point are named relative to the run folder, like its RTL.
+        macro_libs = [_script_path(p, workdir) for p in macro_paths]
         period = float(knobs["clock_period_ps"])
         io_delay_ps = period * float(knobs["io_delay_pct"]) / 100.0
         suffix = VT_SUFFIX[flavours[0]]
@@ -194,7 +196,7 @@ class SynthFlow:
                               ("sta.tcl", "synth/sta.tcl.j2")):
             texts[out] = render_to(workdir / out, template, **ctx).read_text()
         files = {f"rtl:{i}": p for i, p in enumerate(rtl)}
-        files.update({f"lib:{i}": p for i, p in enumerate(seq_libs + comb_libs + macro_libs)})
+        files.update({f"lib:{i}": p for i, p in enumerate(seq_libs + comb_libs + macro_paths)})
         key = RunKey(self.name, texts, files, self.tool_identity(), labels=(ctx["point_id"],))
         return ctx, key
 
