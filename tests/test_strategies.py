@@ -16,6 +16,9 @@ from edalize_dse.space import load_space
 from edalize_dse.store import Evaluation
 from edalize_dse.strategies import available, make_strategy
 
+# The machine is shared with synthesis runs: one thread keeps the small models fast.
+torch.set_num_threads(1)
+
 # Small models so each strategy's model rounds take well under a second here.
 FAST = {"diffusion": {"init_points": 6, "train_steps": 150, "finetune_steps": 30, "candidates": 64},
         "qnehvi": {"init_points": 6, "max_candidates": 64, "mc_samples": 16},

@@ -8,6 +8,7 @@ and parameter names, objectives, the platform, the tools) is checked in
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,7 +24,10 @@ from edalize_dse.flows import get_flow
 from edalize_dse.generators import get_generator
 from edalize_dse.space import load_space
 from edalize_dse.store import STORE_NAME, Evaluation, Store
-from edalize_dse.strategies import make_strategy
+from edalize_dse.strategies import DEFAULT_STRATEGY, make_strategy
+
+
+CONTROLLER_LOG = "controller.log"
 
 
 @dataclass
@@ -31,7 +35,8 @@ class RunConfig:
     space: str
     output: str
     budget: int = 12
-    strategy: str = "random"
+    strategy: str = DEFAULT_STRATEGY
+    strategy_options: dict = field(default_factory=dict)  # option -> value, see each strategy's OPTIONS
     seed: int = 0
     workers: int = 1
     generator: str = "embedded"
@@ -57,6 +62,8 @@ class RunConfig:
             raise DseError(f"budget must be at least 1, got {self.budget}")
         if self.workers < 1:
             raise DseError(f"workers must be at least 1, got {self.workers}")
+        if not isinstance(self.strategy_options, dict):
+            raise DseError(f"strategy_options must be a mapping of option -> value, got {self.strategy_options!r}")
         if self.tool_timeout is not None and self.tool_timeout <= 0:
             raise DseError(f"tool_timeout must be positive seconds, got {self.tool_timeout}")
 
@@ -76,6 +83,7 @@ def check_inputs(config: RunConfig) -> Prepared:
     Raises DseError with one clear line."""
     config.check()
     space = load_space(config.space)
+    make_strategy(config.strategy, space, config.seed, **config.strategy_options)  # name and options
     generator = get_generator(config.generator)
     flow = get_flow(config.flow, timeout_s=config.tool_timeout)
     for p in space.layer("hardware"):
@@ -129,10 +137,16 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
     store = Store(output / STORE_NAME)
+    # The model-based strategies log each round's wall time (fit, sample, screen).
+    controller_log = logging.FileHandler(output / CONTROLLER_LOG)
+    controller_log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    strategy_logger = logging.getLogger("edalize_dse.strategies")
+    strategy_logger.addHandler(controller_log)
+    strategy_logger.setLevel(logging.INFO)
     try:
         store.bind(space_sha256=space_digest(config.space), generator=config.generator, flow=config.flow)
         done = store.evaluations()
-        strategy = make_strategy(config.strategy, prep.space, config.seed)
+        strategy = make_strategy(config.strategy, prep.space, config.seed, **config.strategy_options)
         strategy.tell(done)
         ctx = EvaluationContext(prep.space, prep.generator, prep.flow, output / "points", prep.tool_versions,
                                 strategy=config.strategy)
@@ -171,4 +185,6 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
         return Summary(output=output, space=prep.space, evaluations=evaluations, new=new, files=files,
                        exhausted=len(evaluations) < config.budget)
     finally:
+        strategy_logger.removeHandler(controller_log)
+        controller_log.close()
         store.close()

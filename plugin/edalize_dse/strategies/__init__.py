@@ -22,6 +22,21 @@ def available() -> dict:
     return {cls.name: cls for cls in classes}
 
 
+def parse_options(items) -> dict:
+    """``["k=v", ...]`` or ``"k=v,k=v"`` -> {k: v}, values read as YAML scalars (numbers, booleans)."""
+    import yaml
+
+    if isinstance(items, str):
+        items = [i for i in items.split(",") if i.strip()]
+    options = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise DseError(f"strategy option {item!r} is not KEY=VALUE (e.g. init_points=16)")
+        options[key.strip()] = yaml.safe_load(value.strip()) if value.strip() else ""
+    return options
+
+
 def make_strategy(name: str, space, seed: int, **options):
     strategies = available()
     if name not in strategies:
