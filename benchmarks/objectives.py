@@ -116,7 +116,9 @@ class TableObjective:
 
 
 class LiveFlowObjective:
-    """The real generator + synth flow (pyosys, OpenSTA on ASAP7) on each point."""
+    """The real generator + synth flow (pyosys, OpenSTA on ASAP7) on each point.
+    The flow is deterministic, so a point another run already evaluated is
+    answered from memory (runs of one process share the objective)."""
 
     def __init__(self, space_path, workdir):
         from edalize_dse.evaluate import EvaluationContext
@@ -127,12 +129,16 @@ class LiveFlowObjective:
         self.name = f"live-{self.space.name}"
         self.ctx = EvaluationContext(prep.space, prep.generator, prep.flow, Path(workdir) / "points",
                                      prep.tool_versions, strategy="bench")
+        self.cache: dict = {}
 
     def evaluate(self, point: dict):
         from edalize_dse.evaluate import evaluate_point
 
-        ev = evaluate_point(point, self.ctx, 0)
-        return ev.qor if ev.ok else None
+        key = self.space.canonical(point)
+        if key not in self.cache:
+            ev = evaluate_point(point, self.ctx, 0)
+            self.cache[key] = ev.qor if ev.ok else None
+        return self.cache[key]
 
     def reference(self):
         return None

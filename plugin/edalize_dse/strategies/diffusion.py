@@ -72,7 +72,6 @@ class DiffusionStrategy(ModelBasedStrategy):
         self.last_batch: set[str] = set()
         self.denoiser: dn.Denoiser | None = None
         self.predictor: PredictorEnsemble | None = None
-        self.rng = np.random.default_rng(seed)
 
     # ---- one round
     def model_propose(self, n, data, seen, times):
