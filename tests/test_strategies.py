@@ -14,7 +14,7 @@ from edalize_dse.errors import DseError
 from edalize_dse.pareto import front
 from edalize_dse.space import load_space
 from edalize_dse.store import Evaluation
-from edalize_dse.strategies import available, make_strategy
+from edalize_dse.strategies import available, make_strategy, parse_options
 
 # The machine is shared with synthesis runs: one thread keeps the small models fast.
 torch.set_num_threads(1)
@@ -153,3 +153,10 @@ def test_screen_prefers_hypervolume_gain_and_spreads_the_batch():
     spread[2] = 0.6
     assert select_batch(front_pts, mean, spread, n=1, kappa=1.0) == [2]
     assert shortfall(np.array([[0.5, 1.2]]), front_pts)[0] == pytest.approx(0.2)
+
+
+def test_strategy_options_parse_from_text():
+    assert parse_options("init_points=16, explore=0.5,kappa=2") == {"init_points": 16, "explore": 0.5, "kappa": 2}
+    assert parse_options(["population_size=8"]) == {"population_size": 8}
+    with pytest.raises(DseError, match="'init_points' is not KEY=VALUE"):
+        parse_options("init_points")
