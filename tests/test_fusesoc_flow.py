@@ -64,7 +64,7 @@ def test_budget6_outputs_and_options(budget6):
     assert len((out / "evaluations.csv").read_text().splitlines()) == 7
     config = json.loads((cwd / WORK / "dse-run.json").read_text())
     # the command line (--budget 6 --seed 1) overrides the core's budget 12 / seed 0; the rest from the core
-    assert (config["budget"], config["seed"], config["workers"], config["strategy"]) == (6, 1, 2, "random")
+    assert (config["budget"], config["seed"], config["workers"], config["strategy"]) == (6, 1, 2, "diffusion")
     assert "Pareto front:" in run.stdout and str(out / "pareto.csv") in run.stdout
 
 

@@ -17,6 +17,7 @@ def _run(args) -> int:
     from edalize_dse.explore import RunConfig, explore
     from edalize_dse.report import summary_text
     from edalize_dse.store import STORE_NAME
+    from edalize_dse.strategies import parse_options
 
     if args.config:
         config = RunConfig.from_json(args.config)
@@ -24,6 +25,8 @@ def _run(args) -> int:
         if not args.space or not args.output:
             raise DseError("run needs --space and --output (or --config FILE)")
         config = RunConfig(space=args.space, output=args.output)
+    if args.strategy_option:
+        config.strategy_options.update(parse_options(args.strategy_option))
     for key in ("budget", "strategy", "seed", "workers", "generator", "fidelity", "promote", "tool_timeout",
                 "cache_dir", "workload", "objectives"):
         value = getattr(args, key)
@@ -96,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--space", help="design-space YAML file")
     run.add_argument("--output", help="output directory (SQLite store, CSV, plot, per-point work dirs)")
     run.add_argument("--budget", type=int, help="number of finished evaluations to reach")
-    run.add_argument("--strategy", help="search strategy (default: random)")
+    run.add_argument("--strategy", help="search strategy: diffusion (default), random, sobol, nsga2, motpe, qnehvi")
+    run.add_argument("--strategy-option", dest="strategy_option", action="append", metavar="KEY=VALUE",
+                     help="a strategy option (repeatable), e.g. init_points=16")
     run.add_argument("--seed", type=int)
     run.add_argument("--workers", type=int, help="points evaluated at once")
     run.add_argument("--generator", help="RTL generator (default: embedded)")

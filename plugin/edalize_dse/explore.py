@@ -8,6 +8,7 @@ and parameter names, objectives, the platform, the tools) is checked in
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -24,7 +25,10 @@ from edalize_dse.generators import get_generator
 from edalize_dse.pareto import promotion_order
 from edalize_dse.space import load_space
 from edalize_dse.store import STORE_NAME, Evaluation, Store
-from edalize_dse.strategies import make_strategy
+from edalize_dse.strategies import DEFAULT_STRATEGY, make_strategy
+
+
+CONTROLLER_LOG = "controller.log"
 
 
 FIDELITIES = ("synth", "orfs", "synth+orfs")
@@ -36,7 +40,8 @@ class RunConfig:
     space: str
     output: str
     budget: int = 12
-    strategy: str = "random"
+    strategy: str = DEFAULT_STRATEGY
+    strategy_options: dict = field(default_factory=dict)  # option -> value, see each strategy's OPTIONS
     seed: int = 0
     workers: int = 1
     generator: str = "embedded"
@@ -80,6 +85,8 @@ class RunConfig:
             raise DseError(f"budget must be at least 1, got {self.budget}")
         if self.workers < 1:
             raise DseError(f"workers must be at least 1, got {self.workers}")
+        if not isinstance(self.strategy_options, dict):
+            raise DseError(f"strategy_options must be a mapping of option -> value, got {self.strategy_options!r}")
         if self.tool_timeout is not None and self.tool_timeout <= 0:
             raise DseError(f"tool_timeout must be positive seconds, got {self.tool_timeout}")
         if self.fidelity not in FIDELITIES:
@@ -88,6 +95,15 @@ class RunConfig:
             raise DseError(f"promote must be a number of points >= 0, got {self.promote}")
         if not 0 < self.activity <= 2:
             raise DseError(f"activity must be toggles per clock in (0, 2], got {self.activity}")
+
+    def all_strategy_options(self) -> dict:
+        """The strategy's options; ``dosa`` models the run's workload unless told another."""
+        options = dict(self.strategy_options)
+        if self.strategy == "dosa" and self.workload:
+            options.setdefault("workload", self.workload)
+            options.setdefault("dram_pj_per_byte", self.dram_pj_per_byte)
+            options.setdefault("dram_bytes_per_cycle", self.dram_bytes_per_cycle)
+        return options
 
     def workload_options(self) -> dict | None:
         if not self.workload:
@@ -128,6 +144,7 @@ def check_inputs(config: RunConfig) -> Prepared:
     if hasattr(generator, "check"):
         generator.check()  # an external generator's checkout
     flows = [get_flow(name, **config.flow_options()) for name in config.fidelity.split("+")]
+    make_strategy(config.strategy, space, config.seed, **config.all_strategy_options())  # name and options
     for p in space.layer("hardware"):
         if p.name not in generator.PARAMETERS:
             raise SpaceError(space.path, f"generator '{generator.name}' has no such hardware parameter "
@@ -216,12 +233,18 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
     store = Store(output / STORE_NAME)
+    # The model-based strategies log each round's wall time (fit, sample, screen).
+    controller_log = logging.FileHandler(output / CONTROLLER_LOG)
+    controller_log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    strategy_logger = logging.getLogger("edalize_dse.strategies")
+    strategy_logger.addHandler(controller_log)
+    strategy_logger.setLevel(logging.INFO)
     try:
         store.bind(space_sha256=space_digest(config.space), generator=config.generator, fidelity=config.fidelity)
         # The run configuration next to its results (``edalize-dse export`` reads it).
         config.write_json(output / RUN_RECORD)
         done = store.evaluations(fidelity=prep.flow.name)
-        strategy = make_strategy(config.strategy, prep.space, config.seed)
+        strategy = make_strategy(config.strategy, prep.space, config.seed, **config.all_strategy_options())
         strategy.tell(done)
         ctx = EvaluationContext(prep.space, prep.generator, prep.flow, output / "points", prep.tool_versions,
                                 strategy=config.strategy, workload=config.workload_options())
@@ -263,6 +286,8 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
         return Summary(output=output, space=prep.space, evaluations=evaluations, new=new, files=files,
                        exhausted=len(explored) < config.budget)
     finally:
+        strategy_logger.removeHandler(controller_log)
+        controller_log.close()
         store.close()
 
 

@@ -34,7 +34,9 @@ class Dse(Edaflow):
         **Edaflow.FLOW_OPTIONS,
         "space": {"type": "str", "desc": "Design-space YAML file (default: the core's file of type dseSpace)"},
         "budget": {"type": "int", "desc": "Finished evaluations to reach (a re-run resumes and counts old ones)"},
-        "strategy": {"type": "str", "desc": "Search strategy (random)"},
+        "strategy": {"type": "str", "desc": "Search strategy: diffusion (default), random, sobol, nsga2, motpe, "
+                                            "qnehvi"},
+        "strategy_options": {"type": "str", "desc": "Strategy options as KEY=VALUE,KEY=VALUE (e.g. init_points=16)"},
         "seed": {"type": "int", "desc": "Random seed of the strategy"},
         "workers": {"type": "int", "desc": "Points evaluated at once"},
         "output": {"type": "str", "desc": "Output directory (default: <work root>/results; relative paths are "
@@ -97,6 +99,14 @@ class Dse(Edaflow):
                               ("activity", "activity")):
             if opts.get(option) not in (None, ""):
                 setattr(config, field, opts[option])
+        if opts.get("strategy_options"):
+            from edalize_dse.errors import DseError
+            from edalize_dse.strategies import parse_options
+
+            try:
+                config.strategy_options = parse_options(str(opts["strategy_options"]))
+            except DseError as exc:
+                raise RuntimeError(str(exc)) from None
         if opts.get("objectives"):
             config.objectives = [o.strip() for o in str(opts["objectives"]).split(",")]
         if config.workload and Path(config.workload).expanduser().is_file():

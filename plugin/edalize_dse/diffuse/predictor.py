@@ -1,0 +1,38 @@
+"""A QoR predictor: an ensemble of small MLPs from encoded points to normalised
+objectives. Each member is trained on its own bootstrap resample of the data
+and from its own initial weights, so the spread of their predictions is an
+uncertainty estimate (large away from the data). Members are kept between
+rounds and fine-tuned (warm start)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class PredictorEnsemble:
+    def __init__(self, dim: int, outputs: int, members: int = 5, hidden: int = 64):
+        self.members = [nn.Sequential(nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
+                                      nn.Linear(hidden, outputs)) for _ in range(members)]
+        self.optimizers = [torch.optim.Adam(m.parameters(), lr=3e-3, weight_decay=1e-4) for m in self.members]
+
+    def fit(self, x: torch.Tensor, y: torch.Tensor, epochs: int, generator: torch.Generator) -> None:
+        for net, opt in zip(self.members, self.optimizers):
+            idx = torch.randint(0, x.shape[0], (x.shape[0],), generator=generator)
+            xb, yb = x[idx], y[idx]
+            net.train()
+            for _ in range(epochs):
+                loss = ((net(xb) - yb) ** 2).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            net.eval()
+
+    def mean(self, x: torch.Tensor) -> torch.Tensor:
+        """Differentiable ensemble mean (used for guidance)."""
+        return torch.stack([net(x) for net in self.members]).mean(dim=0)
+
+    def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.no_grad():
+            preds = torch.stack([net(x) for net in self.members])
+        return preds.mean(dim=0), preds.std(dim=0)

@@ -1,0 +1,155 @@
+"""A mixed design space as a continuous box, and the way back to legal points.
+
+Every parameter becomes one or more coordinates in [-1, 1]:
+
+- ordinal ones (``int``, ``pow2`` as the index of its exponent, ``float``,
+  ``bool`` as False/True) one coordinate each, scaled linearly over their index
+  range (a float marked ``log`` over the log of its range);
+- ``choice`` one coordinate per choice (one-hot, -1/+1), because its values have
+  no order the model could exploit.
+
+Decoding snaps each coordinate group to the nearest legal value (rounding of the
+index, arg-max of the one-hot block). Legalisation then makes sure nothing
+invalid or already seen leaves the strategy: a decoded point that breaks a
+constraint, or that was evaluated or is pending, is *repaired* to the nearest
+(in the encoded box) valid unseen point. The valid points come from
+``Space.enumerate_valid`` when the space is finite and small; otherwise from a
+pool of valid points drawn by rejection sampling, so repair never emits an
+invalid point either way.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from edalize_dse.space import Parameter, Space
+
+# A space with more valid points than this is repaired against a sampled pool.
+POOL_SIZE = 4096
+
+
+class SpaceEncoder:
+    def __init__(self, space: Space):
+        self.space = space
+        self.params: list[Parameter] = list(space.parameters.values())
+        # (start, width) of each parameter's block of coordinates.
+        self.slices: list[tuple[int, int]] = []
+        start = 0
+        for p in self.params:
+            width = len(p.choices) if p.type == "choice" else 1
+            self.slices.append((start, width))
+            start += width
+        self.dim = start
+        self._valid: list[dict] | None = space.enumerate_valid()
+        self._valid_matrix = self.encode_many(self._valid) if self._valid else None
+        self._valid_keys = [space.canonical(p) for p in self._valid] if self._valid else None
+
+    # ---- one parameter
+    @staticmethod
+    def _ordinal_position(p: Parameter, value) -> float:
+        """The value's place in [0, 1] along the parameter's range."""
+        if p.type == "float":
+            if p.high == p.low:
+                return 0.5
+            if p.log:
+                return (math.log(value) - math.log(p.low)) / (math.log(p.high) - math.log(p.low))
+            return (value - p.low) / (p.high - p.low)
+        values = p.values()
+        if len(values) == 1:
+            return 0.5
+        return values.index(value) / (len(values) - 1)
+
+    @staticmethod
+    def _ordinal_value(p: Parameter, position: float):
+        position = min(max(float(position), 0.0), 1.0)
+        if p.type == "float":
+            if p.log:
+                value = math.exp(math.log(p.low) + position * (math.log(p.high) - math.log(p.low)))
+            else:
+                value = p.low + position * (p.high - p.low)
+            # Rounding in exp/log must not step outside the domain.
+            return float(min(max(value, p.low), p.high))
+        values = p.values()
+        return values[int(round(position * (len(values) - 1)))]
+
+    # ---- points
+    def encode(self, point: dict) -> np.ndarray:
+        x = np.empty(self.dim)
+        for p, (start, width) in zip(self.params, self.slices):
+            if p.type == "choice":
+                x[start:start + width] = -1.0
+                x[start + p.choices.index(point[p.name])] = 1.0
+            else:
+                x[start] = 2.0 * self._ordinal_position(p, point[p.name]) - 1.0
+        return x
+
+    def encode_many(self, points: list[dict]) -> np.ndarray:
+        return np.array([self.encode(p) for p in points], dtype=float).reshape(len(points), self.dim)
+
+    def decode(self, x) -> dict:
+        """The nearest box point (each parameter snapped on its own; constraints not checked)."""
+        x = np.asarray(x, dtype=float)
+        point = {}
+        for p, (start, width) in zip(self.params, self.slices):
+            if p.type == "choice":
+                point[p.name] = p.choices[int(np.argmax(x[start:start + width]))]
+            else:
+                point[p.name] = self._ordinal_value(p, (x[start] + 1.0) / 2.0)
+        return point
+
+    def from_unit(self, u) -> dict:
+        """Decode a point of the unit cube [0, 1]^k, k = number of parameters (one
+        coordinate per parameter, as Sobol or LHS designs give): a choice takes the
+        ``floor(u * n)``-th value so each choice gets an equal share."""
+        point = {}
+        for p, ui in zip(self.params, u):
+            ui = min(max(float(ui), 0.0), 1.0)
+            if p.type == "float":
+                point[p.name] = self._ordinal_value(p, ui)
+            else:
+                values = p.values()
+                point[p.name] = values[min(int(ui * len(values)), len(values) - 1)]
+        return point
+
+    # ---- legal points
+    def candidate_pool(self, rng) -> tuple[list[dict], np.ndarray]:
+        """Valid points to repair against: all of them when enumerable, else a fresh sample."""
+        if self._valid is not None:
+            return self._valid, self._valid_matrix
+        pool, keys = [], set()
+        for _ in range(POOL_SIZE):
+            point = self.space.sample(rng)
+            key = self.space.canonical(point)
+            if key not in keys:
+                keys.add(key)
+                pool.append(point)
+        return pool, self.encode_many(pool)
+
+    def legalise(self, xs, seen: set[str], rng, pool=None) -> list[dict]:
+        """One valid, unseen, distinct point per row of ``xs`` (fewer when the space
+        runs out). A decoded point that is valid and new is kept as it is; any other
+        is repaired to the nearest valid point in the encoded box that is neither in
+        ``seen`` (canonical JSON of evaluated and pending points) nor already chosen."""
+        xs = np.atleast_2d(np.asarray(xs, dtype=float))
+        taken = set(seen)
+        chosen: list[dict] = []
+        points, matrix = pool if pool is not None else self.candidate_pool(rng)
+        keys = self._valid_keys if points is self._valid else [self.space.canonical(p) for p in points]
+        index = {k: i for i, k in enumerate(keys)}
+        free = np.array([k not in taken for k in keys], dtype=bool)
+        for x in xs:
+            point = self.decode(x)
+            key = self.space.canonical(point)
+            if key in taken or not self.space.is_valid(point):
+                if not free.any():
+                    break
+                dist = np.where(free, ((matrix - x) ** 2).sum(axis=1), np.inf)
+                nearest = int(np.argmin(dist))
+                point, key = points[nearest], keys[nearest]
+            chosen.append(point)
+            taken.add(key)
+            if key in index:
+                free[index[key]] = False
+        return chosen

@@ -1,0 +1,64 @@
+"""QoR vectors a model can condition on: the space's objectives, normalised.
+
+Each objective is put in minimisation form (maximised ones negated, after the
+log when one is taken), log-scaled when its observed values are all positive
+and span more than ``LOG_SPAN`` (a decade or more: area and power across array
+sizes), then scaled linearly so the observed range maps to [0, 1]. A condition
+vector then reads "this area, this power, this performance", 0 being the best
+seen in each objective and 1 the worst; values below 0 ask for better than
+anything seen so far.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edalize_dse.space import Objective
+from edalize_dse.store import Evaluation
+
+LOG_SPAN = 10.0
+
+
+def usable(evaluations: list[Evaluation], objectives: list[Objective]) -> list[Evaluation]:
+    """Evaluations that succeeded and measured every objective with a finite number
+    (failed points are never QoR training data)."""
+    out = []
+    for e in evaluations:
+        if e.ok and all(o.name in e.qor for o in objectives):
+            values = [e.qor[o.name] for o in objectives]
+            if all(isinstance(v, (int, float)) and np.isfinite(v) for v in values):
+                out.append(e)
+    return out
+
+
+class QorScaler:
+    def __init__(self, objectives: list[Objective]):
+        self.objectives = objectives
+        self.log = np.zeros(len(objectives), dtype=bool)
+        self.low = np.zeros(len(objectives))
+        self.span = np.ones(len(objectives))
+
+    def raw(self, evaluations: list[Evaluation]) -> np.ndarray:
+        matrix = np.array([[float(e.qor[o.name]) for o in self.objectives] for e in evaluations], dtype=float)
+        return matrix.reshape(len(evaluations), len(self.objectives))
+
+    def fit(self, raw: np.ndarray) -> "QorScaler":
+        """Choose the log flags and the [0, 1] range from raw objective values (rows = points)."""
+        positive = (raw > 0).all(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(positive, raw.max(axis=0) / np.where(positive, raw.min(axis=0), 1.0), 1.0)
+        self.log = positive & (ratio > LOG_SPAN)
+        signed = self._signed(raw)
+        self.low = signed.min(axis=0)
+        span = signed.max(axis=0) - self.low
+        self.span = np.where(span > 0, span, 1.0)
+        return self
+
+    def _signed(self, raw: np.ndarray) -> np.ndarray:
+        values = np.where(self.log, np.log(np.where(self.log, np.maximum(raw, 1e-300), 1.0)), raw)
+        signs = np.array([o.sign for o in self.objectives])
+        return values * signs
+
+    def transform(self, raw: np.ndarray) -> np.ndarray:
+        """Raw objective values -> normalised minimisation form."""
+        return (self._signed(raw) - self.low) / self.span

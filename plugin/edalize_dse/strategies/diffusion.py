@@ -1,0 +1,129 @@
+"""DiffuSE: conditional diffusion over the mixed design space, guided by a QoR
+predictor and conditioned on Pareto-aware targets (the default strategy).
+
+One model round (after the Sobol initial design of ``ModelBasedStrategy``):
+
+1. data: successful evaluations, encoded (``encoding``) and their objectives
+   normalised (``qor``; condition = 2 * normalised - 1, in [-1, 1] over the seen range);
+2. fine-tune: the denoiser (``diffuse.denoiser``; condition dropout for
+   classifier-free guidance) and the predictor ensemble (``diffuse.predictor``)
+   are trained from scratch in the first round and warm-started afterwards;
+3. targets: ``diffuse.targets`` picks conditioning targets on the front pushed
+   toward the ideal point by an adaptive step;
+4. sample: DDIM with classifier-free guidance, steered by the predictor's
+   gradient toward each target;
+5. legalise: decode, repair invalid or seen points to the nearest valid unseen
+   one, de-duplicate (``SpaceEncoder.legalise``);
+6. screen: ``diffuse.screening`` keeps the ``n`` candidates with the largest
+   greedy predicted hypervolume gain (mean and spread of the ensemble).
+
+Every random draw comes from generators seeded by (seed, round), so the same
+seed and the same told history give the same proposals."""
+
+from __future__ import annotations
+
+import time
+
+import moocore
+import numpy as np
+import torch
+
+from edalize_dse.diffuse import denoiser as dn
+from edalize_dse.diffuse.predictor import PredictorEnsemble
+from edalize_dse.diffuse.screening import select_batch
+from edalize_dse.diffuse.targets import STEP_START, adapt_step, select_targets
+from edalize_dse.qor import QorScaler
+from edalize_dse.strategies.model_based import ModelBasedStrategy
+
+
+class DiffusionStrategy(ModelBasedStrategy):
+    name = "diffusion"
+    OPTIONS = {
+        "init_points": "Sobol points before the models are used (default 10)",
+        "candidates": "points sampled from the diffusion model per round, before screening (default 256)",
+        "targets": "conditioning targets per round (default 16)",
+        "ddim_steps": "DDIM sampling steps (default 20)",
+        "cfg_weight": "classifier-free guidance weight w (default 1.0)",
+        "guide_scale": "predictor-gradient guidance scale (default 2.0)",
+        "train_steps": "denoiser training steps in the first round (default 1500)",
+        "finetune_steps": "denoiser steps in later rounds (warm start; default 300)",
+        "kappa": "spreads subtracted from the predicted QoR when screening (default 1.0)",
+        "explore": "share of candidates drawn uniformly from the legal points (default 0.25)",
+    }
+
+    def __init__(self, space, seed: int = 0, init_points: int = 10, candidates: int = 256, targets: int = 16,
+                 ddim_steps: int = 20, cfg_weight: float = 1.0, guide_scale: float = 2.0, train_steps: int = 1500,
+                 finetune_steps: int = 300, kappa: float = 1.0, explore: float = 0.25):
+        super().__init__(space, seed, init_points)
+        self.candidates = int(candidates)
+        self.targets = int(targets)
+        self.ddim_steps = int(ddim_steps)
+        self.cfg_weight = float(cfg_weight)
+        self.guide_scale = float(guide_scale)
+        self.train_steps = int(train_steps)
+        self.finetune_steps = int(finetune_steps)
+        self.kappa = float(kappa)
+        self.explore = float(explore)
+        if self.candidates < 1 or self.targets < 1 or self.ddim_steps < 1:
+            raise ValueError("candidates, targets and ddim_steps must be at least 1")
+        if not 0.0 <= self.explore < 1.0:
+            raise ValueError(f"explore must be in [0, 1), got {self.explore}")
+        self.step = STEP_START
+        self.last_batch: set[str] = set()
+        self.denoiser: dn.Denoiser | None = None
+        self.predictor: PredictorEnsemble | None = None
+
+    # ---- one round
+    def model_propose(self, n, data, seen, times):
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.model_rounds)
+        rng = np.random.default_rng([self.seed, self.model_rounds])
+        objectives = self.space.objectives
+
+        start = time.perf_counter()
+        scaler = QorScaler(objectives)
+        raw = scaler.raw(data)
+        y = scaler.fit(raw).transform(raw)
+        x = torch.tensor(self.encoder.encode_many([e.params for e in data]), dtype=torch.float32)
+        yt = torch.tensor(y, dtype=torch.float32)
+        first = self.denoiser is None
+        if first:
+            torch.manual_seed(self.seed)  # initial weights
+            self.denoiser = dn.Denoiser(self.encoder.dim, len(objectives))
+            self.denoiser_opt = torch.optim.Adam(self.denoiser.parameters(), lr=2e-3)
+            self.predictor = PredictorEnsemble(self.encoder.dim, len(objectives))
+        dn.train(self.denoiser, x, 2 * yt - 1, self.train_steps if first else self.finetune_steps, gen,
+                 self.denoiser_opt)
+        self.predictor.fit(x, yt, 300 if first else 100, gen)
+        times["finetune_s"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        on_front = moocore.is_nondominated(y)
+        front = y[on_front]
+        keys = [self.space.canonical(e.params) for e in data]
+        success = any(k in self.last_batch for k, keep in zip(keys, on_front) if keep)
+        if not first:
+            self.step = adapt_step(self.step, success)
+        targets = select_targets(front, self.targets, self.step, rng)
+        per_target = max(1, int(round(self.candidates * (1 - self.explore))) // len(targets))
+        goal = torch.tensor(np.repeat(targets, per_target, axis=0), dtype=torch.float32)
+        guide = lambda x0: ((self.predictor.mean(x0) - goal) ** 2).sum(dim=1)  # noqa: E731
+        x0 = dn.ddim_sample(self.denoiser, 2 * goal - 1, self.encoder.dim, gen, self.ddim_steps,
+                            self.cfg_weight, guide, self.guide_scale)
+        sampled = x0.numpy()
+        extra = int(round(self.candidates * self.explore))
+        if extra:
+            # Uniform legal points: keeps the screen able to leave the model's basin.
+            sampled = np.vstack([sampled, rng.uniform(-1.0, 1.0, (extra, self.encoder.dim))])
+        times["sample_s"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        pool = self.encoder.legalise(sampled, seen, rng)
+        if not pool:
+            return []
+        xp = torch.tensor(self.encoder.encode_many(pool), dtype=torch.float32)
+        mean, spread = self.predictor.predict(xp)
+        picks = select_batch(front, mean.numpy().astype(float), spread.numpy().astype(float), n, self.kappa)
+        chosen = [pool[i] for i in picks]
+        self.last_batch = {self.space.canonical(p) for p in chosen}
+        times["screen_s"] = time.perf_counter() - start
+        return chosen

@@ -1,0 +1,67 @@
+"""Shared skeleton of the strategies that learn from results (``qnehvi``,
+``diffusion``): a space-filling Sobol design first, then model rounds, each
+timed and logged.
+
+The initial design lasts until ``init_points`` points have been asked (evaluated
+or pending) and at least ``MIN_MODEL_POINTS`` of them succeeded; a model round
+works from the successful evaluations only (failed points are never QoR data,
+and never asked again since they are in ``evaluated``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from abc import abstractmethod
+
+import torch
+
+from edalize_dse.encoding import SpaceEncoder
+from edalize_dse.qor import usable
+from edalize_dse.strategies.base import Strategy
+from edalize_dse.strategies.sobol import SobolDesign
+
+log = logging.getLogger("edalize_dse.strategies")
+
+MIN_MODEL_POINTS = 4
+
+
+class ModelBasedStrategy(Strategy):
+    def __init__(self, space, seed: int = 0, init_points: int = 10):
+        super().__init__(space, seed)
+        # The models are small and the cores are shared with the tool processes
+        # the loop starts: more torch threads only add contention.
+        torch.set_num_threads(1)
+        if int(init_points) < 1:
+            raise ValueError(f"init_points must be at least 1, got {init_points}")
+        self.init_points = int(init_points)
+        self.encoder = SpaceEncoder(space)
+        self.design = SobolDesign(self.encoder, seed)
+        self.model_rounds = 0
+        # One entry per model round: wall seconds of each part and in total.
+        self.round_times: list[dict] = []
+
+    def pending_points(self) -> list[dict]:
+        # The canonical JSON of a point is the point itself, sorted: read it back.
+        return [json.loads(key) for key in sorted(self.pending)]
+
+    def propose(self, n: int) -> list[dict]:
+        seen = self.pending | self.evaluated
+        data = usable(self.history, self.space.objectives)
+        if len(seen) < self.init_points or len(data) < MIN_MODEL_POINTS:
+            return self.design.next(n, seen)
+        self.model_rounds += 1
+        start = time.perf_counter()
+        times: dict = {}
+        points = self.model_propose(n, data, seen, times)
+        times["total_s"] = time.perf_counter() - start
+        self.round_times.append(times)
+        log.info("%s round %d: %d point(s) from %d results in %.2f s (%s)", self.name, self.model_rounds,
+                 len(points), len(data), times["total_s"],
+                 ", ".join(f"{k} {v:.2f}" for k, v in times.items() if k != "total_s"))
+        return points
+
+    @abstractmethod
+    def model_propose(self, n: int, data: list, seen: set[str], times: dict) -> list[dict]:
+        """Up to ``n`` valid unseen points from a model of ``data`` (successful
+        evaluations); ``times`` collects the wall seconds of each part."""

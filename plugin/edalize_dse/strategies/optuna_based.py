@@ -1,0 +1,128 @@
+"""NSGA-II and multi-objective TPE from Optuna, driven through its ask/tell API.
+
+Every parameter has a fixed Optuna distribution: ``int`` an integer range with
+its step, ``pow2`` the integer range of its exponent, ``float`` a (log) float
+range, ``choice`` and ``bool`` categorical. Optuna knows nothing of the space's
+constraints nor of what was already evaluated, so each suggestion is checked:
+a valid, new one is used as it is; any other is repaired to the nearest valid
+unseen point (``SpaceEncoder.legalise``), the suggested trial is closed as
+failed, and the repaired point is enqueued and asked again as a fresh trial, so
+the trial Optuna learns from holds exactly the point that is evaluated.
+
+Objectives are given to Optuna in minimisation form (maximised ones negated);
+both samplers rank points, so no further scaling is needed. A failed
+evaluation closes its trial as failed (the samplers ignore those). Evaluations
+told without an ask (a resumed run) are added as completed trials of NSGA-II's
+first generation."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState, create_trial
+
+from edalize_dse.encoding import SpaceEncoder
+from edalize_dse.qor import usable
+from edalize_dse.strategies.base import Strategy
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def distributions(space) -> dict:
+    dists = {}
+    for p in space.parameters.values():
+        if p.type == "int":
+            dists[p.name] = IntDistribution(int(p.low), int(p.high), step=p.step)
+        elif p.type == "pow2":
+            dists[p.name] = IntDistribution(int(math.log2(p.low)), int(math.log2(p.high)))
+        elif p.type == "float":
+            dists[p.name] = FloatDistribution(float(p.low), float(p.high), log=p.log)
+        else:
+            dists[p.name] = CategoricalDistribution(p.values())
+    return dists
+
+
+class OptunaStrategy(Strategy):
+    def __init__(self, space, seed: int, sampler):
+        super().__init__(space, seed)
+        self.encoder = SpaceEncoder(space)
+        self.rng = np.random.default_rng(seed)
+        self.dists = distributions(space)
+        self.study = optuna.create_study(directions=["minimize"] * len(space.objectives),
+                                         sampler=sampler)
+        self.trials: dict[str, optuna.Trial] = {}  # canonical point -> its open trial
+
+    # Optuna params <-> points
+    def to_point(self, params: dict) -> dict:
+        return {name: (1 << params[name]) if p.type == "pow2" else params[name]
+                for name, p in self.space.parameters.items()}
+
+    def to_params(self, point: dict) -> dict:
+        return {name: int(math.log2(point[name])) if p.type == "pow2" else point[name]
+                for name, p in self.space.parameters.items()}
+
+    def propose(self, n: int) -> list[dict]:
+        seen = self.pending | self.evaluated
+        points = []
+        for _ in range(n):
+            trial = self.study.ask(self.dists)
+            point = self.to_point(trial.params)
+            key = self.space.canonical(point)
+            if key in seen or not self.space.is_valid(point):
+                repaired = self.encoder.legalise([self.encoder.encode(point)], seen, self.rng)
+                self.study.tell(trial, state=TrialState.FAIL)
+                if not repaired:
+                    break  # no valid unseen point left
+                point = repaired[0]
+                key = self.space.canonical(point)
+                self.study.enqueue_trial(self.to_params(point))
+                trial = self.study.ask(self.dists)
+            self.trials[key] = trial
+            seen.add(key)
+            points.append(point)
+        return points
+
+    def observe(self, evaluations) -> None:
+        good = {id(e) for e in usable(evaluations, self.space.objectives)}
+        for ev in evaluations:
+            key = self.space.canonical(ev.params)
+            values = ([o.sign * float(ev.qor[o.name]) for o in self.space.objectives]
+                      if id(ev) in good else None)
+            trial = self.trials.pop(key, None)
+            if trial is not None:
+                if values is None:
+                    self.study.tell(trial, state=TrialState.FAIL)
+                else:
+                    self.study.tell(trial, values)
+            elif values is not None:
+                self.study.add_trial(create_trial(params=self.to_params(ev.params), distributions=self.dists,
+                                                  values=values, system_attrs=self.resumed_attrs()))
+
+    def resumed_attrs(self) -> dict:
+        return {}
+
+
+class Nsga2Strategy(OptunaStrategy):
+    name = "nsga2"
+    OPTIONS = {"population_size": "individuals per generation (default 20)"}
+
+    def __init__(self, space, seed: int = 0, population_size: int = 20):
+        super().__init__(space, seed, optuna.samplers.NSGAIISampler(population_size=int(population_size), seed=seed))
+
+    def resumed_attrs(self) -> dict:
+        return {f"{type(self.study.sampler).__name__}:generation": 0}
+
+
+class MotpeStrategy(OptunaStrategy):
+    name = "motpe"
+    OPTIONS = {"startup_trials": "random trials before TPE takes over (default 10)"}
+
+    def __init__(self, space, seed: int = 0, startup_trials: int = 10):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # multivariate TPE
+            sampler = optuna.samplers.TPESampler(n_startup_trials=int(startup_trials), multivariate=True, seed=seed)
+        super().__init__(space, seed, sampler)

@@ -1,0 +1,162 @@
+"""Every strategy behind the ask/tell interface, on the default space with an
+analytic QoR (a stand-in for the flow, so many rounds run in seconds), and the
+DiffuSE controller's parts on problems whose answer is known."""
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import SPACE
+from edalize_dse.diffuse import denoiser as dn
+from edalize_dse.diffuse.screening import select_batch, shortfall
+from edalize_dse.diffuse.targets import STEP_MAX, STEP_MIN, adapt_step, select_targets
+from edalize_dse.errors import DseError
+from edalize_dse.pareto import front
+from edalize_dse.space import load_space
+from edalize_dse.store import Evaluation
+from edalize_dse.strategies import available, make_strategy, parse_options
+
+# The machine is shared with synthesis runs: one thread keeps the small models fast.
+torch.set_num_threads(1)
+
+# Small models so each strategy's model rounds take well under a second here.
+FAST = {"diffusion": {"init_points": 6, "train_steps": 150, "finetune_steps": 30, "candidates": 64},
+        "qnehvi": {"init_points": 6, "max_candidates": 64, "mc_samples": 16},
+        "nsga2": {"population_size": 6}, "motpe": {"startup_trials": 6}}
+
+
+def analytic_qor(p):
+    pes = p["meshRows"] * p["tileRows"] * p["meshColumns"] * p["tileColumns"]
+    fmax = 1e6 / (p["clock_period_ps"] * (1.2 if p["ASAP7_USE_VT"] == "RVT" else 1.0) + (80 if p["abc_script"] == "area" else 0))
+    area = pes * (3 * p["inputType"] + p["accType"]) * (0.9 if p["abc_script"] == "area" else 1.0)
+    power = area * fmax / 1000 * (1.5 if p["ASAP7_USE_VT"] == "SLVT" else 1.0)
+    return {"area_um2": area, "power_mw": power, "throughput_gops": 2 * pes * fmax / 1000}
+
+
+def evaluate(space, points, fail_every=0, start=0):
+    evs = []
+    for i, p in enumerate(points, start):
+        failed = fail_every and i % fail_every == fail_every - 1
+        evs.append(Evaluation(space.point_id(p), p, "failed" if failed else "ok",
+                              {} if failed else analytic_qor(p)))
+    return evs
+
+
+def drive(strategy, rounds, batch=3, fail_every=0):
+    """Ask/tell ``rounds`` batches; returns every batch of proposals."""
+    batches, told = [], 0
+    for _ in range(rounds):
+        points = strategy.ask(batch)
+        batches.append(points)
+        strategy.tell(evaluate(strategy.space, points, fail_every, told))
+        told += len(points)
+    return batches
+
+
+@pytest.fixture(scope="module")
+def space():
+    return load_space(SPACE)
+
+
+def test_all_strategies_are_registered():
+    assert set(available()) == {"random", "sobol", "nsga2", "motpe", "qnehvi", "diffusion"}
+
+
+@pytest.mark.parametrize("name", sorted(FAST) + ["random", "sobol"])
+def test_strategy_is_valid_new_bounded_and_deterministic(space, name):
+    options = FAST.get(name, {})
+    first = drive(make_strategy(name, space, seed=5, **options), rounds=5, fail_every=4)
+    again = drive(make_strategy(name, space, seed=5, **options), rounds=5, fail_every=4)
+    assert first == again  # same seed, same told history -> same proposals
+    points = [p for batch in first for p in batch]
+    assert all(len(batch) == 3 for batch in first)
+    assert all(space.is_valid(p) for p in points)
+    assert len({space.canonical(p) for p in points}) == len(points)  # never re-proposed, failed ones included
+    other = drive(make_strategy(name, space, seed=6, **options), rounds=5, fail_every=4)
+    assert other != first
+
+
+@pytest.mark.parametrize("name", ["diffusion", "qnehvi"])
+def test_model_strategies_leave_the_initial_design_and_time_their_rounds(space, name):
+    strategy = make_strategy(name, space, seed=1, **FAST[name])
+    drive(strategy, rounds=4)
+    assert strategy.model_rounds == 2  # 6 Sobol points, then two model batches
+    assert all(t["total_s"] > 0 for t in strategy.round_times)
+
+
+def test_diffusion_improves_on_its_initial_design(space):
+    """On the analytic QoR the model rounds must add points to the front (the
+    initial Sobol design alone leaves it incomplete)."""
+    strategy = make_strategy("diffusion", space, seed=3, **FAST["diffusion"])
+    batches = drive(strategy, rounds=6, batch=3)
+    evs = evaluate(space, [p for b in batches for p in b])
+    ids_on_front = {e.point_id for e in front(evs, space.objectives)}
+    model_ids = {space.point_id(p) for b in batches[2:] for p in b}
+    assert ids_on_front & model_ids
+
+
+def test_resumed_sobol_skips_the_points_it_already_drew(space):
+    first = make_strategy("sobol", space, seed=2)
+    done = first.ask(4)
+    resumed = make_strategy("sobol", space, seed=2)
+    resumed.tell(evaluate(space, done))
+    fresh = make_strategy("sobol", space, seed=2)
+    fresh.ask(4)
+    assert resumed.ask(3) == fresh.ask(3)
+
+
+def test_unknown_or_bad_options_are_one_clear_error(space):
+    with pytest.raises(DseError, match="strategy 'nsga2' has no option.*popsize.*population_size"):
+        make_strategy("nsga2", space, seed=0, popsize=10)
+    with pytest.raises(DseError, match="strategy 'diffusion': bad option value.*explore"):
+        make_strategy("diffusion", space, seed=0, explore=1.5)
+    with pytest.raises(DseError, match="unknown strategy 'bayes'.*diffusion"):
+        make_strategy("bayes", space, seed=0)
+
+
+def test_conditional_denoiser_with_guidance_samples_the_asked_cluster():
+    """Two clusters of points, each labelled by its QoR: conditioning on one label
+    must draw samples from that cluster."""
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    centres = torch.tensor([[0.6, -0.6, 0.6], [-0.6, 0.6, -0.6]])
+    labels = torch.tensor([[-1.0], [1.0]])
+    x0 = centres.repeat(40, 1) + 0.05 * torch.randn(80, 3, generator=gen)
+    cond = labels.repeat(40, 1)
+    model = dn.Denoiser(3, 1, hidden=64)
+    dn.train(model, x0, cond, 800, gen, torch.optim.Adam(model.parameters(), lr=3e-3))
+    for label, centre in zip(labels, centres):
+        samples = dn.ddim_sample(model, label.repeat(20, 1), 3, gen, steps=20, cfg_weight=1.0)
+        assert ((samples - centre).norm(dim=1) < 0.4).float().mean() >= 0.9
+
+
+def test_targets_favour_sparse_front_regions_and_lie_toward_the_ideal_point():
+    # three crowded points near (0.5, 0.5) and two isolated ends
+    front_pts = np.array([[0.0, 1.0], [0.49, 0.51], [0.5, 0.5], [0.51, 0.49], [1.0, 0.0]])
+    rng = np.random.default_rng(0)
+    targets = select_targets(front_pts, 400, step=0.2, rng=rng)
+    anchors = np.round((targets - 0.2 * (0 - 0.1)) / 0.8, 6)  # invert t = p - s (p - 0 + margin)
+    ends = np.mean([any(np.allclose(a, e) for e in front_pts[[0, 4]]) for a in anchors])
+    assert ends > 0.6  # 2 of 5 points, but most of the hypervolume contribution
+    assert np.all(targets.sum(axis=1) < 1.0)  # every target beyond the front (front sums to 1)
+    assert adapt_step(0.5, True) == STEP_MAX and adapt_step(0.06, False) == STEP_MIN
+    assert adapt_step(0.2, True) > 0.2 > adapt_step(0.2, False)
+
+
+def test_screen_prefers_hypervolume_gain_and_spreads_the_batch():
+    front_pts = np.array([[0.0, 1.0], [1.0, 0.0]])
+    mean = np.array([[0.5, 0.5], [0.51, 0.5], [0.9, 0.9], [0.2, 0.8], [1.05, 1.05]])
+    spread = np.zeros_like(mean)
+    picks = select_batch(front_pts, mean, spread, n=2, kappa=1.0)
+    assert picks[0] == 0 and picks[1] == 3  # not the near-copy of the first pick
+    # an uncertain candidate is optimistic enough to win
+    spread[2] = 0.6
+    assert select_batch(front_pts, mean, spread, n=1, kappa=1.0) == [2]
+    assert shortfall(np.array([[0.5, 1.2]]), front_pts)[0] == pytest.approx(0.2)
+
+
+def test_strategy_options_parse_from_text():
+    assert parse_options("init_points=16, explore=0.5,kappa=2") == {"init_points": 16, "explore": 0.5, "kappa": 2}
+    assert parse_options(["population_size=8"]) == {"population_size": 8}
+    with pytest.raises(DseError, match="'init_points' is not KEY=VALUE"):
+        parse_options("init_points")
