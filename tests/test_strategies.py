@@ -22,7 +22,8 @@ torch.set_num_threads(1)
 # Small models so each strategy's model rounds take well under a second here.
 FAST = {"diffusion": {"init_points": 6, "train_steps": 150, "finetune_steps": 30, "candidates": 64},
         "qnehvi": {"init_points": 6, "max_candidates": 64, "mc_samples": 16},
-        "nsga2": {"population_size": 6}, "motpe": {"startup_trials": 6}}
+        "nsga2": {"population_size": 6}, "motpe": {"startup_trials": 6},
+        "dosa": {"init_points": 6, "max_hardware": 4}}
 
 
 def analytic_qor(p):
@@ -59,7 +60,7 @@ def space():
 
 
 def test_all_strategies_are_registered():
-    assert set(available()) == {"random", "sobol", "nsga2", "motpe", "qnehvi", "diffusion"}
+    assert set(available()) == {"random", "sobol", "nsga2", "motpe", "qnehvi", "diffusion", "dosa"}
 
 
 @pytest.mark.parametrize("name", sorted(FAST) + ["random", "sobol"])

@@ -36,7 +36,7 @@ from edalize_dse.workload.layers import load_workload
 from edalize_dse.workload.mapping import gradient_search
 from edalize_dse.workload.model import ArrayModel, blocks, cost
 
-RIDGE = 1e-2
+RIDGE = 1.0
 
 
 class DosaStrategy(ModelBasedStrategy):
@@ -110,7 +110,6 @@ class DosaStrategy(ModelBasedStrategy):
     # ---- what synthesis says, learnt from the measured points
     def _fit(self, data) -> dict:
         x = self.encoder.encode_many([e.params for e in data])
-        x = np.hstack([x, np.ones((len(x), 1))])
         targets = {}
         for e in data:
             period = float(e.params.get("clock_period_ps", 1000))
@@ -128,14 +127,15 @@ class DosaStrategy(ModelBasedStrategy):
         weights = {}
         for name, values in targets.items():
             y = np.log(np.maximum(np.array(values, dtype=float), 1e-12))
+            # Ridge around the mean: with few measured points an unfamiliar point is
+            # predicted near the average, not wherever an interpolating fit swings.
             a = x.T @ x + RIDGE * np.eye(x.shape[1])
-            weights[name] = np.linalg.solve(a, x.T @ y)
+            weights[name] = (y.mean(), np.linalg.solve(a, x.T @ (y - y.mean())))
         return weights
 
     def _predict(self, weights: dict, points: list[dict]) -> np.ndarray:
         x = self.encoder.encode_many(points)
-        x = np.hstack([x, np.ones((len(x), 1))])
-        learnt = {name: np.exp(x @ w) for name, w in weights.items()}
+        learnt = {name: np.exp(mean + x @ w) for name, (mean, w) in weights.items()}
         rows = []
         for i, p in enumerate(points):
             t = self.hardware_terms({k: p[k] for k in self.hardware_names})
