@@ -86,7 +86,9 @@ def test_sdc_is_read_by_opensta_with_the_clock_and_io_delays(tmp_path, platform_
                                         "link_design gemmini", f"read_sdc {work / 'constraint.sdc'}",
                                         "report_clock_properties",
                                         "puts \"DSE_DELAY [get_property [get_ports clk] direction]\""]) + "\n")
-    run = subprocess.run(["sta", "-no_init", "-exit", str(script)], capture_output=True, text=True, timeout=300)
+    # The synth flow's liberty paths are relative to its run folder.
+    run = subprocess.run(["sta", "-no_init", "-exit", str(script)], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path / "p1" / "synth")
     out = run.stdout + run.stderr
     assert run.returncode == 0 and "Error" not in out, out[-2000:]
     assert "core_clock" in out and "800.00" in out

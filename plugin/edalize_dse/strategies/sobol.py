@@ -21,7 +21,7 @@ class SobolDesign:
     def __init__(self, encoder: SpaceEncoder, seed: int):
         self.encoder = encoder
         self.sampler = qmc.Sobol(d=len(encoder.params), scramble=True, seed=seed)
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
         self.drawn = 0
 
     def next(self, n: int, seen: set[str]) -> list[dict]:
@@ -30,13 +30,16 @@ class SobolDesign:
         if len(seen) > self.drawn:
             self.sampler.fast_forward(len(seen) - self.drawn)
             self.drawn = len(seen)
+        # The repair pool of a large space is sampled: seed it by the position in the
+        # sequence, so a resumed run repairs exactly as an uninterrupted one.
+        rng = np.random.default_rng([self.seed, self.drawn])
         self.drawn += n
         with warnings.catch_warnings():
             # Batches of worker-slot size are rarely powers of two; the sequence is consumed in order anyway.
             warnings.simplefilter("ignore", UserWarning)
             units = self.sampler.random(n)
         xs = [self.encoder.encode(self.encoder.from_unit(u)) for u in units]
-        return self.encoder.legalise(xs, seen, self.rng)
+        return self.encoder.legalise(xs, seen, rng)
 
 
 class SobolStrategy(Strategy):
