@@ -44,6 +44,11 @@ from edalize_dse.strategies import make_strategy, parse_options  # noqa: E402
 _OBJECTIVES = {}
 
 
+def label(spec: str) -> str:
+    """The objective's name in the outputs: a live run's work folder is not part of it."""
+    return spec.split(",")[0] if spec.startswith("live:") else spec
+
+
 def _objective(spec):
     if spec not in _OBJECTIVES:
         kind, _, rest = spec.partition(":")
@@ -155,13 +160,13 @@ def report(results, args, out: Path):
         w.writerow(["objective", "strategy", "seed", "evaluations", "hv_ratio"])
         for (spec, strategy, seed), curve in curves.items():
             for k, value in enumerate(curve, 1):
-                w.writerow([spec, strategy, seed, k, f"{value:.5f}"])
+                w.writerow([label(spec), strategy, seed, k, f"{value:.5f}"])
     with open(out / f"controller_{args.tag}.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["objective", "strategy", "seed", "round", "ask_s"])
         for spec, strategy, seed, _, asks in results:
             for i, a in enumerate(asks, 1):
-                w.writerow([spec, strategy, seed, i, f"{a:.4f}"])
+                w.writerow([label(spec), strategy, seed, i, f"{a:.4f}"])
 
     def at(curve, b):
         return curve[min(b, len(curve)) - 1]
@@ -176,7 +181,7 @@ def report(results, args, out: Path):
             for b in args.budgets:
                 vals = np.array([at(c, b) for c in runs])
                 cells.append(f"{vals.mean():.3f} ± {vals.std(ddof=1) if len(vals) > 1 else 0.0:.3f}")
-            lines.append(f"| {spec} | {strategy} | " + " | ".join(cells) + f" | {np.mean(asks):.3f} |")
+            lines.append(f"| {label(spec)} | {strategy} | " + " | ".join(cells) + f" | {np.mean(asks):.3f} |")
         fig, ax = plt.subplots(figsize=(6, 4))
         for strategy in args.strategies:
             runs = np.array([curves[(spec, strategy, s)] for s in range(args.seeds)])

@@ -47,6 +47,19 @@ def tools():
         pytest.fail(f"tools missing: {missing}; run 'make test' (it installs them)")
 
 
+# The hardware layer of a space with one cheap point (a 1x1 mesh of a 2x2 int4 tile):
+# for tests about the flow and the loop, not the generator.
+ONE_SMALL_ARRAY = """
+  meshRows:    {layer: hardware, type: choice, choices: [1], default: 1}
+  meshColumns: {layer: hardware, type: choice, choices: [1], default: 1}
+  tileRows:    {layer: hardware, type: choice, choices: [2], default: 2}
+  tileColumns: {layer: hardware, type: choice, choices: [2], default: 2}
+  inputType:   {layer: hardware, type: choice, choices: [4], default: 4}
+  accType:     {layer: hardware, type: choice, choices: [16], default: 16}
+  spatialArrayOutputType: {layer: hardware, type: choice, choices: [12], default: 12}
+"""
+
+
 def write_space(tmp_path: Path, text: str, name: str = "space.yml") -> Path:
     path = tmp_path / name
     path.write_text(text)

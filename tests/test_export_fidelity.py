@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 
-from conftest import write_space
+from conftest import ONE_SMALL_ARRAY, write_space
 from edalize_dse.pareto import promotion_order
 from edalize_dse.space import Objective
 from edalize_dse.store import Evaluation, Store
@@ -13,14 +13,7 @@ from edalize_dse.store import Evaluation, Store
 SPACE = """
 name: export_me
 parameters:
-  meshRows:    {layer: hardware, type: choice, choices: [1], default: 1}
-  meshColumns: {layer: hardware, type: choice, choices: [1], default: 1}
-  tileRows:    {layer: hardware, type: choice, choices: [2], default: 2}
-  tileColumns: {layer: hardware, type: choice, choices: [2], default: 2}
-  inputType:   {layer: hardware, type: choice, choices: [4], default: 4}
-  accType:     {layer: hardware, type: choice, choices: [16], default: 16}
-  spatialArrayOutputType: {layer: hardware, type: choice, choices: [12], default: 12}
-  ASAP7_USE_VT: {layer: eda, type: choice, choices: [RVT, "LVT RVT"], default: RVT}
+""" + ONE_SMALL_ARRAY + """  ASAP7_USE_VT: {layer: eda, type: choice, choices: [RVT, "LVT RVT"], default: RVT}
   booth:       {layer: eda, type: choice, choices: [1], default: 1}
 """
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import write_space
+from conftest import ONE_SMALL_ARRAY, write_space
 from edalize_dse.errors import DseError, ToolFailure
 from edalize_dse.flows import get_flow
 from edalize_dse.flows.orfs import OrfsFlow, failed_stage, find_flow_home, parse_metadata
@@ -187,14 +187,7 @@ def test_flow_home_is_required_and_checked(tmp_path):
 SPACE = """
 name: orfs_mix
 parameters:
-  meshRows:    {layer: hardware, type: choice, choices: [1], default: 1}
-  meshColumns: {layer: hardware, type: choice, choices: [1], default: 1}
-  tileRows:    {layer: hardware, type: choice, choices: [2], default: 2}
-  tileColumns: {layer: hardware, type: choice, choices: [2], default: 2}
-  inputType:   {layer: hardware, type: choice, choices: [4], default: 4}
-  accType:     {layer: hardware, type: choice, choices: [16], default: 16}
-  spatialArrayOutputType: {layer: hardware, type: choice, choices: [12], default: 12}
-  PLACE_DENSITY: {layer: eda, type: choice, choices: [0.5, 0.7], default: 0.5}
+""" + ONE_SMALL_ARRAY + """  PLACE_DENSITY: {layer: eda, type: choice, choices: [0.5, 0.7], default: 0.5}
 """
 
 

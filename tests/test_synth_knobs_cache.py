@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import write_space
+from conftest import ONE_SMALL_ARRAY, write_space
 from edalize_dse.flows import get_flow
 from edalize_dse.flows.synth import ORFS_ASAP7_DONT_USE, SynthFlow
 from edalize_dse.generators import get_generator
@@ -178,14 +178,7 @@ def test_cache_key_follows_file_contents_not_paths(tmp_path, platform_dir, tools
 SPACE_WITH_BROKEN_KNOB = """
 name: one_bad_knob_value
 parameters:
-  meshRows:    {layer: hardware, type: choice, choices: [1], default: 1}
-  meshColumns: {layer: hardware, type: choice, choices: [1], default: 1}
-  tileRows:    {layer: hardware, type: choice, choices: [2], default: 2}
-  tileColumns: {layer: hardware, type: choice, choices: [2], default: 2}
-  inputType:   {layer: hardware, type: choice, choices: [4], default: 4}
-  accType:     {layer: hardware, type: choice, choices: [16], default: 16}
-  spatialArrayOutputType: {layer: hardware, type: choice, choices: [12], default: 12}
-  abc_script:  {layer: eda, type: choice, choices: [speed, area], default: speed}
+""" + ONE_SMALL_ARRAY + """  abc_script:  {layer: eda, type: choice, choices: [speed, area], default: speed}
   # '*' forbids every cell: Yosys cannot map a flip-flop, a real tool failure.
   DONT_USE_CELLS: {layer: eda, type: choice, choices: ["SDF* ICG*", "*"], default: "SDF* ICG*"}
 """

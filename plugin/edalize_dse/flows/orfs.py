@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 from edalize_dse.errors import DseError, ToolFailure
-from edalize_dse.flows.knobs import Knob, as_switch, check_all, one_of, percentage
+from edalize_dse.flows.knobs import Knob, as_switch, check_all, one_of, percentage, positive_number
 from edalize_dse.flows.synth import SynthFlow, vt_list, yosys_value
 from edalize_dse.generators import RtlDesign
 from edalize_dse.runner import run_step, tail
@@ -47,12 +47,6 @@ def _positive_int(value):
     return None
 
 
-def _positive(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        return "must be a positive number"
-    return None
-
-
 def _utilisation(value):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 100:
         return "must be a percentage between 0 and 100"
@@ -74,7 +68,7 @@ def _knobs() -> dict[str, Knob]:
         Knob("CTS_CLUSTER_SIZE", None, "sinks per clock-tree cluster (unset: ORFS default)",
              _optional(_positive_int), "a positive integer", orfs="CTS_CLUSTER_SIZE"),
         Knob("CTS_CLUSTER_DIAMETER", None, "clock-tree cluster diameter in um (unset: ORFS default)",
-             _optional(_positive), "a positive number", orfs="CTS_CLUSTER_DIAMETER"),
+             _optional(positive_number), "a positive number", orfs="CTS_CLUSTER_DIAMETER"),
     ]
     return {k.name: k for k in knobs}
 
