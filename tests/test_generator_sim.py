@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO
 from edalize_dse.generators import get_generator
 from edalize_dse.generators.embedded import command_cycles
-from edalize_dse.generators.gemmini_sim import (Case, reference, run_case, simulate, verification_cases,
+from edalize_dse.generators.gemmini_sim import (reference, run_case, simulate, verification_cases,
                                                 cycle_record, wrap)
 
 CASES = verification_cases()

@@ -61,6 +61,17 @@ def test_config_mk_sets_only_orfs_variables_and_make_reads_them(tmp_path, orfs_d
     assert all(Path(f).is_absolute() and Path(f).is_file() for f in files)
 
 
+def test_pnr_knob_values_are_checked():
+    flow = OrfsFlow()
+    assert flow.check_knobs({"TNS_END_PERCENT": 100, "PLACE_DENSITY": 1, "CORE_UTILIZATION": 55.5,
+                             "CTS_CLUSTER_SIZE": 20, "CTS_CLUSTER_DIAMETER": 60.5}) == []
+    assert "from 0 to 100" in flow.check_knobs({"TNS_END_PERCENT": 101})[0]
+    assert "in (0, 1]" in flow.check_knobs({"PLACE_DENSITY": 0})[0]
+    assert "between 0 and 100" in flow.check_knobs({"CORE_UTILIZATION": 100})[0]
+    assert "positive integer" in flow.check_knobs({"CTS_CLUSTER_SIZE": 2.5})[0]
+    assert "legal: speed, area" in flow.check_knobs({"abc_script": "balanced"})[0]
+
+
 def test_unset_cts_knobs_leave_the_orfs_defaults(tmp_path):
     _, work = render(tmp_path, {})
     text = (work / "config.mk").read_text()

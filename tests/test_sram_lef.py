@@ -22,7 +22,7 @@ def test_lef_matches_the_liberty_view(tmp_path, platform_dir, words, bits):
     signals = {p: d for p, d in pins if p not in ("VDD", "VSS")}
     # Every bus bit and pin of the liberty view, with its direction.
     text = lib.read_text()
-    assert f"bus(rd_out)" in text and f"bus(wd_in)" in text
+    assert "bus(rd_out)" in text and "bus(wd_in)" in text
     assert {f"rd_out[{i}]" for i in range(bits)} <= set(signals) and signals["rd_out[0]"] == "OUTPUT"
     assert {f"wd_in[{i}]" for i in range(bits)} | {"clk", "ce_in", "we_in"} <= set(signals)
     assert sum(1 for p in signals if p.startswith("addr_in[")) == max(1, (words - 1).bit_length())

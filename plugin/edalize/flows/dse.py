@@ -10,7 +10,6 @@ default target runs ``python -m edalize_dse run --config dse-run.json``;
 build() checks the inputs (space, names, platform) and then runs make, so the
 work root can also be re-run by hand with ``make``."""
 
-import json
 import os
 import sys
 from pathlib import Path

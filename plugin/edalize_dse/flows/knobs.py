@@ -45,6 +45,37 @@ def percentage(value):
     return None
 
 
+def percent(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+        return "must be a number from 0 to 100"
+    return None
+
+
+def utilisation(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 100:
+        return "must be a percentage between 0 and 100"
+    return None
+
+
+def fraction(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        return "must be a number in (0, 1]"
+    return None
+
+
+def positive_int(value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return "must be a positive integer"
+    return None
+
+
+def optional(check):
+    """A knob whose default (None) leaves the tool's own default in force."""
+    def check_unless_unset(value):
+        return None if value is None else check(value)
+    return check_unless_unset
+
+
 def switch(value):
     """ORFS writes switches as 0/1; a space file may also use true/false."""
     return None if value in (0, 1) else "must be 0/1 or false/true"

@@ -17,7 +17,8 @@ import subprocess
 from pathlib import Path
 
 from edalize_dse.errors import DseError, ToolFailure
-from edalize_dse.flows.knobs import Knob, as_switch, check_all, one_of, percentage, positive_number
+from edalize_dse.flows.knobs import (Knob, as_switch, check_all, fraction, one_of, optional, percent,
+                                     positive_int, positive_number, utilisation)
 from edalize_dse.flows.synth import SynthFlow, vt_list, yosys_value
 from edalize_dse.generators import RtlDesign
 from edalize_dse.runner import run_step, tail
@@ -28,47 +29,22 @@ SHARED_KNOBS = ("clock_period_ps", "ASAP7_USE_VT", "SYNTH_HIERARCHICAL", "DONT_U
 FLOW_TARGETS = ("finish", "metadata-generate")
 
 
-def _fraction(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        return "must be a number in (0, 1]"
-    return None
-
-
-def _optional(check):
-    """A knob whose default (None) leaves the ORFS platform default in force."""
-    def optional(value):
-        return None if value is None else check(value)
-    return optional
-
-
-def _positive_int(value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        return "must be a positive integer"
-    return None
-
-
-def _utilisation(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 100:
-        return "must be a percentage between 0 and 100"
-    return None
-
-
 def _knobs() -> dict[str, Knob]:
     synth = SynthFlow.KNOBS
     knobs = [synth[name] for name in SHARED_KNOBS]
     knobs.insert(2, Knob("abc_script", "speed", "ABC script: speed (ABC_AREA=0) or area (ABC_AREA=1)",
                          one_of("speed", "area"), "speed, area", orfs="ABC_AREA"))
     knobs += [
-        Knob("CORE_UTILIZATION", 40, "core area utilisation in % (floorplan)", _utilisation, "0 < % < 100",
+        Knob("CORE_UTILIZATION", 40, "core area utilisation in % (floorplan)", utilisation, "0 < % < 100",
              orfs="CORE_UTILIZATION"),
-        Knob("PLACE_DENSITY", 0.6, "target placement density (global placement)", _fraction, "(0, 1]",
+        Knob("PLACE_DENSITY", 0.6, "target placement density (global placement)", fraction, "(0, 1]",
              orfs="PLACE_DENSITY"),
-        Knob("TNS_END_PERCENT", 100, "% of violating endpoints repaired (timing repair)", percentage,
-             "0 <= % < 100 or 100", orfs="TNS_END_PERCENT"),
+        Knob("TNS_END_PERCENT", 100, "% of violating endpoints repaired (timing repair)", percent,
+             "0 <= % <= 100", orfs="TNS_END_PERCENT"),
         Knob("CTS_CLUSTER_SIZE", None, "sinks per clock-tree cluster (unset: ORFS default)",
-             _optional(_positive_int), "a positive integer", orfs="CTS_CLUSTER_SIZE"),
+             optional(positive_int), "a positive integer", orfs="CTS_CLUSTER_SIZE"),
         Knob("CTS_CLUSTER_DIAMETER", None, "clock-tree cluster diameter in um (unset: ORFS default)",
-             _optional(positive_number), "a positive number", orfs="CTS_CLUSTER_DIAMETER"),
+             optional(positive_number), "a positive number", orfs="CTS_CLUSTER_DIAMETER"),
     ]
     return {k.name: k for k in knobs}
 

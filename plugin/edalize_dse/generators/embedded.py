@@ -190,7 +190,7 @@ def schedule(config: dict) -> dict:
     dim = config["meshRows"] * config["tileRows"]
     s = config["tile_latency"] + 1
     d = config["mesh_output_delay"]
-    mr, mc = config["meshRows"], config["meshColumns"]
+    mr = config["meshRows"]
     tr, tc = config["tileRows"], config["tileColumns"]
     # The shift (and ws) control reaches tile column c (c + 1) * s cycles after the controller.
     # OS: A[i][k] enters lane i at k + skew_i, B[k][j] column j at k + skew_j; the last
