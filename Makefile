@@ -16,7 +16,14 @@ ifeq ($(strip $(ASAP7_PLATFORM_DIR)$(FLOW_HOME)),)
   endif
 endif
 
-.PHONY: demo test setup tools venv install clean
+.PHONY: demo test setup tools venv install clean table study
+
+# The tabulated ASAP7 benchmark (benchmarks/TABLE.md): builds, or resumes, the table of
+# every point of cores/spaces/gemmini_table.yml through the synth flow (about 3 h on 2 cores).
+TABLE_WORKERS ?= 2
+TABLE := benchmarks/tables/gemmini_table.csv.gz
+STUDY_STRATEGIES ?= diffusion qnehvi nsga2 motpe sobol random dosa
+STUDY_SEEDS ?= 10
 
 demo: setup
 	$(VENV)/bin/fusesoc --cores-root cores run --target=dse edalize-dse:accel:gemmini \
@@ -49,6 +56,16 @@ install: $(PY)
 	@# setuptools reuses build/lib: a renamed template would otherwise ship twice.
 	rm -rf build/lib build/bdist.*
 	$(PY) -m pip install -q ".[test]"
+
+table: setup
+	nice $(PY) benchmarks/build_table.py --workers $(TABLE_WORKERS)
+
+# The strategy study on the table (BENCHMARKS.md); finished runs are kept in
+# build/strategy_runs/table, so a killed study resumes.
+study: setup
+	nice $(PY) benchmarks/strategy_bench.py --tag table \
+	    --problems table:cores/spaces/gemmini_table.yml,$(TABLE) \
+	    --strategies $(STUDY_STRATEGIES) --seeds $(STUDY_SEEDS) --budgets 25 50 100 200 --batch 8 $(STUDY_ARGS)
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

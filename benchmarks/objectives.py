@@ -12,13 +12,15 @@ space like ours (ints with a step, pow2 ranges, a categorical, a constraint):
 each parameter's value is mapped to its position in [0, 1] along its legal
 values (a choice by its index), and the pymoo problem is evaluated there. The
 space is finite, so the true front of the *discretised* problem is found by
-enumerating every valid point. ``TableObjective`` answers from a CSV table (one
-row per point: parameter columns, metric columns), the form a tabulated flow
-benchmark takes. ``LiveFlowObjective`` runs the real synth flow on each point."""
+enumerating every valid point. ``TableObjective`` answers from a tabulated flow
+benchmark (one row per point: parameter columns, metric columns, status), e.g.
+the one ``build_table.py`` writes; its true front is the table's. ``LiveFlowObjective`` runs the real synth flow on each point."""
 
 from __future__ import annotations
 
 import csv
+import gzip
+import json
 import tempfile
 from pathlib import Path
 
@@ -83,19 +85,46 @@ class SyntheticProblem:
 
 
 class TableObjective:
-    """Metrics looked up in a CSV table keyed by the point's parameters; a point not
-    in the table, or a row with an empty metric, counts as failed."""
+    """Metrics looked up in a tabulated benchmark: a CSV (``.csv`` or ``.csv.gz``) with
+    one row per point, the space's parameter columns, the objective columns and,
+    optionally, ``status`` (a row whose status is not ``ok``, or with an empty
+    objective, is a failed point: the lookup answers None, as the flow did).
+
+    A proposal that is not in the table is *legalised to the nearest table point*:
+    the row closest to it in the strategies' own encoded box
+    (``encoding.SpaceEncoder``: ordinal parameters by scaled index, choices
+    one-hot) answers for it; ties go to the earlier row. ``legalised`` counts
+    such lookups. The strategies only propose valid points of the space, so with
+    a complete table of that space this never happens; it keeps a table built on
+    a subset of a space (or an older revision of it) usable.
+
+    The objective's answers are table rows, so the table's own Pareto front of
+    its successful rows is the true front (``reference``)."""
 
     def __init__(self, space_path, table_path, name: str | None = None):
+        from edalize_dse.encoding import SpaceEncoder
+
         self.space = load_space(space_path)
-        self.name = name or Path(table_path).stem
+        path = Path(table_path)
+        self.name = name or path.name.split(".")[0]
         metrics = [o.name for o in self.space.objectives]
-        self.rows = {}
-        with open(table_path, newline="") as fh:
-            for row in csv.DictReader(fh):
+        self.rows: dict = {}
+        self.flow_wall_s = 0.0
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in [*self.space.names, *metrics] if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ValueError(f"{path}: no column(s) {', '.join(missing)} for space {self.space.name}")
+            for row in reader:
                 point = {n: self._typed(n, row[n]) for n in self.space.names}
-                values = {m: float(row[m]) for m in metrics if row.get(m) not in (None, "")}
-                self.rows[self.space.canonical(point)] = values if len(values) == len(metrics) else None
+                ok = row.get("status", "ok") == "ok" and all(row[m] not in (None, "") for m in metrics)
+                self.rows[self.space.canonical(point)] = {m: float(row[m]) for m in metrics} if ok else None
+                self.flow_wall_s += float(row.get("flow_wall_s") or 0.0)
+        self.keys = list(self.rows)
+        self.encoder = SpaceEncoder(self.space)
+        self.matrix = self.encoder.encode_many([json.loads(k) for k in self.keys])
+        self.legalised = 0
 
     def _typed(self, name, text):
         p = self.space.parameters[name]
@@ -104,13 +133,24 @@ class TableObjective:
                 return value
         return float(text)
 
+    @property
+    def failed(self) -> int:
+        return sum(v is None for v in self.rows.values())
+
+    def nearest(self, point: dict) -> str:
+        """The table key of ``point``, or of the nearest table row when it has none."""
+        key = self.space.canonical(point)
+        if key in self.rows:
+            return key
+        self.legalised += 1
+        dist = ((self.matrix - self.encoder.encode(point)) ** 2).sum(axis=1)
+        return self.keys[int(np.argmin(dist))]
+
     def evaluate(self, point: dict):
-        return self.rows.get(self.space.canonical(point))
+        return self.rows[self.nearest(point)]
 
     def reference(self):
         good = [v for v in self.rows.values() if v is not None]
-        if len(good) < len(self.rows) or len(self.rows) < len(self.space.enumerate_valid() or []):
-            return None  # an incomplete table does not know the true front
         matrix = np.array([[o.sign * v[o.name] for o in self.space.objectives] for v in good])
         return _front_reference(matrix)
 

@@ -4,18 +4,30 @@ hypervolume-versus-evaluations plot.
     nice python benchmarks/strategy_bench.py --problems zdt1 zdt2 dtlz2 \
         --strategies random sobol nsga2 motpe qnehvi diffusion --seeds 5 --budgets 30 60 100
 
+The study on the tabulated ASAP7 benchmark (``make study``; numbers in BENCHMARKS.md):
+
+    nice python benchmarks/strategy_bench.py --tag table \
+        --problems table:cores/spaces/gemmini_table.yml,benchmarks/tables/gemmini_table.csv.gz \
+        --strategies diffusion qnehvi nsga2 motpe sobol random dosa --seeds 10 --budgets 25 50 100 200 --batch 8
+
 Each (objective, strategy, seed) is run once, to the largest budget, in
 batches of ``--batch`` points (ask n, evaluate, tell: the loop of a run with n
 workers); the hypervolume ratio at each smaller budget is read off the same run
 after that many evaluations. This equals separate runs per budget because no
-strategy is told the total budget.
+strategy is told the total budget. Every run is seeded, so the same command
+gives the same numbers; each finished run is saved under ``--runs`` and read
+back by the next invocation, so a killed study resumes where it stopped.
 
 Hypervolume ratio: the evaluated points and the true Pareto front are put in
 minimisation form and normalised by the true front's ideal and nadir points;
 the ratio is HV(points) / HV(true front), reference point 1.1 in every
-normalised objective (``edalize_dse.pareto.normalized_hypervolume``). Without a
-known front (live flow, incomplete table) the union of every run's successful
-evaluations on that objective takes its place.
+normalised objective (``edalize_dse.pareto.normalized_hypervolume``). A table's
+true front is the front of its successful rows (``objectives.TableObjective``,
+which also legalises a point missing from the table to the nearest row).
+Without a known front (live flow) the union of every run's successful
+evaluations on that objective takes its place. ``evals to 90 %`` / ``95 %``:
+the evaluations after which a run's ratio first reaches it, mean ± std over
+the runs that did (how many did, of all).
 
 Outputs under ``--out`` (default benchmarks/results): ``strategies_<tag>.csv``
 (every run's ratio after every evaluation), ``strategies_<tag>.md`` (mean ± std
@@ -25,9 +37,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import json
+import re
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +60,14 @@ _OBJECTIVES = {}
 
 
 def label(spec: str) -> str:
-    """The objective's name in the outputs: a live run's work folder is not part of it."""
-    return spec.split(",")[0] if spec.startswith("live:") else spec
+    """The objective's name in the outputs: a live run without its work folder, a
+    table by its file's name."""
+    kind, _, rest = spec.partition(":")
+    if kind == "live":
+        return spec.split(",")[0]
+    if kind == "table":
+        return f"table:{Path(rest.split(',', 1)[1]).name.split('.')[0]}"
+    return spec
 
 
 def _objective(spec):
@@ -63,8 +84,31 @@ def _objective(spec):
     return _OBJECTIVES[spec]
 
 
+SLOW_FIRST = ("qnehvi", "diffusion", "dosa", "motpe")
+
+
+def objective_identity(spec: str) -> str:
+    """What a saved run's result depends on besides the strategy: the objective's
+    name, and for a table the bytes of its space file and table."""
+    kind, _, rest = spec.partition(":")
+    if kind == "table":
+        digest = hashlib.sha256()
+        for path in rest.split(",", 1):
+            digest.update(Path(path).read_bytes())
+        return f"table-{digest.hexdigest()[:16]}"
+    return label(spec)
+
+
+def run_file(spec, strategy, seed, budget, batch, options) -> str:
+    settings = json.dumps([objective_identity(spec), strategy, seed, budget, batch, options.get(strategy, {})],
+                          sort_keys=True)
+    name = re.sub(r"[^A-Za-z0-9]+", "-", label(spec).split("/")[-1])
+    return f"{name}_{strategy}_seed{seed}_{hashlib.sha256(settings.encode()).hexdigest()[:12]}.json"
+
+
 def run_one(spec: str, strategy: str, seed: int, budget: int, batch: int, options: dict):
-    """One run; returns (minimisation-form QoR per evaluation or None, ask seconds per round)."""
+    """One run; returns (minimisation-form QoR per evaluation or None, ask seconds per
+    round, lookups legalised to the nearest table row)."""
     import torch
 
     torch.set_num_threads(1)
@@ -72,6 +116,7 @@ def run_one(spec: str, strategy: str, seed: int, budget: int, batch: int, option
     space = objective.space
     strat = make_strategy(strategy, space, seed, **options.get(strategy, {}))
     rows, asks = [], []
+    legalised_before = getattr(objective, "legalised", 0)
     while len(rows) < budget:
         start = time.perf_counter()
         points = strat.ask(min(batch, budget - len(rows)))
@@ -84,7 +129,26 @@ def run_one(spec: str, strategy: str, seed: int, budget: int, batch: int, option
             evs.append(Evaluation(space.point_id(p), p, "ok" if qor else "failed", qor or {}))
             rows.append([o.sign * qor[o.name] for o in space.objectives] if qor else None)
         strat.tell(evs)
-    return spec, strategy, seed, rows, asks
+    return spec, strategy, seed, rows, asks, getattr(objective, "legalised", 0) - legalised_before
+
+
+REACH = (0.90, 0.95)  # hypervolume ratios whose first crossing is reported
+
+
+def evaluations_to(curve, goal: float):
+    """The number of evaluations after which the ratio first reaches ``goal``, or None."""
+    for k, value in enumerate(curve, 1):
+        if value >= goal:
+            return k
+    return None
+
+
+def reach_cell(counts) -> str:
+    """Mean ± std of the runs that got there, and how many of them did."""
+    got = np.array([c for c in counts if c is not None], dtype=float)
+    if not len(got):
+        return f"— (0/{len(counts)})"
+    return f"{got.mean():.0f} ± {got.std(ddof=1) if len(got) > 1 else 0.0:.0f} ({len(got)}/{len(counts)})"
 
 
 def hv_curve(rows, ideal, nadir, reference_hv):
@@ -109,6 +173,8 @@ def main(argv=None):
     ap.add_argument("--option", action="append", default=[], metavar="STRATEGY:KEY=VALUE",
                     help="a strategy option, e.g. diffusion:guide_scale=4")
     ap.add_argument("--tag", default="synthetic")
+    ap.add_argument("--runs", default=None,
+                    help="folder of finished runs, read back instead of re-run (default build/strategy_runs/TAG)")
     ap.add_argument("--out", default=str(HERE / "results"))
     args = ap.parse_args(argv)
 
@@ -119,18 +185,37 @@ def main(argv=None):
     budget = max(args.budgets)
     jobs = [(p, s, seed, budget, args.batch, options)
             for p in args.problems for s in args.strategies for seed in range(args.seeds)]
+    # The slowest strategies first, so the last runs in flight are short ones.
+    jobs.sort(key=lambda job: SLOW_FIRST.index(job[1]) if job[1] in SLOW_FIRST else len(SLOW_FIRST))
+    runs = Path(args.runs or HERE.parent / "build" / "strategy_runs" / args.tag)
+    runs.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    results = []
-    if args.jobs > 1:
+    results, todo = {}, []
+    for job in jobs:
+        saved = runs / run_file(*job)
+        if saved.is_file():
+            results[job[:3]] = tuple(json.loads(saved.read_text()))
+        else:
+            todo.append(job)
+    print(f"{len(jobs)} runs: {len(jobs) - len(todo)} read back from {runs}, {len(todo)} to run", flush=True)
+
+    def keep(job, res):
+        # Each run is saved the moment it ends: a killed study resumes with the runs not yet saved.
+        (runs / run_file(*job)).write_text(json.dumps(res))
+        results[job[:3]] = res
+        print(f"  {label(res[0])} {res[1]} seed {res[2]}: {len(res[3])} evaluations, "
+              f"{sum(res[4]):.1f} s asking", flush=True)
+
+    if args.jobs > 1 and len(todo) > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
-            for res in pool.map(run_one, *zip(*jobs)):
-                results.append(res)
-                print(f"  {res[0]} {res[1]} seed {res[2]}: {len(res[3])} evaluations", flush=True)
+            futures = {pool.submit(run_one, *job): job for job in todo}
+            for future in as_completed(futures):
+                keep(futures[future], future.result())
     else:
-        for job in jobs:
-            results.append(run_one(*job))
-            print(f"  {job[0]} {job[1]} seed {job[2]} done", flush=True)
-    print(f"{len(jobs)} runs in {time.perf_counter() - started:.0f} s")
+        for job in todo:
+            keep(job, run_one(*job))
+    print(f"{len(todo)} runs in {time.perf_counter() - started:.0f} s")
+    results = [results[job[:3]] for job in jobs]
     report(results, args, Path(args.out))
 
 
@@ -152,7 +237,7 @@ def report(results, args, out: Path):
             front = union[moocore.is_nondominated(union)]
             ideal, nadir = front.min(axis=0), front.max(axis=0)
             reference = (ideal, nadir, normalized_hypervolume(front, ideal, nadir))
-        for _, strategy, seed, rows, _ in mine:
+        for _, strategy, seed, rows, *_ in mine:
             curves[(spec, strategy, seed)] = hv_curve(rows, *reference)
 
     with open(out / f"strategies_{args.tag}.csv", "w", newline="") as fh:
@@ -164,16 +249,24 @@ def report(results, args, out: Path):
     with open(out / f"controller_{args.tag}.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["objective", "strategy", "seed", "round", "ask_s"])
-        for spec, strategy, seed, _, asks in results:
+        for spec, strategy, seed, _, asks, _ in results:
             for i, a in enumerate(asks, 1):
                 w.writerow([label(spec), strategy, seed, i, f"{a:.4f}"])
 
     def at(curve, b):
         return curve[min(b, len(curve)) - 1]
 
+    notes = []
+
     lines = ["| objective | strategy | " + " | ".join(f"HV ratio @{b}" for b in args.budgets)
-             + " | mean ask (s) |", "|---|---|" + "---|" * (len(args.budgets) + 1)]
+             + " | " + " | ".join(f"evals to {int(100 * g)} %" for g in REACH) + " | ask s/round: mean, last |",
+             "|---|---|" + "---|" * (len(args.budgets) + len(REACH) + 1)]
     for spec in args.problems:
+        objective = _objective(spec)
+        if isinstance(objective, TableObjective):
+            notes.append(f"{label(spec)}: {len(objective.rows)} table rows ({objective.failed} failed), "
+                         f"{objective.flow_wall_s / 3600:.2f} h of flow wall time; "
+                         f"{sum(r[5] for r in results if r[0] == spec)} lookups legalised to the nearest row")
         for strategy in args.strategies:
             runs = [curves[(spec, strategy, s)] for s in range(args.seeds)]
             asks = [a for r in results if r[0] == spec and r[1] == strategy for a in r[4]]
@@ -181,7 +274,11 @@ def report(results, args, out: Path):
             for b in args.budgets:
                 vals = np.array([at(c, b) for c in runs])
                 cells.append(f"{vals.mean():.3f} ± {vals.std(ddof=1) if len(vals) > 1 else 0.0:.3f}")
-            lines.append(f"| {label(spec)} | {strategy} | " + " | ".join(cells) + f" | {np.mean(asks):.3f} |")
+            for goal in REACH:
+                cells.append(reach_cell([evaluations_to(c, goal) for c in runs]))
+            last = np.mean([r[4][-1] for r in results if r[0] == spec and r[1] == strategy and r[4]])
+            lines.append(f"| {label(spec)} | {strategy} | " + " | ".join(cells)
+                         + f" | {np.mean(asks):.3f}, {last:.3f} |")
         fig, ax = plt.subplots(figsize=(6, 4))
         for strategy in args.strategies:
             runs = np.array([curves[(spec, strategy, s)] for s in range(args.seeds)])
@@ -191,12 +288,13 @@ def report(results, args, out: Path):
             ax.fill_between(x, mean - std, mean + std, alpha=0.15)
         ax.set_xlabel("evaluations")
         ax.set_ylabel("hypervolume ratio")
-        ax.set_title(f"{spec}: mean ± std over {args.seeds} seeds")
+        ax.set_title(f"{label(spec)}: mean ± std over {args.seeds} seeds, batch {args.batch}")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(out / f"hv_{spec.split(':')[0] if ':' in spec else spec}_{args.tag}.png", dpi=110)
+        kind, _, name = label(spec).partition(":")
+        fig.savefig(out / f"hv_{name if kind == 'table' else kind}_{args.tag}.png", dpi=110)
         plt.close(fig)
-    table = "\n".join(lines) + "\n"
+    table = "\n".join(lines) + "\n" + "".join(f"\n{n}\n" for n in notes)
     (out / f"strategies_{args.tag}.md").write_text(table)
     print(table)
 

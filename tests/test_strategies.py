@@ -60,7 +60,8 @@ def space():
 
 
 def test_all_strategies_are_registered():
-    assert set(available()) == {"random", "sobol", "nsga2", "motpe", "qnehvi", "diffusion", "dosa"}
+    assert set(available()) == {"random", "sobol", "nsga2", "motpe", "qnehvi", "diffusion", "dosa",
+                                 "grid"}
 
 
 @pytest.mark.parametrize("name", sorted(FAST) + ["random", "sobol"])

@@ -14,13 +14,14 @@ def available() -> dict:
     # Imported here: the model-based strategies pull in torch, Optuna or BoTorch.
     from edalize_dse.strategies.diffusion import DiffusionStrategy
     from edalize_dse.strategies.dosa import DosaStrategy
+    from edalize_dse.strategies.grid import GridStrategy
     from edalize_dse.strategies.optuna_based import MotpeStrategy, Nsga2Strategy
     from edalize_dse.strategies.qnehvi import QnehviStrategy
     from edalize_dse.strategies.random import RandomStrategy
     from edalize_dse.strategies.sobol import SobolStrategy
 
     classes = (DiffusionStrategy, RandomStrategy, SobolStrategy, Nsga2Strategy, MotpeStrategy, QnehviStrategy,
-               DosaStrategy)
+               DosaStrategy, GridStrategy)
     return {cls.name: cls for cls in classes}
 
 

@@ -1,0 +1,125 @@
+"""Build the tabulated benchmark: every valid point of a space through the synth
+flow, with the product's own loop (strategy ``grid``, results in the run's SQLite
+store), then the table as one compressed CSV.
+
+    nice python benchmarks/build_table.py            # builds or resumes, then writes the table
+
+Resumable: each finished point is committed to the store the moment it ends, so
+the command can be killed at any time; run it again and it continues with the
+points not yet finished (a point that was running when it was killed starts
+over; none that finished runs again). The result cache is off, so every row's
+flow wall time is a real tool run. ``--export-only`` rewrites the table from the
+store without running anything (e.g. of a partial build).
+
+Table columns: the space's parameters, ``status`` (ok / failed), ``error`` (a failed
+point's reason), every metric the flow and generator report (units in the
+names), ``flow_wall_s`` (generate + synthesis + STA seconds of that point) and
+each step's seconds, the tool versions, and when the point finished. Rows
+follow the space's enumeration order."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+DEFAULT_SPACE = ROOT / "cores" / "spaces" / "gemmini_table.yml"
+DEFAULT_WORK = ROOT / "build" / "table"
+DEFAULT_TABLE = HERE / "tables" / "gemmini_table.csv.gz"
+STEPS = ("generate_s", "synth_s", "sta_s")
+
+
+def build(space_path, work, workers: int, tool_timeout: float | None, progress: bool = True):
+    """Evaluate every valid point not yet in the store at ``work``; return the store's evaluations."""
+    from edalize_dse.explore import RunConfig, explore
+    from edalize_dse.space import load_space
+
+    total = len(load_space(space_path).enumerate_valid(limit=2_000_000))
+    config = RunConfig(space=str(space_path), output=str(work), budget=total, strategy="grid", workers=workers,
+                       cache_dir="off", tool_timeout=tool_timeout)
+    summary = explore(config, progress=progress)
+    return summary
+
+
+def stored(work):
+    from edalize_dse.store import STORE_NAME, Store
+
+    store = Store(Path(work) / STORE_NAME)
+    try:
+        return store.evaluations(fidelity="synth")
+    finally:
+        store.close()
+
+
+def write_table(space_path, evaluations, table: Path) -> dict:
+    """The table of ``evaluations`` in the space's enumeration order; returns counts."""
+    from edalize_dse.space import load_space
+
+    space = load_space(space_path)
+    by_key = {space.canonical(e.params): e for e in evaluations}
+    points = space.enumerate_valid(limit=2_000_000)
+    metrics = sorted({m for e in evaluations for m in e.qor})
+    tools = sorted({t for e in evaluations for t in e.tool_versions})
+    header = [*space.names, "status", "error", *metrics, "flow_wall_s", *STEPS,
+              *(f"version_{t}" for t in tools), "finished_at"]
+    counts = {"points": len(points), "ok": 0, "failed": 0, "missing": 0}
+    table.parent.mkdir(parents=True, exist_ok=True)
+    # mtime=0: the same results give the same bytes (a re-export changes nothing in git).
+    with open(table, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
+        with open_text(gz) as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(header)
+            for point in points:
+                ev = by_key.get(space.canonical(point))
+                if ev is None:
+                    counts["missing"] += 1
+                    continue
+                counts[ev.status] += 1
+                steps = [ev.timings.get(s) for s in STEPS]
+                wall = sum(s for s in steps if s is not None)
+                w.writerow([*(point[n] for n in space.names), ev.status, (ev.error or "").replace("\n", " "),
+                            *(fmt(ev.qor.get(m)) for m in metrics), fmt(wall), *(fmt(s) for s in steps),
+                            *(ev.tool_versions.get(t, "") for t in tools), ev.finished_at])
+    return counts
+
+
+def open_text(binary):
+    import io
+
+    return io.TextIOWrapper(binary, encoding="utf-8", newline="")
+
+
+def fmt(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--space", default=str(DEFAULT_SPACE))
+    ap.add_argument("--work", default=str(DEFAULT_WORK), help="the run's output folder (store, per-point files)")
+    ap.add_argument("--table", default=str(DEFAULT_TABLE), help="the compressed CSV written at the end")
+    ap.add_argument("--workers", type=int, default=2, help="points synthesised at once")
+    ap.add_argument("--tool-timeout", type=float, default=900.0, help="seconds per tool run before it fails")
+    ap.add_argument("--export-only", action="store_true", help="write the table from the store, run nothing")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+
+    if not args.export_only:
+        build(args.space, args.work, args.workers, args.tool_timeout, progress=not args.no_progress)
+    counts = write_table(args.space, stored(args.work), Path(args.table))
+    print(f"{args.table}: {counts['ok']} ok, {counts['failed']} failed, {counts['missing']} not yet run "
+          f"of {counts['points']} points")
+    return 0 if counts["missing"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
