@@ -15,13 +15,16 @@ Table columns: the space's parameters, ``status`` (ok / failed), ``error`` (a fa
 point's reason), every metric the flow and generator report (units in the
 names), ``flow_wall_s`` (generate + synthesis + STA seconds of that point) and
 each step's seconds, the tool versions, and when the point finished. Rows
-follow the space's enumeration order."""
+follow the space's enumeration order. Beside it, ``<name>.provenance.json``: the
+space's hash, the tool versions, the machine, the dates and the flow time."""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import gzip
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -88,6 +91,35 @@ def write_table(space_path, evaluations, table: Path) -> dict:
     return counts
 
 
+def provenance(space_path, work, evaluations, counts) -> dict:
+    """Where the table came from: the space, the tools, the machine, and what it cost."""
+    import hashlib
+    import platform
+
+    from edalize_dse.space import load_space
+
+    record = json.loads((Path(work) / "run.json").read_text()) if (Path(work) / "run.json").is_file() else {}
+    flow_s = sum(sum(e.timings.get(s, 0.0) for s in STEPS) for e in evaluations)
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    return {
+        "space": Path(space_path).name,
+        "space_name": load_space(space_path).name,
+        "space_sha256": hashlib.sha256(Path(space_path).read_bytes()).hexdigest(),
+        "command": "python benchmarks/build_table.py (make table)",
+        "flow": "synth: pyosys synthesis + OpenSTA timing and power on ASAP7 (TT corner), result cache off",
+        "activity": record.get("activity"),
+        "workers": record.get("workers"),
+        "tool_versions": [json.loads(t) for t in sorted({json.dumps(e.tool_versions, sort_keys=True)
+                                                         for e in evaluations})],
+        "machine": f"{cpu}, {os.cpu_count()} cores" if cpu else f"{os.cpu_count()} cores",
+        "first_started": min((e.started_at for e in evaluations), default=None),
+        "last_finished": max((e.finished_at for e in evaluations), default=None),
+        "flow_wall_h": round(flow_s / 3600, 3),  # the tools' own time, summed over points
+        **counts,
+    }
+
+
 def open_text(binary):
     import io
 
@@ -115,7 +147,11 @@ def main(argv=None):
 
     if not args.export_only:
         build(args.space, args.work, args.workers, args.tool_timeout, progress=not args.no_progress)
-    counts = write_table(args.space, stored(args.work), Path(args.table))
+    evaluations = stored(args.work)
+    counts = write_table(args.space, evaluations, Path(args.table))
+    record = provenance(args.space, args.work, evaluations, counts)
+    note = Path(args.table).with_name(Path(args.table).name.split(".")[0] + ".provenance.json")
+    note.write_text(json.dumps(record, indent=2) + "\n")
     print(f"{args.table}: {counts['ok']} ok, {counts['failed']} failed, {counts['missing']} not yet run "
           f"of {counts['points']} points")
     return 0 if counts["missing"] == 0 else 1

@@ -89,12 +89,15 @@ SLOW_FIRST = ("qnehvi", "diffusion", "dosa", "motpe")
 
 def objective_identity(spec: str) -> str:
     """What a saved run's result depends on besides the strategy: the objective's
-    name, and for a table the bytes of its space file and table."""
+    name, and for a table the contents of its space file and table."""
     kind, _, rest = spec.partition(":")
     if kind == "table":
+        import gzip
+
         digest = hashlib.sha256()
         for path in rest.split(",", 1):
-            digest.update(Path(path).read_bytes())
+            # The content, not the file: a re-compressed table is the same objective.
+            digest.update((gzip.open if path.endswith(".gz") else open)(path, "rb").read())
         return f"table-{digest.hexdigest()[:16]}"
     return label(spec)
 

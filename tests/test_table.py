@@ -180,3 +180,22 @@ def test_committed_table_covers_every_point_of_its_space():
             assert float(row["flow_wall_s"]) > 0 and float(row["area_um2"]) > 0 and float(row["fmax_mhz"]) > 0
         else:
             assert row["error"], json.dumps(row)
+
+
+def test_study_numbers_reproduce_from_the_committed_table(tmp_path):
+    """The study command gives the committed numbers (benchmarks/results/strategies_table.csv):
+    rerun here for the strategies whose arithmetic is numpy/scipy only, to 48 evaluations."""
+    from strategy_bench import main
+
+    spec = f"table:{TABLE_SPACE},{TABLE}"
+    main(["--tag", "check", "--problems", spec, "--strategies", "random", "sobol", "nsga2", "--seeds", "2",
+          "--budgets", "24", "48", "--batch", "8", "--jobs", "1", "--out", str(tmp_path),
+          "--runs", str(tmp_path / "runs")])
+    def curves(path, limit):
+        with open(path) as fh:
+            return {(r["strategy"], r["seed"], int(r["evaluations"])): float(r["hv_ratio"])
+                    for r in csv.DictReader(fh) if int(r["evaluations"]) <= limit and int(r["seed"]) < 2
+                    and r["strategy"] in ("random", "sobol", "nsga2")}
+    rerun = curves(tmp_path / "strategies_check.csv", 48)
+    committed = curves(REPO / "benchmarks" / "results" / "strategies_table.csv", 48)
+    assert len(rerun) == 3 * 2 * 48 and rerun == committed

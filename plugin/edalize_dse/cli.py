@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--space", help="design-space YAML file")
     run.add_argument("--output", help="output directory (SQLite store, CSV, plot, per-point work dirs)")
     run.add_argument("--budget", type=int, help="number of finished evaluations to reach")
-    run.add_argument("--strategy", help="search strategy: diffusion (default), random, sobol, nsga2, motpe, qnehvi")
+    run.add_argument("--strategy", help="search strategy: diffusion (default), random, sobol, nsga2, motpe, qnehvi, dosa, "
+                     "grid (every valid point, to tabulate a space)")
     run.add_argument("--strategy-option", dest="strategy_option", action="append", metavar="KEY=VALUE",
                      help="a strategy option (repeatable), e.g. init_points=16")
     run.add_argument("--seed", type=int)

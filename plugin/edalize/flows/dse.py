@@ -34,7 +34,7 @@ class Dse(Edaflow):
         "space": {"type": "str", "desc": "Design-space YAML file (default: the core's file of type dseSpace)"},
         "budget": {"type": "int", "desc": "Finished evaluations to reach (a re-run resumes and counts old ones)"},
         "strategy": {"type": "str", "desc": "Search strategy: diffusion (default), random, sobol, nsga2, motpe, "
-                                            "qnehvi"},
+                                            "qnehvi, dosa, grid"},
         "strategy_options": {"type": "str", "desc": "Strategy options as KEY=VALUE,KEY=VALUE (e.g. init_points=16)"},
         "seed": {"type": "int", "desc": "Random seed of the strategy"},
         "workers": {"type": "int", "desc": "Points evaluated at once"},
