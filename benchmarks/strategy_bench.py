@@ -75,7 +75,9 @@ def _objective(spec):
         kind, _, rest = spec.partition(":")
         if kind == "table":
             space, table = rest.split(",", 1)
+            start = time.perf_counter()
             _OBJECTIVES[spec] = TableObjective(space, table)
+            _OBJECTIVES[spec].load_s = time.perf_counter() - start
         elif kind == "live":
             space, workdir = rest.split(",", 1)
             _OBJECTIVES[spec] = LiveFlowObjective(space, workdir)
@@ -267,7 +269,8 @@ def report(results, args, out: Path):
     for spec in args.problems:
         objective = _objective(spec)
         if isinstance(objective, TableObjective):
-            notes.append(f"{label(spec)}: {len(objective.rows)} table rows ({objective.failed} failed), "
+            notes.append(f"{label(spec)}: {len(objective.rows)} table rows ({objective.failed} failed) loaded in "
+                         f"{objective.load_s:.2f} s, "
                          f"{objective.flow_wall_s / 3600:.2f} h of flow wall time; "
                          f"{sum(r[5] for r in results if r[0] == spec)} lookups legalised to the nearest row")
         for strategy in args.strategies:
