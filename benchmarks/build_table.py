@@ -37,16 +37,15 @@ DEFAULT_TABLE = HERE / "tables" / "gemmini_table.csv.gz"
 STEPS = ("generate_s", "synth_s", "sta_s")
 
 
-def build(space_path, work, workers: int, tool_timeout: float | None, progress: bool = True):
-    """Evaluate every valid point not yet in the store at ``work``; return the store's evaluations."""
+def build(space_path, work, workers: int, tool_timeout: float | None, progress: bool = True) -> None:
+    """Evaluate every valid point not yet in the store at ``work``."""
     from edalize_dse.explore import RunConfig, explore
     from edalize_dse.space import load_space
 
     total = len(load_space(space_path).enumerate_valid(limit=2_000_000))
     config = RunConfig(space=str(space_path), output=str(work), budget=total, strategy="grid", workers=workers,
                        cache_dir="off", tool_timeout=tool_timeout)
-    summary = explore(config, progress=progress)
-    return summary
+    explore(config, progress=progress)
 
 
 def stored(work):

@@ -199,7 +199,8 @@ def main(argv=None):
     for job in jobs:
         saved = runs / run_file(*job)
         if saved.is_file():
-            results[job[:3]] = tuple(json.loads(saved.read_text()))
+            # The objective as named now (the saved run may have named the same table by another path).
+            results[job[:3]] = (job[0], *json.loads(saved.read_text())[1:])
         else:
             todo.append(job)
     print(f"{len(jobs)} runs: {len(jobs) - len(todo)} read back from {runs}, {len(todo)} to run", flush=True)
