@@ -77,7 +77,7 @@ def test_pending_points_are_not_proposed_twice(tmp_path):
 
 
 def test_unknown_strategy():
-    with pytest.raises(DseError, match="unknown strategy 'nope'; available: diffusion, dosa, motpe, nsga2, qnehvi, random, sobol"):
+    with pytest.raises(DseError, match="unknown strategy 'nope'; available: diffusion, dosa, grid, motpe, nsga2, qnehvi, random, sobol"):
         make_strategy("nope", None, seed=0)
 
 
