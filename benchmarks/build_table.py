@@ -23,10 +23,13 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import io
 import json
 import os
 import sys
 from pathlib import Path
+
+from edalize_dse.strategies.grid import MAX_BOX_POINTS  # the spaces grid (and so the table) can list
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -42,7 +45,7 @@ def build(space_path, work, workers: int, tool_timeout: float | None, progress: 
     from edalize_dse.explore import RunConfig, explore
     from edalize_dse.space import load_space
 
-    total = len(load_space(space_path).enumerate_valid(limit=2_000_000))
+    total = len(load_space(space_path).enumerate_valid(limit=MAX_BOX_POINTS))
     config = RunConfig(space=str(space_path), output=str(work), budget=total, strategy="grid", workers=workers,
                        cache_dir="off", tool_timeout=tool_timeout)
     explore(config, progress=progress)
@@ -64,7 +67,7 @@ def write_table(space_path, evaluations, table: Path) -> dict:
 
     space = load_space(space_path)
     by_key = {space.canonical(e.params): e for e in evaluations}
-    points = space.enumerate_valid(limit=2_000_000)
+    points = space.enumerate_valid(limit=MAX_BOX_POINTS)
     metrics = sorted({m for e in evaluations for m in e.qor})
     tools = sorted({t for e in evaluations for t in e.tool_versions})
     header = [*space.names, "status", "error", *metrics, "flow_wall_s", *STEPS,
@@ -73,7 +76,7 @@ def write_table(space_path, evaluations, table: Path) -> dict:
     table.parent.mkdir(parents=True, exist_ok=True)
     # mtime=0: the same results give the same bytes (a re-export changes nothing in git).
     with open(table, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
-        with open_text(gz) as fh:
+        with io.TextIOWrapper(gz, encoding="utf-8", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(header)
             for point in points:
@@ -117,12 +120,6 @@ def provenance(space_path, work, evaluations, counts) -> dict:
         "flow_wall_h": round(flow_s / 3600, 3),  # the tools' own time, summed over points
         **counts,
     }
-
-
-def open_text(binary):
-    import io
-
-    return io.TextIOWrapper(binary, encoding="utf-8", newline="")
 
 
 def fmt(value):

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import hashlib
 import json
 import re
@@ -94,8 +95,6 @@ def objective_identity(spec: str) -> str:
     name, and for a table the contents of its space file and table."""
     kind, _, rest = spec.partition(":")
     if kind == "table":
-        import gzip
-
         digest = hashlib.sha256()
         for path in rest.split(",", 1):
             # The content, not the file: a re-compressed table is the same objective.
