@@ -47,7 +47,7 @@ def test_user_core_explored_through_fusesoc(tmp_path, platform_dir, tools):
                           "--budget", "4", "--ACC", "32"], cwd=tmp_path, capture_output=True, text=True, timeout=1800)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     work = tmp_path / "build" / "edalize-dse_example_mac_lanes_0.1.0" / "dse"
-    config = json.loads((work / "dse-run.json").read_text())
+    config = json.loads((work / "dse-run.json").read_text())["flow"]
     assert config["generator"] == "core" and config["core"]["top"] == "mac_lanes"
     # A vlogparam given on the command line is the fixed value of a parameter the space leaves out.
     assert config["core"]["parameters"]["ACC"] == 32

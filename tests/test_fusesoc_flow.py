@@ -62,7 +62,10 @@ def test_budget6_outputs_and_options(budget6):
     header = (out / "evaluations.csv").read_text().splitlines()[0].split(",")
     assert {"area_um2", "fmax_mhz", "power_mw", "throughput_gops", "time_synth_s", "time_sta_s"} <= set(header)
     assert len((out / "evaluations.csv").read_text().splitlines()) == 7
-    config = json.loads((cwd / WORK / "dse-run.json").read_text())
+    doc = json.loads((cwd / WORK / "dse-run.json").read_text())
+    # The run configuration is grouped by concern (options.GROUPS).
+    assert list(doc) == ["run", "flow", "executor", "strategy", "workload"]
+    config = {k: v for group in doc.values() for k, v in group.items()}
     # the command line (--budget 6 --seed 1) overrides the core's budget 12 / seed 0; the rest from the core
     assert (config["budget"], config["seed"], config["workers"], config["strategy"]) == (6, 1, 2, "diffusion")
     assert "Pareto front:" in run.stdout and str(out / "pareto.csv") in run.stdout

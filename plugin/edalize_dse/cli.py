@@ -15,6 +15,7 @@ from edalize_dse.errors import DseError
 
 def _run(args) -> int:
     from edalize_dse.explore import RunConfig, explore
+    from edalize_dse.options import options
     from edalize_dse.report import summary_text
     from edalize_dse.store import STORE_NAME
     from edalize_dse.strategies import parse_options
@@ -25,13 +26,13 @@ def _run(args) -> int:
         if not args.space or not args.output:
             raise DseError("run needs --space and --output (or --config FILE)")
         config = RunConfig(space=args.space, output=args.output)
-    if args.strategy_option:
-        config.strategy_options.update(parse_options(args.strategy_option))
-    for key in ("budget", "strategy", "seed", "workers", "generator", "fidelity", "promote", "tool_timeout",
-                "cache_dir", "workload", "objectives"):
-        value = getattr(args, key)
-        if value is not None:
-            setattr(config, key, value)
+    for name, option in options().items():
+        value = getattr(args, name, None)
+        if value is None or name in ("space", "output") and args.config is None:
+            continue
+        if option.kind == "dict":  # repeated KEY=VALUE, merged over the configuration's
+            value = {**getattr(config, name), **parse_options(value)}
+        setattr(config, name, value)
     summary = explore(config, progress=not args.no_progress)
     print(summary_text(summary.space, summary.evaluations, summary.files))
     print(f"{summary.new} evaluation(s) run now, {len(summary.evaluations) - summary.new} resumed from "
@@ -89,32 +90,37 @@ def _check_space(args) -> int:
     return 0
 
 
+def add_option_arguments(parser) -> None:
+    """One command-line argument per user run option (options.py), grouped by concern."""
+    from edalize_dse.options import GROUPS, KINDS, by_group, describe
+
+    convert = {"int": int, "real": float, "str": str, "list": str, "dict": str}
+    for group, opts in by_group().items():
+        arguments = parser.add_argument_group(f"{group} options", GROUPS[group])
+        for o in opts:
+            if not o.user:
+                continue
+            flag = "--" + o.name.replace("_", "-")
+            if o.kind == "bool":
+                arguments.add_argument(flag, dest=o.name, action="store_const", const=True, help=describe(o))
+            elif o.kind == "dict":
+                # --strategy-option KEY=VALUE reads better repeated: the singular is accepted too.
+                arguments.add_argument(flag, flag.rstrip("s"), dest=o.name, action="append", metavar="KEY=VALUE",
+                                       help=describe(o) + " (repeatable)")
+            else:
+                arguments.add_argument(flag, dest=o.name, type=convert[o.kind], help=describe(o),
+                                       metavar=KINDS[o.kind][0].split()[-1].upper())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edalize-dse", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"edalize-dse {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="explore a design space (resumes an existing output directory)")
-    run.add_argument("--config", help="run configuration JSON (as written by the FuseSoC flow)")
-    run.add_argument("--space", help="design-space YAML file")
-    run.add_argument("--output", help="output directory (SQLite store, CSV, plot, per-point work dirs)")
-    run.add_argument("--budget", type=int, help="number of finished evaluations to reach")
-    run.add_argument("--strategy", help="search strategy: diffusion (default), random, sobol, nsga2, motpe, qnehvi, dosa, "
-                     "grid (every valid point, to tabulate a space)")
-    run.add_argument("--strategy-option", dest="strategy_option", action="append", metavar="KEY=VALUE",
-                     help="a strategy option (repeatable), e.g. init_points=16")
-    run.add_argument("--seed", type=int)
-    run.add_argument("--workers", type=int, help="points evaluated at once")
-    run.add_argument("--generator", help="RTL generator (default: embedded)")
-    run.add_argument("--fidelity", help="synth (default), orfs, or synth+orfs (synth for every point, ORFS "
-                                        "for the best --promote of them)")
-    run.add_argument("--promote", type=int, help="synth+orfs: points promoted to ORFS (default 3)")
-    run.add_argument("--cache-dir", dest="cache_dir", help="flow-result cache folder, or 'off'")
-    run.add_argument("--workload", help="DNN workload for latency_ms/energy_mj (resnet50, bert_base_s128, "
-                                        "tiny_cnn or a layer file)")
-    run.add_argument("--objectives", type=lambda s: s.split(","),
-                     help="comma-separated objectives replacing the space file's (name or name:min/max)")
-    run.add_argument("--tool-timeout", dest="tool_timeout", type=float, help="seconds allowed per tool run")
+    run.add_argument("--config", help="run configuration JSON (as written by the FuseSoC flow); options given "
+                                      "here override it")
+    add_option_arguments(run)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_run)
 

@@ -11,7 +11,8 @@ import hashlib
 import logging
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+import copy
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -22,79 +23,65 @@ from edalize_dse.evaluate import EvaluationContext, evaluate_point
 from edalize_dse.executors import LocalExecutor
 from edalize_dse.flows import get_flow
 from edalize_dse.generators import get_generator
+from edalize_dse.options import GROUPS, by_group, options
 from edalize_dse.pareto import promotion_order
 from edalize_dse.space import load_space
 from edalize_dse.store import STORE_NAME, Evaluation, Store
-from edalize_dse.strategies import DEFAULT_STRATEGY, make_strategy
+from edalize_dse.strategies import make_strategy
 
 
 CONTROLLER_LOG = "controller.log"
 
 
-FIDELITIES = ("synth", "orfs", "synth+orfs")
 RUN_RECORD = "run.json"
 
 
-@dataclass
 class RunConfig:
-    space: str
-    output: str
-    budget: int = 12
-    strategy: str = DEFAULT_STRATEGY
-    strategy_options: dict = field(default_factory=dict)  # option -> value, see each strategy's OPTIONS
-    seed: int = 0
-    workers: int = 1
-    generator: str = "embedded"
-    # synth | orfs | synth+orfs: the flow every point runs, or synth for every point and
-    # ORFS for the best `promote` of them (by Pareto rank of their synth QoR).
-    fidelity: str = "synth"
-    promote: int = 3
-    tool_timeout: float | None = None  # seconds per tool run; None: no limit
-    # Flow-result cache folder (default: $EDALIZE_DSE_CACHE/results or
-    # ~/.cache/edalize-dse/results); "off" runs every point's tools.
-    cache_dir: str | None = None
-    activity: float = 0.1  # toggles per clock on every net, for the power report
-    # generator 'core': the user core's RTL ({top, files, include_dirs, parameters, defines}),
-    # filled in by the FuseSoC flow from the EDAM.
-    core: dict | None = None
-    chipyard_root: str | None = None  # generator 'chipyard' (else $CHIPYARD_ROOT)
-    # Workload QoR (latency_ms, energy_mj per inference): a shipped workload name or a file.
-    workload: str | None = None
-    dram_pj_per_byte: float = 100.0  # off-chip energy, an assumption (not a flow result)
-    dram_bytes_per_cycle: float = 16.0
-    # Objectives overriding the space file's, e.g. ["latency_ms", "energy_mj", "area_um2"]
-    # (maximised: throughput_gops, fmax_mhz; everything else minimised) or "name:max".
-    objectives: list | None = None
+    """One run's options (``options.options()``), read and set as attributes
+    (``config.workers``); written grouped by concern to ``run.json``."""
+
+    def __init__(self, **values):
+        table = options()
+        unknown = sorted(set(values) - set(table))
+        if unknown:
+            raise DseError(f"unknown run option(s) {', '.join(unknown)}; known: {', '.join(table)}")
+        for name, option in table.items():
+            setattr(self, name, values[name] if name in values else copy.deepcopy(option.default))
 
     @classmethod
     def from_json(cls, path) -> "RunConfig":
+        """A run configuration file: ``{group: {option: value}}`` as ``write_json`` writes it
+        (a flat ``{option: value}``, as older versions wrote, is read too)."""
         try:
-            doc = json.loads(Path(path).read_text())
+            doc = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise DseError(f"cannot read run configuration {path}: {exc}") from None
-        unknown = set(doc) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise DseError(f"{path}: unknown run option(s) {sorted(unknown)}")
-        return cls(**doc)
+        if not isinstance(doc, dict):
+            raise DseError(f"{path}: a run configuration is a JSON object of option groups")
+        flat = {}
+        for key, value in doc.items():
+            if key in GROUPS and isinstance(value, dict):
+                flat.update(value)
+            else:
+                flat[key] = value
+        try:
+            config = cls(**flat)
+        except DseError as exc:
+            raise DseError(f"{path}: {exc}") from None
+        config.check(source=str(path))
+        return config
+
+    def as_dict(self) -> dict:
+        """``{group: {option: value}}`` in declaration order."""
+        return {group: {o.name: getattr(self, o.name) for o in opts} for group, opts in by_group().items()}
 
     def write_json(self, path) -> None:
-        Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
+        Path(path).write_text(json.dumps(self.as_dict(), indent=2) + "\n")
 
-    def check(self) -> None:
-        if self.budget < 1:
-            raise DseError(f"budget must be at least 1, got {self.budget}")
-        if self.workers < 1:
-            raise DseError(f"workers must be at least 1, got {self.workers}")
-        if not isinstance(self.strategy_options, dict):
-            raise DseError(f"strategy_options must be a mapping of option -> value, got {self.strategy_options!r}")
-        if self.tool_timeout is not None and self.tool_timeout <= 0:
-            raise DseError(f"tool_timeout must be positive seconds, got {self.tool_timeout}")
-        if self.fidelity not in FIDELITIES:
-            raise DseError(f"fidelity '{self.fidelity}' is not one of {', '.join(FIDELITIES)}")
-        if self.promote < 0:
-            raise DseError(f"promote must be a number of points >= 0, got {self.promote}")
-        if not 0 < self.activity <= 2:
-            raise DseError(f"activity must be toggles per clock in (0, 2], got {self.activity}")
+    def check(self, source: str = "run configuration") -> None:
+        """Each option's type and range (``Option.coerce``); raises DseError naming the option."""
+        for name, option in options().items():
+            setattr(self, name, option.coerce(getattr(self, name), source))
 
     def all_strategy_options(self) -> dict:
         """The strategy's options; ``dosa`` models the run's workload unless told another."""
@@ -140,7 +127,7 @@ def check_inputs(config: RunConfig) -> Prepared:
     if config.objectives:
         space.objectives = objectives_from_option(config.objectives)
     generator = get_generator(config.generator, core=config.core, chipyard_root=config.chipyard_root,
-                              timeout_s=config.tool_timeout)
+                              timeout_s=config.tool_timeout, clock_port=config.clock_port)
     if hasattr(generator, "check"):
         generator.check()  # an external generator's checkout
     flows = [get_flow(name, **config.flow_options()) for name in config.fidelity.split("+")]

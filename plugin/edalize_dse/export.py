@@ -34,7 +34,8 @@ def export_point(output: Path, point_id: str, dest: Path | None = None) -> tuple
     hw, eda = space.split(found[0].params)
     dest = Path(dest) if dest else output / "export" / point_id
     dest.mkdir(parents=True, exist_ok=True)
-    generator = get_generator(config.generator, core=config.core, chipyard_root=config.chipyard_root)
+    generator = get_generator(config.generator, core=config.core, chipyard_root=config.chipyard_root,
+                              clock_port=config.clock_port)
     hw_config = generator.resolve(hw)
     design = generator.generate(hw_config, dest / "rtl")
 

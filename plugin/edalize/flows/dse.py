@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from edalize.flows.edaflow import Edaflow, FlowGraph
+from edalize_dse.options import flow_options_table, options
 
 RUN_CONFIG = "dse-run.json"
 SPACE_FILE_TYPE = "dseSpace"
@@ -29,35 +30,11 @@ class Dse(Edaflow):
 
     FLOW_DEFINED_TOOL_OPTIONS = {}
 
+    # Every run option, from the one table in edalize_dse.options (type, default, help).
     FLOW_OPTIONS = {
         **Edaflow.FLOW_OPTIONS,
-        "space": {"type": "str", "desc": "Design-space YAML file (default: the core's file of type dseSpace)"},
-        "budget": {"type": "int", "desc": "Finished evaluations to reach (a re-run resumes and counts old ones)"},
-        "strategy": {"type": "str", "desc": "Search strategy: diffusion (default), random, sobol, nsga2, motpe, "
-                                            "qnehvi, dosa, grid"},
-        "strategy_options": {"type": "str", "desc": "Strategy options as KEY=VALUE,KEY=VALUE (e.g. init_points=16)"},
-        "seed": {"type": "int", "desc": "Random seed of the strategy"},
-        "workers": {"type": "int", "desc": "Points evaluated at once"},
-        "output": {"type": "str", "desc": "Output directory (default: <work root>/results; relative paths are "
-                                          "taken from the directory FuseSoC runs in)"},
-        "generator": {"type": "str", "desc": "RTL generator: embedded (Gemmini-style array, default), chipyard "
-                                             "(the real Gemmini, via chipyard_root), core (this core's own RTL, "
-                                             "its vlogparams as the hardware layer)"},
-        "fidelity": {"type": "str", "desc": "synth (pyosys + OpenSTA, default), orfs (OpenROAD-flow-scripts, needs "
-                                            "FLOW_HOME), or synth+orfs (ORFS for the best 'promote' synth points)"},
-        "promote": {"type": "int", "desc": "synth+orfs: points promoted to ORFS (default 3)"},
-        "clock_port": {"type": "str", "desc": "generator core: the core's clock input (default clk)"},
-        "chipyard_root": {"type": "str", "desc": "generator chipyard: the Chipyard checkout (default $CHIPYARD_ROOT)"},
-        "workload": {"type": "str", "desc": "DNN workload for the latency_ms/energy_mj metrics (resnet50, "
-                                            "bert_base_s128, tiny_cnn, or a layer-shape file)"},
-        "objectives": {"type": "str", "desc": "comma-separated objectives replacing the space file's, e.g. "
-                                              "latency_ms,energy_mj,area_um2"},
-        "tool_timeout": {"type": "int", "desc": "Seconds allowed per tool run (default: no limit)"},
-        "cache_dir": {"type": "str", "desc": "Flow-result cache folder shared by runs (default: "
-                                             "~/.cache/edalize-dse/results or $EDALIZE_DSE_CACHE/results); "
-                                             "'off' runs the tools for every point"},
-        "activity": {"type": "real", "desc": "Switching activity for power: toggles per clock on every net "
-                                             "(default 0.1)"},
+        **flow_options_table({"space": f"the core's file of type {SPACE_FILE_TYPE}",
+                              "output": "<work root>/results; relative paths are taken from where FuseSoC runs"}),
     }
 
     @classmethod
@@ -91,23 +68,19 @@ class Dse(Edaflow):
         opts = self.flow_options
         output = opts.get("output") or os.path.join(self.work_root, "results")
         config = RunConfig(space=self._space_file(), output=str(Path(output).expanduser().resolve()))
-        for option, field in (("budget", "budget"), ("strategy", "strategy"), ("seed", "seed"),
-                              ("workers", "workers"), ("generator", "generator"), ("fidelity", "fidelity"),
-                              ("promote", "promote"), ("chipyard_root", "chipyard_root"), ("workload", "workload"),
-                              ("tool_timeout", "tool_timeout"), ("cache_dir", "cache_dir"),
-                              ("activity", "activity")):
-            if opts.get(option) not in (None, ""):
-                setattr(config, field, opts[option])
-        if opts.get("strategy_options"):
-            from edalize_dse.errors import DseError
-            from edalize_dse.strategies import parse_options
+        for name, option in options().items():
+            value = opts.get(name)
+            if name in ("space", "output") or not option.user or value in (None, ""):
+                continue
+            if option.kind == "dict":  # KEY=VALUE,KEY=VALUE
+                from edalize_dse.errors import DseError
+                from edalize_dse.strategies import parse_options
 
-            try:
-                config.strategy_options = parse_options(str(opts["strategy_options"]))
-            except DseError as exc:
-                raise RuntimeError(str(exc)) from None
-        if opts.get("objectives"):
-            config.objectives = [o.strip() for o in str(opts["objectives"]).split(",")]
+                try:
+                    value = parse_options(str(value))
+                except DseError as exc:
+                    raise RuntimeError(str(exc)) from None
+            setattr(config, name, value)
         if config.workload and Path(config.workload).expanduser().is_file():
             config.workload = str(Path(config.workload).expanduser().resolve())
         if config.generator == "core":
@@ -135,7 +108,6 @@ class Dse(Edaflow):
             "include_dirs": sorted(set(include_dirs)),
             "parameters": {k: v.get("default") for k, v in params.items() if v.get("paramtype") == "vlogparam"},
             "defines": {k: v.get("default") for k, v in params.items() if v.get("paramtype") == "vlogdefine"},
-            "clock": self.flow_options.get("clock_port") or "clk",
         }
 
     def _write_run_config(self):

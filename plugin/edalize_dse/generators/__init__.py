@@ -74,7 +74,7 @@ def get_generator(name: str, **options) -> Generator:
     if name not in generators:
         raise DseError(f"unknown generator '{name}'; available: {', '.join(sorted(generators))}")
     if name == CoreGenerator.name:
-        return CoreGenerator(options.get("core"))
+        return CoreGenerator(options.get("core"), clock_port=options.get("clock_port"))
     if name == ChipyardGemmini.name:
         return ChipyardGemmini(options.get("chipyard_root"), timeout_s=options.get("timeout_s"))
     return generators[name]()

@@ -14,13 +14,15 @@ class CoreGenerator(Generator):
     name = "core"
     DERIVED_METRICS = ()
 
-    def __init__(self, core: dict | None = None):
+    def __init__(self, core: dict | None = None, clock_port: str | None = None):
         if not core or not core.get("files") or not core.get("top"):
             raise DseError("generator 'core' explores a FuseSoC core's own RTL: run it through "
                            "'fusesoc run --target=<target with flow: dse>' (which passes the core's files, "
                            "toplevel and vlogparams), or give the run configuration a 'core' entry with "
                            "'files' and 'top'")
         self.core = core
+        # The run option clock_port, else the core entry's own (older run configurations), else clk.
+        self.clock_port = clock_port or core.get("clock") or "clk"
         self.top = core["top"]
         self.files = [Path(f) for f in core["files"]]
         missing = [str(f) for f in self.files if not f.is_file()]
@@ -44,4 +46,4 @@ class CoreGenerator(Generator):
         return RtlDesign(files=list(self.files), top=self.top, parameters=dict(config),
                          defines=dict(self.core.get("defines", {})),
                          include_dirs=[Path(d) for d in self.core.get("include_dirs", [])],
-                         clock_port=self.core.get("clock", "clk"))
+                         clock_port=self.clock_port)

@@ -1,0 +1,203 @@
+"""Every run option, declared once: its concern, type, default, help and check.
+
+The FuseSoC flow's ``FLOW_OPTIONS``, the ``edalize-dse run`` command line, the
+run configuration (``RunConfig``, ``run.json``) and the checks before any tool
+runs are all made from ``OPTIONS``; an option is added here and nowhere else.
+
+Options are grouped by concern (``GROUPS``): what the run is (``run``), how each
+point is built and measured (``flow``), where points run (``executor``), how the
+next points are chosen (``strategy``) and the workload model (``workload``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from edalize_dse.errors import DseError
+
+GROUPS = {
+    "run": "what is explored and how much",
+    "flow": "how each point is generated and measured",
+    "executor": "where points are evaluated",
+    "strategy": "how the next points are chosen",
+    "workload": "the DNN workload model (latency_ms, energy_mj)",
+}
+
+# Option kinds: the Python value each holds, and the edalize FLOW_OPTIONS type it is given as.
+KINDS = {
+    "int": ("an integer", "int"),
+    "real": ("a number", "real"),
+    "str": ("a string", "str"),
+    "bool": ("true or false", "bool"),
+    "list": ("a comma-separated list", "str"),
+    "dict": ("KEY=VALUE pairs", "str"),
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    group: str
+    kind: str
+    default: object
+    help: str
+    # value -> problem (a phrase, e.g. "must be at least 1") or None; called on non-None values.
+    check: Callable[[object], str | None] | None = None
+    # False: filled in by the program (e.g. the core's RTL from the EDAM), not set by a user.
+    user: bool = True
+    required: bool = False
+
+    def coerce(self, value, source: str):
+        """``value`` as this option's kind, or DseError naming the option and ``source``."""
+        if value is None:
+            if self.required:
+                raise DseError(f"{source}: option '{self.name}' is required ({self.help})")
+            return None
+        want, _ = KINDS[self.kind]
+        try:
+            if self.kind == "int":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    if isinstance(value, float) and value.is_integer():
+                        value = int(value)
+                    else:
+                        raise TypeError
+            elif self.kind == "real":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                    raise TypeError
+                value = float(value)
+            elif self.kind == "str":
+                if not isinstance(value, str):
+                    raise TypeError
+            elif self.kind == "bool":
+                if not isinstance(value, bool):
+                    raise TypeError
+            elif self.kind == "list":
+                if isinstance(value, str):
+                    value = [v.strip() for v in value.split(",") if v.strip()]
+                if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                    raise TypeError
+                value = list(value)
+            elif self.kind == "dict":
+                if not isinstance(value, dict):
+                    raise TypeError
+        except TypeError:
+            raise DseError(f"{source}: option '{self.name}' must be {want}, got {value!r} "
+                           f"({type(value).__name__})") from None
+        problem = self.check(value) if self.check else None
+        if problem:
+            raise DseError(f"{source}: option '{self.name}' {problem}, got {value!r}")
+        return value
+
+
+def at_least(low):
+    return lambda v: None if v >= low else f"must be at least {low}"
+
+
+def positive(v):
+    return None if v > 0 else "must be positive"
+
+
+def one_of(*choices):
+    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}"
+
+
+def _in_activity_range(v):
+    return None if 0 < v <= 2 else "must be toggles per clock in (0, 2]"
+
+
+def _nonempty(v):
+    return None if v else "must not be empty"
+
+
+FIDELITIES = ("synth", "orfs", "synth+orfs")
+
+
+def _options() -> list[Option]:
+    from edalize_dse.strategies import DEFAULT_STRATEGY
+
+    return [
+        # ---- run: what is explored and how much
+        Option("space", "run", "str", None, "design-space YAML file", required=True),
+        Option("output", "run", "str", None, "output directory (SQLite store, reports, one folder per point)",
+               required=True),
+        Option("budget", "run", "int", 12, "finished evaluations to reach (a resumed run counts the old ones)",
+               at_least(1)),
+        Option("seed", "run", "int", 0, "random seed of the strategy"),
+        Option("objectives", "run", "list", None,
+               "objectives replacing the space file's, e.g. latency_ms,energy_mj,area_um2 (name or name:min/max; "
+               "throughput_gops and fmax_mhz are maximised, everything else minimised)", _nonempty),
+        Option("restart", "run", "bool", False,
+               "start afresh in an output folder whose store was made by a different exploration (the old "
+               "store is kept as dse.sqlite.old)"),
+        # ---- flow: how each point is generated and measured
+        Option("generator", "flow", "str", "embedded",
+               "RTL generator: embedded (Gemmini-style array), chipyard (the real Gemmini, via chipyard_root), "
+               "core (the core's own RTL, its vlogparams as the hardware layer)", one_of("embedded", "chipyard", "core")),
+        Option("fidelity", "flow", "str", "synth",
+               "synth (pyosys + OpenSTA), orfs (OpenROAD-flow-scripts, needs FLOW_HOME), or synth+orfs (ORFS for "
+               "the best 'promote' synth points)", one_of(*FIDELITIES)),
+        Option("promote", "flow", "int", 3, "synth+orfs: points promoted to ORFS", at_least(0)),
+        Option("clock_port", "flow", "str", None,
+               "generator core: the top's clock input (default clk; checked against the top's ports)", _nonempty),
+        Option("chipyard_root", "flow", "str", None, "generator chipyard: the Chipyard checkout (default $CHIPYARD_ROOT)"),
+        Option("tool_timeout", "flow", "real", None, "seconds allowed per tool run (default: no limit)", positive),
+        Option("cache_dir", "flow", "str", None,
+               "flow-result cache folder shared by runs (default $EDALIZE_DSE_CACHE/results, else "
+               "~/.cache/edalize-dse/results); 'off' runs the tools for every point", _nonempty),
+        Option("activity", "flow", "real", 0.1, "switching activity for power: toggles per clock on every net",
+               _in_activity_range),
+        Option("core", "flow", "dict", None, "generator core: the core's RTL, top, vlogparams and vlogdefines "
+               "(filled in by the FuseSoC flow from the EDAM)", user=False),
+        # ---- executor: where points are evaluated
+        Option("workers", "executor", "int", 1, "points evaluated at once", at_least(1)),
+        # ---- strategy: how the next points are chosen
+        Option("strategy", "strategy", "str", DEFAULT_STRATEGY,
+               "search strategy: diffusion (default), random, sobol, nsga2, motpe, qnehvi, dosa, grid (every "
+               "valid point, to tabulate a space)"),
+        Option("strategy_options", "strategy", "dict", {}, "strategy options as KEY=VALUE,KEY=VALUE "
+               "(e.g. init_points=16); each strategy lists its own"),
+        # ---- workload: the DNN workload model
+        Option("workload", "workload", "str", None,
+               "DNN workload for latency_ms/energy_mj: resnet50, bert_base_s128, tiny_cnn, or a layer-shape file"),
+        Option("dram_pj_per_byte", "workload", "real", 100.0, "off-chip energy per byte (pJ), an assumption",
+               positive),
+        Option("dram_bytes_per_cycle", "workload", "real", 16.0, "off-chip bandwidth (bytes per cycle), an assumption",
+               positive),
+    ]
+
+
+_CACHE: dict[str, Option] = {}
+
+
+def options() -> dict[str, Option]:
+    """Name -> Option, in declaration order."""
+    if not _CACHE:
+        _CACHE.update({o.name: o for o in _options()})
+    return _CACHE
+
+
+def by_group() -> dict[str, list[Option]]:
+    groups = {g: [] for g in GROUPS}
+    for o in options().values():
+        groups[o.group].append(o)
+    return groups
+
+
+def describe(option: Option) -> str:
+    """Help text with the default, as the command line and FuseSoC show it."""
+    default = "" if option.default in (None, {}, False) else f" (default {option.default})"
+    return f"{option.help}{default}"
+
+
+def flow_options_table(defaults_elsewhere: dict) -> dict:
+    """The FuseSoC flow's FLOW_OPTIONS entries ({name: {type, desc}}) for every user option;
+    ``defaults_elsewhere`` names what the flow uses when a required option is not given."""
+    table = {}
+    for o in options().values():
+        if o.user:
+            desc = f"[{o.group}] {describe(o)}"
+            if o.name in defaults_elsewhere:
+                desc += f" (default: {defaults_elsewhere[o.name]})"
+            table[o.name] = {"type": KINDS[o.kind][1], "desc": desc}
+    return table
