@@ -100,7 +100,10 @@ def provenance(space_path, work, evaluations, counts) -> dict:
 
     from edalize_dse.space import load_space
 
-    record = json.loads((Path(work) / "run.json").read_text()) if (Path(work) / "run.json").is_file() else {}
+    from edalize_dse.explore import RunConfig
+
+    run_json = Path(work) / "run.json"
+    record = vars(RunConfig.from_json(run_json)) if run_json.is_file() else {}
     flow_s = sum(sum(e.timings.get(s, 0.0) for s in STEPS) for e in evaluations)
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
@@ -109,7 +112,8 @@ def provenance(space_path, work, evaluations, counts) -> dict:
         "space_name": load_space(space_path).name,
         "space_sha256": hashlib.sha256(Path(space_path).read_bytes()).hexdigest(),
         "command": "python benchmarks/build_table.py (make table)",
-        "flow": "synth: pyosys synthesis + OpenSTA timing and power on ASAP7 (TT corner), result cache off",
+        "flow": "synth: pyosys synthesis + OpenSTA timing on ASAP7 (TT corner), power at the achieved clock "
+                "(target - WNS), result cache off",
         "activity": record.get("activity"),
         "workers": record.get("workers"),
         "tool_versions": [json.loads(t) for t in sorted({json.dumps(e.tool_versions, sort_keys=True)

@@ -64,4 +64,4 @@ def test_changed_space_is_refused_for_an_existing_output(tmp_path, platform_dir,
                    ).returncode == 0
     space.write_text(SPACE.replace("choices: [4], default: 4", "choices: [4, 8], default: 4"))
     run = run_cli("run", "--space", str(space), "--output", str(out), "--budget", "2", "--no-progress")
-    assert run.returncode == 2 and "different space_sha256" in run.stderr
+    assert run.returncode == 2 and "holds results of a different exploration (changed: space file)" in run.stderr

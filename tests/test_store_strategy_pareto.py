@@ -42,12 +42,24 @@ def test_store_round_trip_and_uniqueness(tmp_path):
     assert len(again.evaluations()) == 2
 
 
-def test_store_refuses_a_different_space(tmp_path):
-    store = Store(tmp_path / "dse.sqlite")
-    store.bind(space_sha256="aaa", flow="synth")
-    store.bind(space_sha256="aaa", flow="synth")
-    with pytest.raises(DseError, match="different space_sha256"):
-        store.bind(space_sha256="bbb", flow="synth")
+def test_store_identity_binds_and_names_what_changed(tmp_path):
+    from edalize_dse.explore import open_store
+    from edalize_dse.identity import changes
+
+    identity = {"space": "aaa", "clock_port": "clk", "tools": {"yosys": "0.70"}}
+    store = open_store(tmp_path, identity, restart=False)
+    store.add(ev("p1", {"a": 1}))
+    store.close()
+    open_store(tmp_path, dict(identity), restart=False).close()  # the same exploration resumes
+    moved = {**identity, "clock_port": "wb_clk_i", "space": "bbb"}
+    assert changes(identity, moved) == ["space file", "clock port ('clk' -> 'wb_clk_i')"]
+    with pytest.raises(DseError, match=r"changed: space file; clock port \('clk' -> 'wb_clk_i'\).*--restart"):
+        open_store(tmp_path, moved, restart=False)
+    # --restart keeps the old results aside and starts an empty store.
+    fresh = open_store(tmp_path, moved, restart=True)
+    assert fresh.evaluations() == [] and fresh.recorded_identity() == moved
+    fresh.close()
+    assert [e.point_id for e in Store(tmp_path / "dse.sqlite.old").evaluations()] == ["p1"]
 
 
 def test_random_strategy_is_valid_unique_seeded_and_exhausts(tmp_path):

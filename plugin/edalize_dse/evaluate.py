@@ -81,8 +81,8 @@ def workload_qor(config: dict, qor: dict, design, eda: dict, options: dict) -> d
     """Latency and energy per inference of the workload, every layer mapped on this point."""
     from edalize_dse.workload.hardware import array_model, run_workload
 
-    clock = float(eda.get("clock_period_ps", 1000))
-    hw = array_model(config, qor, design.info, design.macros, clock, options["dram_pj_per_byte"],
+    # Power was measured at the achieved period (the operating point): energy per cycle = power x that period.
+    hw = array_model(config, qor, design.info, design.macros, qor["period_ps"], options["dram_pj_per_byte"],
                      options["dram_bytes_per_cycle"])
     result = run_workload(hw, options["workload"])
     return {"latency_ms": result.latency_ms, "energy_mj": result.energy_mj}

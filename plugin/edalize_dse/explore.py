@@ -7,7 +7,6 @@ and parameter names, objectives, the platform, the tools) is checked in
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import json
 import time
@@ -23,6 +22,7 @@ from edalize_dse.evaluate import EvaluationContext, evaluate_point
 from edalize_dse.executors import LocalExecutor
 from edalize_dse.flows import get_flow
 from edalize_dse.generators import get_generator
+from edalize_dse.identity import changes, run_identity
 from edalize_dse.options import GROUPS, by_group, options
 from edalize_dse.pareto import promotion_order
 from edalize_dse.space import load_space
@@ -201,8 +201,31 @@ def objectives_from_option(items) -> list:
     return objectives
 
 
-def space_digest(space_path) -> str:
-    return hashlib.sha256(Path(space_path).read_bytes()).hexdigest()
+def open_store(output: Path, identity: dict, restart: bool) -> Store:
+    """The output folder's store, bound to this exploration's identity.
+
+    Results are resumed only when everything they depend on is unchanged; otherwise
+    one error names what changed, unless ``restart`` moves the old store aside."""
+    path = output / STORE_NAME
+    store = Store(path)
+    recorded = store.recorded_identity()
+    if recorded is None:
+        store.record_identity(identity)
+        return store
+    changed = changes(recorded, identity) if recorded else \
+        ["results made by an older edalize-dse that did not record what they depend on"]
+    if not changed:
+        return store
+    store.close()
+    if not restart:
+        raise DseError(f"{output} holds results of a different exploration (changed: {'; '.join(changed)}); "
+                       "they are not reused: give another --output, or --restart (FuseSoC: --restart) "
+                       "to start afresh there (the old store is kept as dse.sqlite.old)")
+    old = path.with_name(STORE_NAME + ".old")
+    path.replace(old)
+    store = Store(path)
+    store.record_identity(identity)
+    return store
 
 
 @dataclass
@@ -219,7 +242,7 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
     prep = prepare(config)
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
-    store = Store(output / STORE_NAME)
+    store = open_store(output, run_identity(config, prep), config.restart)
     # The model-based strategies log each round's wall time (fit, sample, screen).
     controller_log = logging.FileHandler(output / CONTROLLER_LOG)
     controller_log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
@@ -227,7 +250,6 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
     strategy_logger.addHandler(controller_log)
     strategy_logger.setLevel(logging.INFO)
     try:
-        store.bind(space_sha256=space_digest(config.space), generator=config.generator, fidelity=config.fidelity)
         # The run configuration next to its results (``edalize-dse export`` reads it).
         config.write_json(output / RUN_RECORD)
         done = store.evaluations(fidelity=prep.flow.name)

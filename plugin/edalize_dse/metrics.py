@@ -96,10 +96,18 @@ def parse_sta_log(log: Path) -> dict:
                 power.update(internal=internal, switching=switching, leakage=leakage, total=total)
             else:
                 power[m.group(1).lower()] = total
-    errors = [ln for ln in text.splitlines() if ln.startswith("Error")]
-    missing = [k for k in ("wns_ps", "tns_ps") if k not in values] + ([] if "total" in power else ["power"])
+    lines = text.splitlines()
+    errors = [ln for ln in lines if ln.startswith(("Error", "DSE_ERROR "))]
+    setup_problems = _check_setup_warnings(lines)
+    if setup_problems and not errors:
+        # A design timed only in part: its WNS and power describe some other circuit.
+        errors = [f"design not fully constrained by the clock: {'; '.join(setup_problems)} "
+                  f"(check_setup in the log; is the clock port right?)"]
+    missing = [k for k in ("wns_ps", "tns_ps", "period_ps") if k not in values] + \
+        ([] if "total" in power else ["power"])
     if missing or errors:
-        reason = errors[0] if errors else f"no {', '.join(missing)} in the OpenSTA report"
+        reason = errors[0].removeprefix("DSE_ERROR ") if errors else \
+            f"no {', '.join(missing)} in the OpenSTA report"
         raise ToolFailure("sta", reason, log, tail(log))
     for group in ("sequential", "combinational", "macro"):
         power.setdefault(group, 0.0)
@@ -109,9 +117,24 @@ def parse_sta_log(log: Path) -> dict:
         power["macro"] = instances
         power["combinational"] = max(0.0, power["combinational"] - instances)
     try:
-        return {"wns_ps": float(values["wns_ps"]), "tns_ps": float(values["tns_ps"]), "power_w": power}
+        return {"wns_ps": float(values["wns_ps"]), "tns_ps": float(values["tns_ps"]),
+                "period_ps": float(values["period_ps"]), "power_w": power}
     except ValueError as exc:
         raise ToolFailure("sta", f"unparsable OpenSTA value: {exc}", log, tail(log)) from None
+
+
+def _check_setup_warnings(lines: list[str]) -> list[str]:
+    """What OpenSTA's check_setup found (e.g. 'There are 5 unclocked register/latch pins'),
+    from the lines between the STA script's DSE_CHECK_SETUP markers."""
+    inside, found = False, []
+    for line in lines:
+        if line.startswith("DSE_CHECK_SETUP_BEGIN"):
+            inside = True
+        elif line.startswith("DSE_CHECK_SETUP_END"):
+            inside = False
+        elif inside and line.startswith("Warning: "):
+            found.append(line[len("Warning: "):].strip().rstrip("."))
+    return found
 
 
 def derive(metrics: dict, design_info: dict) -> dict:

@@ -4,6 +4,7 @@ failure that carries the step name, the reason and the log's tail."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,23 @@ def tail(path: Path, lines: int = 30) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+# How the tools mark their own errors: Yosys 'ERROR:', OpenSTA 'Error:', our STA
+# script 'DSE_ERROR', Verilator '%Error', Icarus '...: error:'.
+_ERROR_LINE = re.compile(r"^(ERROR:|Error:?|DSE_ERROR |%Error)|: error: ")
+
+
+def first_error(path: Path) -> str | None:
+    """The first line of a tool log in which the tool reports an error, if any."""
+    try:
+        with open(path, errors="replace") as fh:
+            for line in fh:
+                if _ERROR_LINE.search(line):
+                    return line.strip().removeprefix("DSE_ERROR ")
+    except OSError:
+        pass
+    return None
 
 
 def _tied_to_parent(cmd: list[str]) -> list[str]:
@@ -58,5 +76,8 @@ def run_step(step: str, cmd: list[str], cwd: Path, log: Path, timeout: float | N
             proc.wait()
             raise
     if code != 0:
-        raise ToolFailure(step, f"exited with status {code}", log, tail(log))
+        # The tool's own first error line is the reason; the exit status alone says nothing.
+        error = first_error(log)
+        reason = f"{error} (exit status {code})" if error else f"exited with status {code}"
+        raise ToolFailure(step, reason, log, tail(log))
     return time.perf_counter() - start

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from edalize_dse.errors import DseError
 
 STORE_NAME = "dse.sqlite"
 
@@ -109,17 +108,20 @@ class Store:
         with self._lock:
             return {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
 
-    def bind(self, **identity) -> None:
-        """Record what this store explores; refuse to mix a different space into it."""
-        existing = self.meta()
-        for key, value in identity.items():
-            if key in existing and existing[key] != value:
-                raise DseError(f"{self.path}: this output directory holds an exploration with a different "
-                               f"{key} ({existing[key]!r}, now {value!r}); use another output directory "
-                               "or remove it to start afresh")
+    def recorded_identity(self) -> dict | None:
+        """What the stored results depend on (``identity.run_identity``), or None when the
+        store has no results yet; ``{}`` for results of a version that did not record it."""
+        meta = self.meta()
+        if "identity" in meta:
+            return meta["identity"]
         with self._lock:
-            self._db.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
-                                 [(k, json.dumps(v)) for k, v in identity.items()])
+            rows = self._db.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
+        return {} if rows else None
+
+    def record_identity(self, identity: dict) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)",
+                             (json.dumps(identity),))
 
     # ---- evaluations
     def add(self, ev: Evaluation) -> int:

@@ -56,7 +56,7 @@ def array_model(config: dict, qor: dict, info: dict, macros, clock_period_ps: fl
     except KeyError:
         raise DseError("the workload model needs a design with scratchpad and accumulator macros "
                        f"(generator 'embedded'); this one has {sorted(energies) or 'none'}") from None
-    # The standard cells' power at the target clock (0.1 toggles per cycle on every
+    # The standard cells' power at the operating clock (0.1 toggles per cycle on every
     # net, the flow's activity) spread over the PEs: the energy of one MAC slot.
     std_mw = qor["power_seq_mw"] + qor["power_comb_mw"]
     e_mac = std_mw * clock_period_ps * 1e-3 / (dim * dim)
