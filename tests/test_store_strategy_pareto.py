@@ -101,6 +101,9 @@ def test_front_and_hypervolume_known_values():
     # minimisation form: (1,-1), (2,-3), (3,-2); ideal (1,-3), nadir (3,-1)
     # scaled: (0,1), (0.5,0), (1,0.5); reference 1.1 each
     expected = 1.1 * 0.1 + 0.6 * 1.0 + 0.0  # union of the boxes dominated by (0,1) and (0.5,0)
-    assert hypervolume(evs, objectives) == pytest.approx(expected)
+    # The run summary's figure is the share of the reference box (1.1 x 1.1): never above 1.
+    assert hypervolume(evs, objectives) == pytest.approx(expected / 1.21)
+    single = [ev("a", {}, area_um2=1, throughput_gops=1)]
+    assert hypervolume(single, objectives) == pytest.approx(1.0)  # one point dominates the whole box
     m = np.array([[0.0, 0.0]])
     assert normalized_hypervolume(m, np.zeros(2), np.ones(2)) == pytest.approx(1.21)

@@ -161,6 +161,22 @@ def test_identical_point_is_answered_from_the_cache(tmp_path, platform_dir, tool
     assert "cache_hit" not in t4
 
 
+def test_a_changed_sta_script_reruns_sta_on_the_cached_netlist(tmp_path, platform_dir, tools):
+    """The cache works per step: another activity changes only the STA script, so the
+    second run takes the netlist from the cache and runs STA alone."""
+    cache = tmp_path / "cache"
+    design = design_of(tmp_path, SMALL, "p")
+    low, t_low = get_flow("synth", cache_dir=str(cache), activity=0.1).run(design, {}, tmp_path / "p" / "a")
+    assert t_low["synth_s"] > 0 and t_low["sta_s"] > 0
+    high, t_high = get_flow("synth", cache_dir=str(cache), activity=0.2).run(design, {}, tmp_path / "p" / "b")
+    assert "synth_s" not in t_high and t_high["sta_s"] > 0 and "cache_hit" not in t_high
+    assert (tmp_path / "p" / "b" / "netlist.v").read_text() == (tmp_path / "p" / "a" / "netlist.v").read_text()
+    # Same netlist: same area and timing; twice the toggles: more switching power, the same leakage.
+    assert high["area_um2"] == low["area_um2"] and high["wns_ps"] == low["wns_ps"]
+    assert high["power_switching_mw"] == pytest.approx(2 * low["power_switching_mw"], rel=1e-3)
+    assert high["power_leakage_mw"] == pytest.approx(low["power_leakage_mw"])
+
+
 def test_cache_key_follows_file_contents_not_paths(tmp_path, platform_dir, tools):
     flow = get_flow("synth", cache=False)
     d1 = design_of(tmp_path / "a", SMALL, "p1")

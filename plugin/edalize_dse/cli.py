@@ -12,6 +12,11 @@ from pathlib import Path
 from edalize_dse import __version__
 from edalize_dse.errors import DseError
 
+# Exit statuses (README "Exit status"): 0 results; 2 bad input or environment (one line
+# on stderr, nothing run); 4 every evaluation failed; 130 interrupted.
+EXIT_BAD_INPUT = 2
+EXIT_ALL_FAILED = 4
+
 
 def _run(args) -> int:
     from edalize_dse.explore import RunConfig, explore
@@ -40,6 +45,13 @@ def _run(args) -> int:
     if summary.exhausted:
         print(f"note: the space has no unevaluated valid point left; {len(summary.evaluations)} of the "
               f"budget of {config.budget} were run")
+    explored = [e for e in summary.evaluations if e.fidelity == summary.evaluations[0].fidelity] \
+        if summary.evaluations else []
+    if explored and not any(e.ok for e in explored):
+        # Nothing was measured: a CI job must not read this run as a result.
+        print(f"edalize-dse: error: every one of the {len(explored)} evaluations failed; the first: "
+              f"{explored[0].error} (log: {explored[0].log_path})", file=sys.stderr)
+        return EXIT_ALL_FAILED
     return 0
 
 
@@ -78,8 +90,19 @@ def _check_space(args) -> int:
     from edalize_dse.space import load_space
 
     space = load_space(args.space)
+    if args.config:
+        # The names too: against the generator, the flow's knobs and metrics, as a run checks them.
+        from edalize_dse.explore import RunConfig, check_inputs
+
+        config = RunConfig.from_json(args.config)
+        config.space = str(args.space)
+        check_inputs(config)
+        scope = f"valid for generator '{config.generator}' and fidelity '{config.fidelity}'"
+    else:
+        scope = ("valid as a file (its hardware and EDA names are checked against a generator and flow "
+                 "only with --config, e.g. the dse-run.json FuseSoC writes in the work root)")
     valid = space.enumerate_valid()
-    print(f"{space.path}: space '{space.name}' is valid")
+    print(f"{space.path}: space '{space.name}' is {scope}")
     for layer in ("hardware", "eda"):
         params = space.layer(layer)
         print(f"  {layer}: " + ", ".join(f"{p.name} ({p.type})" for p in params))
@@ -137,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     chk = sub.add_parser("check-space", help="validate a design-space file and describe it")
     chk.add_argument("space")
+    chk.add_argument("--config", help="a run configuration (e.g. the FuseSoC work root's dse-run.json): also "
+                                      "check the space's names against its generator, core and flow")
     chk.set_defaults(func=_check_space)
     return parser
 
@@ -147,7 +172,7 @@ def main(argv=None) -> int:
         return args.func(args)
     except DseError as exc:
         print(f"edalize-dse: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("edalize-dse: interrupted; finished evaluations are in the store, re-run to resume",
               file=sys.stderr)

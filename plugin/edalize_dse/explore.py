@@ -176,6 +176,10 @@ def prepare(config: RunConfig) -> Prepared:
     prep = check_inputs(config)
     for flow in prep.flows:
         prep.tool_versions.update(flow.preflight())
+    if hasattr(prep.generator, "check_interface"):
+        # A user core: its top elaborates and has the clock port, or one error now.
+        hw_default, _ = prep.space.split(prep.space.default_point())
+        prep.generator.check_interface(prep.generator.resolve(hw_default), config.tool_timeout)
     return prep
 
 

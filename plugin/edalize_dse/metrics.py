@@ -61,9 +61,20 @@ def parse_yosys_stat(stat_json: Path, log: Path, macro_area: dict | None = None)
     }
 
 
+# An instance of a Yosys internal cell ($_NOT_, $_AND_, $dff ...) left in a mapped netlist.
+_INTERNAL_CELL = re.compile(r"^\s*\\?\$_?[A-Za-z_]+_?\s+\S+\s*\(", re.MULTILINE)
+
+
 def sanitize_netlist_for_sta(netlist: Path) -> None:
+    """Make Yosys's netlist one OpenSTA reads; fail synthesis if cells were left unmapped
+    (OpenSTA would time them as black boxes, every path through them unconstrained)."""
     path = Path(netlist)
-    path.write_text(_SIGNED_DECL.sub(r"\1", path.read_text()))
+    text = path.read_text()
+    unmapped = _INTERNAL_CELL.search(text)
+    if unmapped:
+        raise ToolFailure("synth", f"the netlist holds a cell no library maps: {unmapped.group(0).strip()} "
+                                   f"(technology mapping left Yosys's own cells)", netlist)
+    path.write_text(_SIGNED_DECL.sub(r"\1", text))
 
 
 def parse_sta_log(log: Path) -> dict:

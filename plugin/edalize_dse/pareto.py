@@ -41,12 +41,18 @@ def normalized_hypervolume(matrix: np.ndarray, ideal: np.ndarray, nadir: np.ndar
     return float(moocore.hypervolume(scaled[inside], ref=np.full(matrix.shape[1], HV_REFERENCE)))
 
 
+HYPERVOLUME_MEANING = ("share of the box from this run's best to 1.1x its worst value of each objective; "
+                       "a figure of this run only: compare runs on one common box")
+
+
 def hypervolume(evaluations: list[Evaluation], objectives: list[Objective]) -> float:
-    """Hypervolume of the points, normalised by their own ideal/nadir (for run summaries)."""
+    """The run summary's hypervolume ratio in [0, 1]: the points' hypervolume, scaled by
+    their own ideal/nadir, divided by the volume of the reference box (HV_REFERENCE^m)."""
     _, matrix = objective_matrix(evaluations, objectives)
     if matrix.size == 0:
         return 0.0
-    return normalized_hypervolume(matrix, matrix.min(axis=0), matrix.max(axis=0))
+    box = HV_REFERENCE ** matrix.shape[1]
+    return normalized_hypervolume(matrix, matrix.min(axis=0), matrix.max(axis=0)) / box
 
 
 def promotion_order(evaluations: list[Evaluation], objectives: list[Objective]) -> list[Evaluation]:

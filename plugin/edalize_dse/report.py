@@ -7,7 +7,7 @@ import csv
 import itertools
 from pathlib import Path
 
-from edalize_dse.pareto import front, hypervolume, objective_matrix
+from edalize_dse.pareto import HYPERVOLUME_MEANING, front, hypervolume, objective_matrix
 from edalize_dse.space import Space
 from edalize_dse.store import Evaluation
 
@@ -106,7 +106,7 @@ def summary_text(space: Space, evaluations: list[Evaluation], files: dict) -> st
     best = front(evaluations, space.objectives)
     lines = [f"{len(evaluations)} evaluations ({len(ok)} ok, {len(evaluations) - len(ok)} failed); "
              f"{len(best)} on the Pareto front of {', '.join(f'{o.name} ({o.goal})' for o in space.objectives)}; "
-             f"normalised hypervolume {hypervolume(evaluations, space.objectives):.4f}"]
+             f"hypervolume ratio {hypervolume(evaluations, space.objectives):.4f} ({HYPERVOLUME_MEANING})"]
     if best:
         cols = [o.name for o in space.objectives]
         params = space.names

@@ -22,9 +22,10 @@ def tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-# How the tools mark their own errors: Yosys 'ERROR:', OpenSTA 'Error:', our STA
+# How the tools mark their own errors: Yosys 'ERROR:' (after 'file:line: ' when
+# elaborating), OpenSTA 'Error:', our STA
 # script 'DSE_ERROR', Verilator '%Error', Icarus '...: error:'.
-_ERROR_LINE = re.compile(r"^(ERROR:|Error:?|DSE_ERROR |%Error)|: error: ")
+_ERROR_LINE = re.compile(r"ERROR:|^Error:?|^DSE_ERROR |^%Error|: error: ")
 
 
 def first_error(path: Path) -> str | None:

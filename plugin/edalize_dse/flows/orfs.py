@@ -20,7 +20,7 @@ from edalize_dse.errors import DseError, ToolFailure
 from edalize_dse.flows.knobs import (Knob, as_switch, check_all, fraction, one_of, optional, percent,
                                      positive_int, positive_number, utilisation)
 from edalize_dse.flows.synth import SynthFlow, vt_list, yosys_value
-from edalize_dse.generators import RtlDesign
+from edalize_dse.generators import RtlDesign, define_args
 from edalize_dse.runner import run_step, tail
 from edalize_dse.templating import render_to
 
@@ -131,8 +131,8 @@ class OrfsFlow:
             config_mk=str(workdir / "config.mk"), sdc_file=str(workdir / "constraint.sdc"),
             verilog_files=[str(Path(f).resolve()) for f in design.files],
             include_dirs=[str(Path(d).resolve()) for d in design.include_dirs],
-            defines=[k if v in (None, "", True) else f"{k}={v}" for k, v in design.defines.items()],
-            top_params=[(k, yosys_value(v)) for k, v in sorted(design.parameters.items())],
+            defines=define_args(design.defines),
+            top_params=[(k, yosys_value(v)) for k, v in sorted(design.parameters.items()) if v is not None],
             variables=variables,
             macro_lefs=[str(Path(m.lef).resolve()) for m in design.macros],
             macro_libs=[str(Path(m.liberty).resolve()) for m in design.macros],

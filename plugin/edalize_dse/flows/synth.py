@@ -12,13 +12,14 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from edalize_dse.cache import ResultCache, RunKey
 from edalize_dse.errors import DseError, ToolFailure
 from edalize_dse.flows.knobs import (Knob, as_switch, check_all, non_negative_int, one_of, percentage,
                                      positive_number, switch)
-from edalize_dse.generators import RtlDesign
+from edalize_dse.generators import RtlDesign, define_args
 from edalize_dse.metrics import macro_areas, parse_sta_log, parse_yosys_stat, sanitize_netlist_for_sta
 from edalize_dse.platform import COMB_GROUPS, VT_FLAVOURS, VT_SUFFIX, find_platform
 from edalize_dse.runner import run_step
@@ -81,6 +82,22 @@ def _knobs() -> dict[str, Knob]:
              percentage, "0 <= pct < 100"),
     ]
     return {k.name: k for k in knobs}
+
+
+# What synthesis alone measures (metrics.parse_yosys_stat): kept with a cached netlist.
+AREA_METRICS = ("area_um2", "stdcell_area_um2", "macro_area_um2", "seq_area_um2", "comb_area_um2",
+                "cell_count", "macro_count")
+
+
+@dataclass
+class StepKeys:
+    """The cache keys of one run's two steps; the STA key includes the netlist's."""
+    synth: RunKey
+    sta: RunKey
+
+    def digest(self) -> str:
+        """The whole run's key (the STA key covers the netlist's)."""
+        return self.sta.digest()
 
 
 class SynthFlow:
@@ -156,8 +173,8 @@ class SynthFlow:
     def knob_values(self, eda: dict) -> dict:
         return {**{k: v.default for k, v in self.KNOBS.items()}, **eda}
 
-    def render(self, design: RtlDesign, eda: dict, workdir: Path) -> tuple[dict, RunKey]:
-        """Render the tool scripts of one run into ``workdir``; return the context and the cache key."""
+    def render(self, design: RtlDesign, eda: dict, workdir: Path) -> tuple[dict, "StepKeys"]:
+        """Render the tool scripts of one run into ``workdir``; return the context and the cache keys."""
         knobs = self.knob_values(eda)
         problems = self.check_knobs(eda)
         if problems:
@@ -179,9 +196,10 @@ class SynthFlow:
         ctx = dict(
             point_id=workdir.parent.name, top=design.top, vt_flavours=flavours,
             verilog_files=[_script_path(f, workdir) for f in rtl],
-            defines=[k if v in (None, "", True) else f"{k}={v}" for k, v in design.defines.items()],
+            defines=define_args(design.defines),
             include_dirs=[str(Path(d).resolve()) for d in design.include_dirs],
-            parameters=[(k, yosys_value(v)) for k, v in sorted(design.parameters.items())],
+            # A vlogparam without a value is not set (edalize): the RTL's own default holds.
+            parameters=[(k, yosys_value(v)) for k, v in sorted(design.parameters.items()) if v is not None],
             seq_libs=seq_libs, comb_libs=comb_libs, macro_libs=macro_libs,
             stat_libs=seq_libs + comb_libs + macro_libs, sta_libs=seq_libs + comb_libs + macro_libs,
             macro_cells=sorted({m.name for m in design.macros}),
@@ -200,38 +218,57 @@ class SynthFlow:
         for out, template in ((abc_file, f"synth/abc/{script}.abc.j2"), ("synth.ys", "synth/synth.ys.j2"),
                               ("sta.tcl", "synth/sta.tcl.j2")):
             texts[out] = render_to(workdir / out, template, **ctx).read_text()
-        files = {f"rtl:{i}": p for i, p in enumerate(rtl)}
-        files.update({f"lib:{i}": p for i, p in enumerate(seq_libs + comb_libs + macro_paths)})
-        key = RunKey(self.name, texts, files, self.tool_identity(), labels=(ctx["point_id"],))
-        return ctx, key
+        # One cache entry per step: the netlist (synthesis) and the timing/power (STA) of
+        # that netlist. A change that touches only the STA script (activity, the power
+        # rule) re-runs STA on the cached netlist.
+        tools = self.tool_identity()
+        labels = (ctx["point_id"],)
+        synth_files = {f"rtl:{i}": p for i, p in enumerate(rtl)}
+        synth_files.update({f"lib:{i}": p for i, p in enumerate(seq_libs + comb_libs + macro_paths)})
+        synth_key = RunKey("synth:synthesis", {n: texts[n] for n in (abc_file, "synth.ys")}, synth_files,
+                           {"pyosys": tools["pyosys"]}, labels=labels)
+        sta_files = {f"lib:{i}": p for i, p in enumerate(seq_libs + comb_libs + macro_paths)}
+        sta_key = RunKey("synth:sta", {"sta.tcl": texts["sta.tcl"], "netlist": synth_key.digest()}, sta_files,
+                         {"opensta": tools["opensta"]}, labels=labels)
+        return ctx, StepKeys(synth_key, sta_key)
 
     def run(self, design: RtlDesign, eda: dict, workdir: Path) -> tuple[dict, dict]:
         """Synthesize and time ``design``; return (metrics, step wall times in s).
 
-        ``timings['cache_hit']`` is 1 when the result came from the cache."""
+        ``timings['cache_hit']`` is 1 when the whole result came from the cache; a
+        cached netlist alone skips synthesis (no ``synth_s``) and runs STA."""
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
-        ctx, key = self.render(design, eda, workdir)
-        if self.cache is not None:
-            start = time.perf_counter()
-            digest = key.digest()
-            hit = self.cache.get(digest, copy_reports_to=workdir)
-            if hit is not None:
-                (workdir / "CACHE_HIT").write_text(f"{digest}\n{self.cache.directory}\n")
-                return hit["metrics"], {"cache_s": time.perf_counter() - start, "cache_hit": 1}
-        metrics, timings = self._run_tools(design, ctx, workdir)
-        if self.cache is not None:
-            self.cache.put(digest, metrics, timings,
-                           [workdir / n for n in ("stat.json", "sta.log", "synth.ys", "sta.tcl")])
+        ctx, keys = self.render(design, eda, workdir)
+        if self.cache is None:
+            return self._run_tools(design, ctx, workdir)
+        start = time.perf_counter()
+        sta_digest, synth_digest = keys.sta.digest(), keys.synth.digest()
+        hit = self.cache.get(sta_digest, copy_reports_to=workdir)
+        if hit is not None:
+            (workdir / "CACHE_HIT").write_text(f"{sta_digest}\n{self.cache.directory}\n")
+            return hit["metrics"], {"cache_s": time.perf_counter() - start, "cache_hit": 1}
+        netlist = self.cache.get(synth_digest, copy_reports_to=workdir)
+        cache_s = time.perf_counter() - start
+        metrics, timings = self._run_tools(design, ctx, workdir, area=netlist["metrics"] if netlist else None)
+        if netlist is not None:
+            timings["cache_s"] = cache_s
+        else:
+            self.cache.put(synth_digest, {k: metrics[k] for k in AREA_METRICS}, {"synth_s": timings["synth_s"]},
+                           [workdir / n for n in ("netlist.v", "stat.json", "synth.ys", ctx["abc_script_file"])])
+        self.cache.put(sta_digest, metrics, timings, [workdir / n for n in ("stat.json", "sta.log", "synth.ys",
+                                                                            "sta.tcl")])
         return metrics, timings
 
-    def _run_tools(self, design: RtlDesign, ctx: dict, workdir: Path) -> tuple[dict, dict]:
+    def _run_tools(self, design: RtlDesign, ctx: dict, workdir: Path, area: dict | None = None) -> tuple[dict, dict]:
+        """Synthesis (unless ``area`` is given: its netlist is already in ``workdir``), then STA."""
         timings = {}
-        timings["synth_s"] = run_step("synth", [sys.executable, "-m", "edalize_dse.pyosys_main", "synth.ys"],
-                                      workdir, workdir / "yosys.log", self.timeout_s)
-        area = parse_yosys_stat(workdir / "stat.json", workdir / "yosys.log",
-                                macro_areas([m.liberty for m in design.macros]))
-        sanitize_netlist_for_sta(workdir / "netlist.v")
+        if area is None:
+            timings["synth_s"] = run_step("synth", [sys.executable, "-m", "edalize_dse.pyosys_main", "synth.ys"],
+                                          workdir, workdir / "yosys.log", self.timeout_s)
+            area = parse_yosys_stat(workdir / "stat.json", workdir / "yosys.log",
+                                    macro_areas([m.liberty for m in design.macros]))
+            sanitize_netlist_for_sta(workdir / "netlist.v")
         timings["sta_s"] = run_step("sta", ["sta", "-no_init", "-exit", "sta.tcl"],
                                     workdir, workdir / "sta.log", self.timeout_s)
         sta = parse_sta_log(workdir / "sta.log")

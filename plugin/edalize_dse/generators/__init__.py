@@ -39,6 +39,19 @@ class RtlDesign:
     clock_port: str = "clk"
 
 
+def define_args(defines: dict) -> list[str]:
+    """``NAME=value`` for each preprocessor define, with edalize's meaning of a value:
+    None is a define that is not set (left out), a bool is 1/0, anything else its text."""
+    args = []
+    for name, value in defines.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "1" if value else "0"
+        args.append(f"{name}={value}")
+    return args
+
+
 class Generator(ABC):
     name = ""
     # Metrics that ``metrics.derive`` computes from this generator's design facts.

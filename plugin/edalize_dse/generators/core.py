@@ -4,10 +4,18 @@ hardware layer of the space (each point sets them, like ``fusesoc run --PARAM=v`
 
 from __future__ import annotations
 
+import json
+import re
+import sys
+import tempfile
 from pathlib import Path
 
-from edalize_dse.errors import DseError
-from edalize_dse.generators import Generator, RtlDesign
+from edalize_dse.errors import DseError, ToolFailure
+from edalize_dse.generators import Generator, RtlDesign, define_args
+from edalize_dse.runner import run_step
+
+# Input names that read as a clock: clk, wb_clk_i, clock, sys_ck, ...
+_CLOCK_LIKE = re.compile(r"(^|_)(clk|clock|ck)(_|\d|$)|clk", re.IGNORECASE)
 
 
 class CoreGenerator(Generator):
@@ -37,6 +45,40 @@ class CoreGenerator(Generator):
             if isinstance(value, float) or not isinstance(value, (int, str, bool)):
                 problems.append(f"rule 'vlogparam_type': {key} = {value!r} must be an integer, string or bool")
         return problems
+
+    def check_interface(self, config: dict, timeout_s: float | None = None) -> dict:
+        """Elaborate the top with ``config`` (pyosys, about a second) and check the run
+        against it before any point: the RTL elaborates with these parameters, and the
+        clock port is one of the top's inputs. Returns the top's ports and parameters.
+
+        Raises DseError naming the problem (the tool's own error line, or the inputs
+        that look like clocks)."""
+        from edalize_dse.flows.synth import yosys_value
+
+        with tempfile.TemporaryDirectory(prefix="edalize-dse-interface-") as tmp:
+            work = Path(tmp)
+            flags = "".join(f" -D{d}" for d in define_args(self.core.get("defines", {})))
+            flags += "".join(f" -I{Path(d).resolve()}" for d in self.core.get("include_dirs", []))
+            lines = [f"read_verilog -sv{flags} {Path(f).resolve()}" for f in self.files]
+            lines += [f"chparam -set {k} {yosys_value(v)} {self.top}" for k, v in sorted(config.items())
+                      if v is not None]
+            lines.append(f"hierarchy -check -top {self.top}")
+            (work / "interface.ys").write_text("\n".join(lines) + "\n")
+            try:
+                run_step("elaborate", [sys.executable, "-m", "edalize_dse.pyosys_main", "--interface",
+                                       "interface.ys", "interface.json"], work, work / "yosys.log", timeout_s)
+                found = json.loads((work / "interface.json").read_text())
+            except ToolFailure as failure:
+                raise DseError(f"core top '{self.top}' does not elaborate with the space's default point "
+                               f"({failure.reason}); fix the core's files, vlogparams or vlogdefines") from None
+        inputs = [p for p in found["ports"] if p["direction"] in ("input", "inout")]
+        if not any(p["name"] == self.clock_port and p["width"] == 1 for p in inputs):
+            single = [p["name"] for p in inputs if p["width"] == 1]
+            clocks = [n for n in single if _CLOCK_LIKE.search(n)] or single
+            raise DseError(f"clock port '{self.clock_port}' is not a 1-bit input of '{self.top}'; its inputs that "
+                           f"look like clocks: {', '.join(clocks) or 'none'}. Name it with the option clock_port "
+                           f"(fusesoc run ... --clock_port {clocks[0] if clocks else 'NAME'})")
+        return found
 
     def generate(self, config: dict, outdir: Path) -> RtlDesign:
         outdir = Path(outdir)
