@@ -135,6 +135,13 @@ def add_option_arguments(parser) -> None:
                                        metavar=KINDS[o.kind][0].split()[-1].upper())
 
 
+def _options(args) -> int:
+    from edalize_dse.options import markdown_table
+
+    print(markdown_table(), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edalize-dse", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"edalize-dse {__version__}")
@@ -157,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--point", required=True, help="point id (see evaluations.csv)")
     exp.add_argument("--to", help="destination folder (default: <output>/export/<point>)")
     exp.set_defaults(func=_export)
+
+    opt = sub.add_parser("options", help="every run option, grouped by concern (a Markdown table)")
+    opt.set_defaults(func=_options)
 
     chk = sub.add_parser("check-space", help="validate a design-space file and describe it")
     chk.add_argument("space")

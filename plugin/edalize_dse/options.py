@@ -201,3 +201,14 @@ def flow_options_table(defaults_elsewhere: dict) -> dict:
                 desc += f" (default: {defaults_elsewhere[o.name]})"
             table[o.name] = {"type": KINDS[o.kind][1], "desc": desc}
     return table
+
+
+def markdown_table() -> str:
+    """Every user option, grouped by concern, as the README's table (``edalize-dse options``)."""
+    lines = ["| group | option | type | default | meaning |", "|---|---|---|---|---|"]
+    for group, opts in by_group().items():
+        for o in opts:
+            if o.user:
+                default = "" if o.default in (None, {}) else f"`{o.default}`"
+                lines.append(f"| {group} | `{o.name}` | {o.kind} | {default} | {o.help} |")
+    return "\n".join(lines) + "\n"

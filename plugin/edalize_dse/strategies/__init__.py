@@ -10,19 +10,32 @@ from edalize_dse.errors import DseError
 DEFAULT_STRATEGY = "diffusion"
 
 
-def available() -> dict:
-    # Imported here: the model-based strategies pull in torch, Optuna or BoTorch.
-    from edalize_dse.strategies.diffusion import DiffusionStrategy
-    from edalize_dse.strategies.dosa import DosaStrategy
-    from edalize_dse.strategies.grid import GridStrategy
-    from edalize_dse.strategies.optuna_based import MotpeStrategy, Nsga2Strategy
-    from edalize_dse.strategies.qnehvi import QnehviStrategy
-    from edalize_dse.strategies.random import RandomStrategy
-    from edalize_dse.strategies.sobol import SobolStrategy
+# name -> module and class; a strategy's module (and its torch, Optuna or BoTorch)
+# is imported only when that strategy is asked for.
+REGISTRY = {
+    "diffusion": ("diffusion", "DiffusionStrategy"),
+    "random": ("random", "RandomStrategy"),
+    "sobol": ("sobol", "SobolStrategy"),
+    "nsga2": ("optuna_based", "Nsga2Strategy"),
+    "motpe": ("optuna_based", "MotpeStrategy"),
+    "qnehvi": ("qnehvi", "QnehviStrategy"),
+    "dosa": ("dosa", "DosaStrategy"),
+    "grid": ("grid", "GridStrategy"),
+}
 
-    classes = (DiffusionStrategy, RandomStrategy, SobolStrategy, Nsga2Strategy, MotpeStrategy, QnehviStrategy,
-               DosaStrategy, GridStrategy)
-    return {cls.name: cls for cls in classes}
+
+def strategy_class(name: str):
+    import importlib
+
+    if name not in REGISTRY:
+        raise DseError(f"unknown strategy '{name}'; available: {', '.join(sorted(REGISTRY))}")
+    module, cls = REGISTRY[name]
+    return getattr(importlib.import_module(f"edalize_dse.strategies.{module}"), cls)
+
+
+def available() -> dict:
+    """Every strategy class by name (imports them all)."""
+    return {name: strategy_class(name) for name in REGISTRY}
 
 
 def parse_options(items) -> dict:
@@ -40,16 +53,19 @@ def parse_options(items) -> dict:
     return options
 
 
-def make_strategy(name: str, space, seed: int, **options):
-    strategies = available()
-    if name not in strategies:
-        raise DseError(f"unknown strategy '{name}'; available: {', '.join(sorted(strategies))}")
-    cls = strategies[name]
+def check_options(name: str, options: dict):
+    """The strategy's class, once its name and option names are known good (DseError otherwise)."""
+    cls = strategy_class(name)
     known = getattr(cls, "OPTIONS", {})
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise DseError(f"strategy '{name}' has no option(s) {', '.join(unknown)}; "
                        f"its options: {', '.join(sorted(known)) or 'none'}")
+    return cls
+
+
+def make_strategy(name: str, space, seed: int, **options):
+    cls = check_options(name, options)
     try:
         return cls(space, seed=seed, **options)
     except (TypeError, ValueError) as exc:

@@ -26,11 +26,7 @@ import time
 
 import moocore
 import numpy as np
-import torch
 
-from edalize_dse.diffuse import denoiser as dn
-from edalize_dse.diffuse.predictor import PredictorEnsemble
-from edalize_dse.diffuse.screening import select_batch
 from edalize_dse.diffuse.targets import STEP_START, adapt_step, select_targets
 from edalize_dse.qor import QorScaler
 from edalize_dse.strategies.model_based import ModelBasedStrategy
@@ -75,6 +71,13 @@ class DiffusionStrategy(ModelBasedStrategy):
 
     # ---- one round
     def model_propose(self, n, data, seen, times):
+        # torch and the models load with the first model round (see ModelBasedStrategy.propose).
+        import torch
+
+        from edalize_dse.diffuse import denoiser as dn
+        from edalize_dse.diffuse.predictor import PredictorEnsemble
+        from edalize_dse.diffuse.screening import select_batch
+
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.model_rounds)
         rng = np.random.default_rng([self.seed, self.model_rounds])
         objectives = self.space.objectives

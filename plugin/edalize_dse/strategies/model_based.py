@@ -14,8 +14,6 @@ import logging
 import time
 from abc import abstractmethod
 
-import torch
-
 from edalize_dse.encoding import SpaceEncoder
 from edalize_dse.qor import usable
 from edalize_dse.strategies.base import Strategy
@@ -29,9 +27,6 @@ MIN_MODEL_POINTS = 4
 class ModelBasedStrategy(Strategy):
     def __init__(self, space, seed: int = 0, init_points: int = 10):
         super().__init__(space, seed)
-        # The models are small and the cores are shared with the tool processes
-        # the loop starts: more torch threads only add contention.
-        torch.set_num_threads(1)
         if int(init_points) < 1:
             raise ValueError(f"init_points must be at least 1, got {init_points}")
         self.init_points = int(init_points)
@@ -50,6 +45,14 @@ class ModelBasedStrategy(Strategy):
         data = usable(self.history, self.space.objectives)
         if len(seen) < self.init_points or len(data) < MIN_MODEL_POINTS:
             return self.design.next(n, seen)
+        if self.model_rounds == 0:
+            # torch is imported at the first model round, not with the strategy: a run
+            # that resumes a finished exploration, or is only checked, never pays for it.
+            import torch
+
+            # The models are small and the cores are shared with the tool processes
+            # the loop starts: more torch threads only add contention.
+            torch.set_num_threads(1)
         self.model_rounds += 1
         start = time.perf_counter()
         times: dict = {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.stats import qmc
 
 from edalize_dse.encoding import SpaceEncoder
 from edalize_dse.strategies.base import Strategy
@@ -20,9 +19,18 @@ class SobolDesign:
 
     def __init__(self, encoder: SpaceEncoder, seed: int):
         self.encoder = encoder
-        self.sampler = qmc.Sobol(d=len(encoder.params), scramble=True, seed=seed)
+        self._sampler = None
         self.seed = seed
         self.drawn = 0
+
+    @property
+    def sampler(self):
+        # scipy.stats loads in about a second: only when the first point is drawn.
+        if self._sampler is None:
+            from scipy.stats import qmc
+
+            self._sampler = qmc.Sobol(d=len(self.encoder.params), scramble=True, seed=self.seed)
+        return self._sampler
 
     def next(self, n: int, seen: set[str]) -> list[dict]:
         # Points told without being asked here (a resumed run) came from the same
