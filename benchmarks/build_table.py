@@ -40,15 +40,62 @@ DEFAULT_TABLE = HERE / "tables" / "gemmini_table.csv.gz"
 STEPS = ("generate_s", "synth_s", "sta_s")
 
 
-def build(space_path, work, workers: int, tool_timeout: float | None, progress: bool = True) -> None:
-    """Evaluate every valid point not yet in the store at ``work``."""
-    from edalize_dse.explore import RunConfig, explore
+def table_config(space_path, work, workers: int, tool_timeout: float | None):
+    from edalize_dse.explore import RunConfig
     from edalize_dse.space import load_space
 
     total = len(load_space(space_path).enumerate_valid(limit=MAX_BOX_POINTS))
-    config = RunConfig(space=str(space_path), output=str(work), budget=total, strategy="grid", workers=workers,
-                       cache_dir="off", tool_timeout=tool_timeout)
-    explore(config, progress=progress)
+    return RunConfig(space=str(space_path), output=str(work), budget=total, strategy="grid", workers=workers,
+                     cache_dir="off", tool_timeout=tool_timeout)
+
+
+def build(space_path, work, workers: int, tool_timeout: float | None, progress: bool = True) -> None:
+    """Evaluate every valid point not yet in the store at ``work``."""
+    from edalize_dse.explore import explore
+
+    explore(table_config(space_path, work, workers, tool_timeout), progress=progress)
+
+
+def import_rows(space_path, work, table: Path, workers: int, tool_timeout: float | None) -> int:
+    """Start the store at ``work`` from the rows of an earlier, partial export of the same
+    build (a build carried across machines: the table's rows are its state). Refused
+    unless the export's run identity equals this build's (same space, flow, platform,
+    tools). Returns the number of rows imported."""
+    from edalize_dse.errors import DseError
+    from edalize_dse.explore import open_store, prepare
+    from edalize_dse.identity import changes, run_identity
+    from edalize_dse.space import load_space
+    from edalize_dse.store import STORE_NAME, Evaluation
+
+    if (Path(work) / STORE_NAME).exists():
+        raise DseError(f"{work} already holds a store: resume it (no --import), or give another --work")
+    note = json.loads(provenance_path(table).read_text())
+    config = table_config(space_path, work, workers, tool_timeout)
+    identity = run_identity(config, prepare(config))
+    differ = changes(note.get("run_identity") or {}, identity)
+    if differ:
+        raise DseError(f"{table} was built by a different flow (changed: {'; '.join(differ)}): its rows are "
+                       "not this build's; build afresh")
+    space = load_space(space_path)
+    by_text = {tuple(str(p[n]) for n in space.names): p for p in space.enumerate_valid(limit=MAX_BOX_POINTS)}
+    with gzip.open(table, "rt", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    metrics = [c for c in rows[0] if c not in (*space.names, "status", "error", "flow_wall_s", *STEPS,
+                                                "finished_at") and not c.startswith("version_")] if rows else []
+    Path(work).mkdir(parents=True, exist_ok=True)
+    store = open_store(Path(work), identity, restart=False)
+    try:
+        for row in rows:
+            point = by_text[tuple(row[n] for n in space.names)]
+            store.add(Evaluation(
+                point_id=space.point_id(point), params=point, status=row["status"], error=row["error"] or None,
+                qor={m: float(row[m]) for m in metrics if row[m] != ""},
+                tool_versions={c[len("version_"):]: v for c, v in row.items() if c.startswith("version_") and v},
+                timings={s: float(row[s]) for s in STEPS if row[s] != ""}, strategy="grid (imported)",
+                started_at=row["finished_at"], finished_at=row["finished_at"]))
+    finally:
+        store.close()
+    return len(rows)
 
 
 def stored(work):
@@ -93,14 +140,18 @@ def write_table(space_path, evaluations, table: Path) -> dict:
     return counts
 
 
+def provenance_path(table) -> Path:
+    return Path(table).with_name(Path(table).name.split(".")[0] + ".provenance.json")
+
+
 def provenance(space_path, work, evaluations, counts) -> dict:
     """Where the table came from: the space, the tools, the machine, and what it cost."""
     import hashlib
     import platform
 
-    from edalize_dse.space import load_space
-
     from edalize_dse.explore import RunConfig
+    from edalize_dse.space import load_space
+    from edalize_dse.store import STORE_NAME, Store
 
     run_json = Path(work) / "run.json"
     record = vars(RunConfig.from_json(run_json)) if run_json.is_file() else {}
@@ -123,7 +174,19 @@ def provenance(space_path, work, evaluations, counts) -> dict:
         "last_finished": max((e.finished_at for e in evaluations), default=None),
         "flow_wall_h": round(flow_s / 3600, 3),  # the tools' own time, summed over points
         **counts,
+        # What every row depends on (edalize_dse.identity): a partial table resumes only into the same build.
+        "run_identity": store_identity(Path(work) / STORE_NAME, Store),
     }
+
+
+def store_identity(path: Path, store_class):
+    if not path.is_file():
+        return None
+    store = store_class(path)
+    try:
+        return store.recorded_identity()
+    finally:
+        store.close()
 
 
 def fmt(value):
@@ -142,15 +205,21 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2, help="points synthesised at once")
     ap.add_argument("--tool-timeout", type=float, default=900.0, help="seconds per tool run before it fails")
     ap.add_argument("--export-only", action="store_true", help="write the table from the store, run nothing")
+    ap.add_argument("--import", dest="import_table", metavar="TABLE",
+                    help="start a new store from a partial export of this build (e.g. committed by an earlier "
+                         "session on another machine), then continue it")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
 
+    if args.import_table:
+        count = import_rows(args.space, args.work, Path(args.import_table), args.workers, args.tool_timeout)
+        print(f"{args.work}: {count} finished rows imported from {args.import_table}")
     if not args.export_only:
         build(args.space, args.work, args.workers, args.tool_timeout, progress=not args.no_progress)
     evaluations = stored(args.work)
     counts = write_table(args.space, evaluations, Path(args.table))
     record = provenance(args.space, args.work, evaluations, counts)
-    note = Path(args.table).with_name(Path(args.table).name.split(".")[0] + ".provenance.json")
+    note = provenance_path(args.table)
     note.write_text(json.dumps(record, indent=2) + "\n")
     print(f"{args.table}: {counts['ok']} ok, {counts['failed']} failed, {counts['missing']} not yet run "
           f"of {counts['points']} points")
