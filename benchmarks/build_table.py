@@ -227,4 +227,10 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from edalize_dse.errors import DseError
+
+    try:
+        sys.exit(main())
+    except DseError as exc:
+        print(f"build_table: error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -119,6 +119,47 @@ def test_table_build_killed_at_a_random_moment_resumes_without_loss_or_repeat(tm
     assert (tmp_path / "again.csv.gz").read_bytes() == table.read_bytes()
 
 
+def test_a_partial_table_carries_the_build_to_another_store(tmp_path, platform_dir, tools):
+    """A build that cannot finish on one machine is continued elsewhere from its committed
+    partial export; an export of another flow is refused."""
+    space = write_space(tmp_path, SMALL_TABLE_SPACE)
+    first = tmp_path / "first"
+    partial = tmp_path / "partial.csv.gz"
+    # Two finished points stand for a build stopped part-way.
+    run = subprocess.run([sys.executable, "-m", "edalize_dse", "run", "--space", str(space), "--output", str(first),
+                          "--strategy", "grid", "--budget", "2", "--cache-dir", "off", "--no-progress"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    export = subprocess.run(
+        [sys.executable, str(BUILD_TABLE), "--space", str(space), "--work", str(first), "--table", str(partial),
+         "--export-only"], capture_output=True, text=True, timeout=120)
+    assert export.returncode == 1 and "2 ok, 0 failed, 4 not yet run" in export.stdout
+    note = json.loads((tmp_path / "partial.provenance.json").read_text())
+    assert note["run_identity"]["activity"] == 0.1
+
+    table = tmp_path / "table.csv.gz"
+    cont = subprocess.run([sys.executable, str(BUILD_TABLE), "--space", str(space), "--work", str(tmp_path / "second"),
+                           "--table", str(table), "--import", str(partial), "--workers", "2", "--no-progress"],
+                          capture_output=True, text=True, timeout=600)
+    assert cont.returncode == 0, cont.stdout + cont.stderr
+    assert "2 finished rows imported" in cont.stdout and "6 ok, 0 failed, 0 not yet run of 6 points" in cont.stdout
+    with gzip.open(partial, "rt") as fh:
+        before = {tuple(r[n] for n in ("clock_period_ps", "ASAP7_USE_VT")): r for r in csv.DictReader(fh)}
+    with gzip.open(table, "rt") as fh:
+        after = {tuple(r[n] for n in ("clock_period_ps", "ASAP7_USE_VT")): r for r in csv.DictReader(fh)}
+    assert len(after) == 6
+    for key, row in before.items():  # carried over unchanged (flow_wall_s is re-summed from rounded steps)
+        assert float(after[key].pop("flow_wall_s")) == pytest.approx(float(row.pop("flow_wall_s")), rel=1e-4)
+        assert after[key] == row, key
+
+    note["run_identity"]["activity"] = 0.2  # rows of another flow setting
+    (tmp_path / "partial.provenance.json").write_text(json.dumps(note))
+    refused = subprocess.run([sys.executable, str(BUILD_TABLE), "--space", str(space), "--work",
+                              str(tmp_path / "third"), "--table", str(tmp_path / "t3.csv.gz"), "--import", str(partial)],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and "changed: activity (0.2 -> 0.1)" in refused.stdout + refused.stderr
+
+
 def _write_table(path, space, rows):
     names = space.names
     with open(path, "w", newline="") as fh:
