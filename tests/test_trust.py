@@ -211,11 +211,18 @@ def test_check_space_checks_names_against_the_core(tmp_path, platform_dir):
         in checked.stderr
 
 
-def test_flops_map_to_the_small_cell_and_the_log_has_no_false_problems(tmp_path, platform_dir, tools):
+def test_flop_cells_and_a_log_without_false_problems(tmp_path, platform_dir, tools):
+    """Flops map to DFFHQx4 by default (this flow has no sizing step after synthesis, so an
+    x1 flop would drive its whole fanout); flop_cells=x1 maps ORFS's DFFHQNx1, 20 % smaller."""
     gen = get_generator("core", core=write_core(tmp_path), clock_port="wb_clk_i")
     design = gen.generate(gen.resolve({"W": 8}), tmp_path / "p" / "rtl")
-    get_flow("synth", cache=False).run(design, {}, tmp_path / "p" / "synth")
-    netlist = (tmp_path / "p" / "synth" / "netlist.v").read_text()
-    assert "DFFHQNx1_ASAP7_75t_R" in netlist and "DFFHQx4" not in netlist
-    log = (tmp_path / "p" / "synth" / "yosys.log").read_text()
+    flow = get_flow("synth", cache=False)
+    strong, _ = flow.run(design, {}, tmp_path / "p" / "x4")
+    small, _ = flow.run(design, {"flop_cells": "x1"}, tmp_path / "p" / "x1")
+    x4 = (tmp_path / "p" / "x4" / "netlist.v").read_text()
+    x1 = (tmp_path / "p" / "x1" / "netlist.v").read_text()
+    assert "DFFHQx4_ASAP7_75t_R" in x4 and "DFFHQNx1" not in x4
+    assert "DFFHQNx1_ASAP7_75t_R" in x1 and "DFFHQx4" not in x1
+    assert small["seq_area_um2"] == pytest.approx(strong["seq_area_um2"] * 0.2916 / 0.3645, rel=1e-6)
+    log = (tmp_path / "p" / "x4" / "yosys.log").read_text()
     assert "no driver" not in log and "Found and reported 0 problems" in log

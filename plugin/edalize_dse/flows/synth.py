@@ -27,10 +27,13 @@ from edalize_dse.templating import render_to, templates_dir
 
 # ORFS's ASAP7 DONT_USE_CELLS: fractional-drive, scan and clock-gating cells.
 ORFS_ASAP7_DONT_USE = "*x1p*_ASAP7* *xp*_ASAP7* SDF* ICG*"
-# Left out of flip-flop mapping only: dfflibmap takes a non-inverting flop over any
-# inverting one, and ASAP7's non-inverting D flops are the x4 cells (0.3645 um2
-# against DFFHQNx1's 0.2916 um2); see templates/synth/synth.ys.j2.
-FLOP_MAP_DONT_USE = ("DFFHQx4_ASAP7_75t_*", "DFFLQx4_ASAP7_75t_*")
+# Flip-flop cells (knob flop_cells). dfflibmap takes a non-inverting flop over any
+# inverting one, and ASAP7's only non-inverting D flops are the x4 cells (0.3645 um2);
+# 'x1' leaves them out of flop mapping so it picks DFFHQNx1 (0.2916 um2, as ORFS's
+# synthesis does before OpenROAD resizes). This flow has no sizing step after
+# synthesis: an x1 flop then drives its whole fanout (a control flop of the 4x4
+# array: 198 fF, 828 ps), so 'x4' is the default (BENCHMARKS.md, issue 13).
+FLOP_MAP_DONT_USE = {"x4": (), "x1": ("DFFHQx4_ASAP7_75t_*", "DFFLQx4_ASAP7_75t_*")}
 # Toggles per clock period on every net, for report_power.
 DEFAULT_ACTIVITY = 0.1
 # metric (mW) -> entry of the OpenSTA power report (metrics.parse_sta_log, W).
@@ -76,6 +79,9 @@ def _knobs() -> dict[str, Knob]:
         Knob("retime", False, "pass flip-flops through ABC and retime them (abc -dff)", switch, "0/1"),
         Knob("DONT_USE_CELLS", ORFS_ASAP7_DONT_USE, "cell-name patterns the mappers must not use",
              _check_dont_use, "a string of patterns", orfs="DONT_USE_CELLS"),
+        Knob("flop_cells", "x4", "D flip-flop cells: x4 (non-inverting DFFHQx4, drives its fanout unsized) or x1 "
+             "(DFFHQNx1, 20 % smaller, as ORFS maps before OpenROAD resizes)", one_of(*FLOP_MAP_DONT_USE),
+             "x4, x1"),
         Knob("max_fanout", 0, "ABC buffers nets above this fanout (0: ABC's own default / no buffering pass)",
              non_negative_int, "an integer >= 0"),
         Knob("io_delay_pct", 0, "input arrival and output required time, % of the clock period (SDC)",
@@ -209,7 +215,7 @@ class SynthFlow:
             flatten=not as_switch(knobs["SYNTH_HIERARCHICAL"]), booth=as_switch(knobs["booth"]),
             retime=as_switch(knobs["retime"]), max_fanout=int(knobs["max_fanout"]),
             tie_hi=f"TIEHIx1_ASAP7_75t_{suffix}", tie_lo=f"TIELOx1_ASAP7_75t_{suffix}",
-            alias_buffer=f"BUFx2_ASAP7_75t_{suffix}", flop_dont_use=list(FLOP_MAP_DONT_USE),
+            alias_buffer=f"BUFx2_ASAP7_75t_{suffix}", flop_dont_use=list(FLOP_MAP_DONT_USE[knobs["flop_cells"]]),
             stat_json="stat.json", netlist="netlist.v", clock_port=design.clock_port,
             io_delay_pct=f"{float(knobs['io_delay_pct']):g}", io_delay_ps=f"{io_delay_ps:g}",
             activity=self.activity,
