@@ -6,11 +6,13 @@ users can call the same commands directly, without FuseSoC."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from edalize_dse import __version__
 from edalize_dse.errors import DseError
+from edalize_dse.faults import environment_problem, log_internal_error
 
 
 def _run(args) -> int:
@@ -33,10 +35,17 @@ def _run(args) -> int:
         if option.kind == "dict":  # repeated KEY=VALUE, merged over the configuration's
             value = {**getattr(config, name), **parse_options(value)}
         setattr(config, name, value)
+    args.output_dir = config.output  # where an internal error's details go
+    if args.exit_with_parent:
+        _exit_with_parent()
+    _stop_on_signals()
     summary = explore(config, progress=not args.no_progress)
     print(summary_text(summary.space, summary.evaluations, summary.files))
     print(f"{summary.new} evaluation(s) run now, {len(summary.evaluations) - summary.new} resumed from "
           f"{summary.output / STORE_NAME}")
+    if summary.timed_out:
+        print(f"note: {len(summary.timed_out)} point(s) ran past tool_timeout and were not recorded "
+              f"({', '.join(summary.timed_out)}); the next run tries them again (or raise tool_timeout)")
     if summary.exhausted:
         print(f"note: the space has no unevaluated valid point left; {len(summary.evaluations)} of the "
               f"budget of {config.budget} were run")
@@ -122,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "here override it")
     add_option_arguments(run)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    # The FuseSoC flow's Makefile passes it: when FuseSoC is interrupted it kills make,
+    # and the run must not go on as an orphan.
+    run.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(func=_run)
 
     rep = sub.add_parser("report", help="rewrite the CSV files and the plot of an output directory")
@@ -141,6 +153,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled as Ctrl-C is (the stop of every tool, then one line)."""
+
+    def __init__(self, signame: str):
+        super().__init__(signame)
+        self.signame = signame
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C, SIGTERM and SIGHUP kill every running tool's process group first (a hung
+    tool would otherwise hold its worker, and the exit, forever), then unwind the run."""
+    from edalize_dse.runner import stop_all_tools
+
+    def handler(signum, frame):
+        stop_all_tools()
+        raise Stopped(signal.Signals(signum).name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+def _exit_with_parent() -> None:
+    """Linux: get SIGTERM when the parent (FuseSoC's make) dies, so the run stops with it."""
+    import ctypes
+    import os
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        raise Stopped("SIGTERM")
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -148,7 +196,18 @@ def main(argv=None) -> int:
     except DseError as exc:
         print(f"edalize-dse: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("edalize-dse: interrupted; finished evaluations are in the store, re-run to resume",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        how = f"stopped by {exc.signame}" if isinstance(exc, Stopped) else "interrupted"
+        print(f"edalize-dse: {how}; every tool was stopped, finished evaluations are in the store, re-run the "
+              "same command to resume", file=sys.stderr)
+        return 143 if isinstance(exc, Stopped) and exc.signame == "SIGTERM" else 130
+    except Exception as exc:
+        problem = environment_problem(exc)
+        if problem:
+            print(f"edalize-dse: error: {problem}; fix the machine and re-run the same command to resume",
+                  file=sys.stderr)
+            return 3
+        log = log_internal_error(exc, getattr(args, "output_dir", None) or getattr(args, "output", None))
+        print(f"edalize-dse: internal error {type(exc).__name__}: {str(exc)[:200]} (details in {log}; please "
+              "report it)", file=sys.stderr)
+        return 70
