@@ -194,10 +194,11 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except DseError as exc:
-        print(f"edalize-dse: error: {exc}", file=sys.stderr)
+        print(f"edalize-dse: error: {' '.join(str(exc).split())}", file=sys.stderr)  # always one line
         return 2
     except KeyboardInterrupt as exc:
-        how = f"stopped by {exc.signame}" if isinstance(exc, Stopped) else "interrupted"
+        stopped = isinstance(exc, Stopped) and exc.signame != "SIGINT"
+        how = f"stopped by {exc.signame}" if stopped else "interrupted"
         print(f"edalize-dse: {how}; every tool was stopped, finished evaluations are in the store, re-run the "
               "same command to resume", file=sys.stderr)
         return 143 if isinstance(exc, Stopped) and exc.signame == "SIGTERM" else 130

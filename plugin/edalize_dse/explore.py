@@ -178,9 +178,13 @@ def check_inputs(config: RunConfig) -> Prepared:
 def prepare(config: RunConfig) -> Prepared:
     """``check_inputs``, then the tools themselves (their versions are recorded)."""
     prep = check_inputs(config)
+    check_tools(prep)
+    return prep
+
+
+def check_tools(prep: Prepared) -> None:
     for flow in prep.flows:
         prep.tool_versions.update(flow.preflight())
-    return prep
 
 
 MAXIMISED = ("throughput_gops", "fmax_mhz")
@@ -221,13 +225,14 @@ class Summary:
 
 
 def explore(config: RunConfig, progress: bool = True) -> Summary:
-    prep = prepare(config)
+    prep = check_inputs(config)
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
-    # One writer per output folder: a second run is refused here, before it touches anything.
+    # One writer per output folder: a second run is refused here, before it starts a tool.
     lock = OutputLock(output).acquire()
     allow_tools()
     try:
+        check_tools(prep)
         store = Store(output / STORE_NAME)
     except BaseException:
         lock.release()

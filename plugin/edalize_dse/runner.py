@@ -33,6 +33,22 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+# A failed tool on a file system with less free space than this failed for want of it.
+LOW_DISK_BYTES = 1 << 20
+
+
+def _disk_full(folder) -> str | None:
+    """Why a tool that failed in ``folder`` may have failed for the disk's sake, or None."""
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return None
+    free, size = fs.f_bavail * fs.f_frsize, fs.f_blocks * fs.f_frsize
+    if free < min(LOW_DISK_BYTES, size // 10):
+        return f"with only {free // 1024} KiB free on the disk of {folder}: no space left on the device"
+    return None
+
+
 def stop_all_tools() -> None:
     """Kill every running tool's process group; tools started later are killed at once."""
     _stopping.set()
@@ -112,5 +128,9 @@ def run_step(step: str, cmd: list[str], cwd: Path, log: Path, timeout: float | N
                           kind="environment")
     if code != 0:
         reason = f"exited with status {code}" if code > 0 else f"crashed with {_signal_name(-code)}"
+        full = _disk_full(cwd)
+        if full:
+            # A tool that could not write its outputs says nothing about the design.
+            raise ToolFailure(step, f"{reason}, {full}", log, tail(log), kind="environment")
         raise ToolFailure(step, reason, log, tail(log))
     return time.perf_counter() - start

@@ -350,10 +350,14 @@ def load_space(path) -> Space:
     text = _read_text(path)
     try:
         doc = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+    except yaml.reader.ReaderError as exc:
+        line = text[:exc.position].count("\n") + 1
+        raise SpaceError(path, f"control character {exc.character!r} at line {line}: not a text file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise SpaceError(path, f"not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line
+        raise SpaceError(path, f"not valid YAML{where}: {problem}") from None
     except RecursionError:
         raise SpaceError(path, "YAML nested too deeply") from None
     if not isinstance(doc, dict):
