@@ -128,6 +128,8 @@ def _entry_problem(entry: Path, key: str) -> str | None:
         return "result without metrics, timings or reports"
     if result.get("key") != key:
         return "result of another key"
+    if "checksum" not in result:
+        return "written without a checksum (by an older version, or edited)"
     missing = [n for n in result["reports"] if not (entry / n).is_file()]
     if missing:
         return f"report(s) missing: {', '.join(missing)}"
