@@ -21,22 +21,53 @@ if not os.environ.get("ASAP7_PLATFORM_DIR") and not os.environ.get("FLOW_HOME"):
 # Derived files (decompressed liberty, cached flow results) go to a folder of this
 # test session, never the user's ~/.cache; tools started by tests inherit it.
 os.environ["EDALIZE_DSE_CACHE"] = tempfile.mkdtemp(prefix="edalize-dse-test-cache-")
-ORFS_DATA = REPO.parent / "shared" / "orfs"
+SHARED_ORFS_DATA = REPO.parent / "shared" / "orfs"
+
+
+class OrfsData:
+    """ORFS reference data (the variable list and the ASAP7 designs' metric rules), read
+    from a real checkout ($FLOW_HOME/flow/...) or from the copy in ../shared/orfs."""
+
+    def __init__(self, variables: Path, designs: Path, origin: str):
+        self.variables = variables  # variables.yaml
+        self.designs = designs  # <design>/rules-base.json
+        self.origin = origin
+
+    def rules(self, design: str) -> Path:
+        return self.designs / design / "rules-base.json"
+
+
+def find_orfs_data(environ=os.environ, shared: Path = SHARED_ORFS_DATA) -> "OrfsData | str":
+    """$FLOW_HOME's checkout (FLOW_HOME naming its 'flow' folder, as ORFS does, or the
+    checkout's root), else ../shared/orfs; else the reason there is none."""
+    flow_home = environ.get("FLOW_HOME")
+    for flow in ([Path(flow_home), Path(flow_home) / "flow"] if flow_home else []):
+        variables, designs = flow / "scripts" / "variables.yaml", flow / "designs" / "asap7"
+        if variables.is_file() and any(designs.glob("*/rules-base.json")):
+            return OrfsData(variables, designs, f"FLOW_HOME={flow_home}")
+    if (shared / "variables.yaml").is_file():
+        return OrfsData(shared / "variables.yaml", shared / "asap7", str(shared))
+    return ("OpenROAD-flow-scripts reference data not found: set FLOW_HOME to an ORFS checkout "
+            f"(flow/scripts/variables.yaml, flow/designs/asap7/*/rules-base.json) or provide {shared}")
 
 
 @pytest.fixture(scope="session")
-def orfs_data() -> Path:
-    if not (ORFS_DATA / "variables.yaml").is_file():
-        pytest.fail(f"OpenROAD-flow-scripts reference data missing: {ORFS_DATA}/variables.yaml "
-                    "(CI checks out ../shared beside the project)")
-    return ORFS_DATA
+def orfs_data() -> OrfsData:
+    found = find_orfs_data()
+    if isinstance(found, str):
+        pytest.skip(found)
+    return found
 
 
 @pytest.fixture(scope="session")
 def platform_dir() -> Path:
+    # As the product looks for it: ASAP7_PLATFORM_DIR, else an ORFS checkout's platforms/asap7.
     path = os.environ.get("ASAP7_PLATFORM_DIR")
+    if not path and os.environ.get("FLOW_HOME"):
+        path = str(Path(os.environ["FLOW_HOME"]) / "platforms" / "asap7")
     if not path or not Path(path).is_dir():
-        pytest.fail("ASAP7_PLATFORM_DIR is not set to the ASAP7 platform (../shared/pdk/asap7)")
+        pytest.fail("no ASAP7 platform: set ASAP7_PLATFORM_DIR (or FLOW_HOME to an ORFS 'flow' folder), "
+                    "or provide ../shared/pdk/asap7")
     return Path(path)
 
 

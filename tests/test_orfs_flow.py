@@ -43,7 +43,7 @@ def make_value(config_mk: Path, name: str) -> str:
 
 
 def test_config_mk_sets_only_orfs_variables_and_make_reads_them(tmp_path, orfs_data):
-    variables = yaml.safe_load((orfs_data / "variables.yaml").read_text())
+    variables = yaml.safe_load(orfs_data.variables.read_text())
     ctx, work = render(tmp_path, EXPORTED)
     text = (work / "config.mk").read_text()
     names = [line.split()[1] for line in text.splitlines() if line.startswith("export ")]
@@ -141,7 +141,9 @@ def test_the_make_command_is_the_documented_one(tmp_path):
 
 # ---- metadata.json, with ORFS's metric names and magnitudes (shared/orfs/asap7/*/rules-base.json)
 def reference_metadata(orfs_data, design):
-    rules = json.loads((orfs_data / "asap7" / design / "rules-base.json").read_text())
+    if not orfs_data.rules(design).is_file():
+        pytest.skip(f"{orfs_data.origin} has no asap7 design '{design}'")
+    rules = json.loads(orfs_data.rules(design).read_text())
     return {key: rule["value"] for key, rule in rules.items()}
 
 

@@ -37,7 +37,7 @@ def rendered(tmp_path, eda):
 
 # ---- ORFS names
 def test_capital_knobs_and_orfs_counterparts_are_orfs_variables(orfs_data):
-    variables = yaml.safe_load((orfs_data / "variables.yaml").read_text())
+    variables = yaml.safe_load(orfs_data.variables.read_text())
     for knob in SynthFlow.KNOBS.values():
         if knob.name.isupper():
             assert knob.name in variables, f"{knob.name} is named like an ORFS variable but ORFS has none"

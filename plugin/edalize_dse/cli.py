@@ -6,16 +6,21 @@ users can call the same commands directly, without FuseSoC."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from edalize_dse import __version__
 from edalize_dse.errors import DseError
+from edalize_dse.faults import environment_problem, log_internal_error
 
-# Exit statuses (README "Exit status"): 0 results; 2 bad input or environment (one line
-# on stderr, nothing run); 4 every evaluation failed; 130 interrupted.
-EXIT_BAD_INPUT = 2
-EXIT_ALL_FAILED = 4
+# Exit statuses (README "Exit status"), each with one line on stderr.
+EXIT_BAD_INPUT = 2      # bad input or a missing tool/platform: nothing was evaluated
+EXIT_ENVIRONMENT = 3    # the machine failed (disk full, store unwritable...): fix it and re-run
+EXIT_ALL_FAILED = 4     # every evaluation failed on the design
+EXIT_INTERNAL = 70      # a bug of ours: details in a log file named on stderr
+EXIT_INTERRUPTED = 130  # Ctrl-C: finished evaluations are in the store
+EXIT_SIGTERM = 143
 
 
 def _run(args) -> int:
@@ -38,10 +43,17 @@ def _run(args) -> int:
         if option.kind == "dict":  # repeated KEY=VALUE, merged over the configuration's
             value = {**getattr(config, name), **parse_options(value)}
         setattr(config, name, value)
+    args.output_dir = config.output  # where an internal error's details go
+    if args.exit_with_parent:
+        _exit_with_parent()
+    _stop_on_signals()
     summary = explore(config, progress=not args.no_progress)
     print(summary_text(summary.space, summary.evaluations, summary.files))
     print(f"{summary.new} evaluation(s) run now, {len(summary.evaluations) - summary.new} resumed from "
           f"{summary.output / STORE_NAME}")
+    if summary.timed_out:
+        print(f"note: {len(summary.timed_out)} point(s) ran past tool_timeout and were not recorded "
+              f"({', '.join(summary.timed_out)}); the next run tries them again (or raise tool_timeout)")
     if summary.exhausted:
         print(f"note: the space has no unevaluated valid point left; {len(summary.evaluations)} of the "
               f"budget of {config.budget} were run")
@@ -152,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "here override it")
     add_option_arguments(run)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    # The FuseSoC flow's Makefile passes it: when FuseSoC is interrupted it kills make,
+    # and the run must not go on as an orphan.
+    run.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(func=_run)
 
     rep = sub.add_parser("report", help="rewrite the CSV files and the plot of an output directory")
@@ -176,14 +191,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled as Ctrl-C is (the stop of every tool, then one line)."""
+
+    def __init__(self, signame: str):
+        super().__init__(signame)
+        self.signame = signame
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C, SIGTERM and SIGHUP kill every running tool's process group first (a hung
+    tool would otherwise hold its worker, and the exit, forever), then unwind the run."""
+    from edalize_dse.runner import stop_all_tools
+
+    def handler(signum, frame):
+        stop_all_tools()
+        raise Stopped(signal.Signals(signum).name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+def _exit_with_parent() -> None:
+    """Linux: get SIGTERM when the parent (FuseSoC's make) dies, so the run stops with it."""
+    import ctypes
+    import os
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        raise Stopped("SIGTERM")
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except DseError as exc:
-        print(f"edalize-dse: error: {exc}", file=sys.stderr)
+        print(f"edalize-dse: error: {' '.join(str(exc).split())}", file=sys.stderr)  # always one line
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("edalize-dse: interrupted; finished evaluations are in the store, re-run to resume",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        stopped = isinstance(exc, Stopped) and exc.signame != "SIGINT"
+        how = f"stopped by {exc.signame}" if stopped else "interrupted"
+        print(f"edalize-dse: {how}; every tool was stopped, finished evaluations are in the store, re-run the "
+              "same command to resume", file=sys.stderr)
+        return EXIT_SIGTERM if isinstance(exc, Stopped) and exc.signame == "SIGTERM" else EXIT_INTERRUPTED
+    except Exception as exc:
+        problem = environment_problem(exc)
+        if problem:
+            print(f"edalize-dse: error: {problem}; fix the machine and re-run the same command to resume",
+                  file=sys.stderr)
+            return EXIT_ENVIRONMENT
+        log = log_internal_error(exc, getattr(args, "output_dir", None) or getattr(args, "output", None))
+        print(f"edalize-dse: internal error {type(exc).__name__}: {str(exc)[:200]} (details in {log}; please "
+              "report it)", file=sys.stderr)
+        return EXIT_INTERNAL

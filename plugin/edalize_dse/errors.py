@@ -20,11 +20,22 @@ class SpaceError(DseError):
 
 
 class ToolFailure(Exception):
-    """One tool run of one evaluation failed; the evaluation is recorded as failed."""
+    """One tool run of one evaluation failed.
 
-    def __init__(self, step, reason, log_path=None, log_tail=""):
+    ``kind`` says whose failure it is: ``design`` (the tool failed on this point:
+    recorded as failed), ``timeout`` (not recorded: the next run tries the point
+    again) or ``environment`` (the machine, not the point: the run stops)."""
+
+    def __init__(self, step, reason, log_path=None, log_tail="", kind="design"):
         super().__init__(f"{step}: {reason}")
         self.step = step
         self.reason = reason
         self.log_path = log_path
         self.log_tail = log_tail
+        self.kind = kind
+
+
+class EnvironmentFault(DseError):
+    """The machine failed the run, not the design (disk full, permission denied, a
+    tool gone or killed, the store unwritable): the run stops with this one line and
+    the point is not recorded, so the next run evaluates it."""

@@ -2,7 +2,11 @@
 
 Whatever goes wrong inside (an invalid configuration, a tool crash, a timeout,
 an unparsable report) comes back as a failed Evaluation with the reason and
-the log, never as an exception that would stop the exploration."""
+the log, never as an exception that would stop the exploration. Two exceptions:
+a timeout comes back with status ``timeout`` (not stored: the next run tries the
+point again), and a problem of the machine (disk full, permission denied, a tool
+removed or killed) raises ``EnvironmentFault``, which stops the run with the point
+unrecorded (``faults.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from edalize_dse.errors import ToolFailure
+from edalize_dse.errors import EnvironmentFault, ToolFailure
+from edalize_dse.faults import as_environment_fault
 from edalize_dse.metrics import derive
 from edalize_dse.space import Space
 from edalize_dse.store import Evaluation, utc_now
@@ -35,12 +40,15 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
     space = ctx.space
     point_id = space.point_id(point)
     workdir = ctx.points_dir / point_id
-    # A point has one folder; each fidelity's flow has its own sub-folder in it.
-    for leftover in (workdir / "rtl", workdir / ctx.flow.name):
-        if leftover.exists():
-            # Left over from an interrupted run: never mix its files with this one's.
-            shutil.rmtree(leftover)
-    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        # A point has one folder; each fidelity's flow has its own sub-folder in it.
+        for leftover in (workdir / "rtl", workdir / ctx.flow.name):
+            if leftover.exists():
+                # Left over from an interrupted run: never mix its files with this one's.
+                shutil.rmtree(leftover)
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise as_environment_fault(exc, f"point {point_id}") or exc from None
     ev = Evaluation(point_id=point_id, params=point, status="failed", tool_versions=dict(ctx.tool_versions),
                     started_at=utc_now(), log_path=str(workdir), strategy=ctx.strategy, round=round_no,
                     fidelity=ctx.flow.name)
@@ -67,10 +75,18 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
             ev.timings["workload_s"] = time.perf_counter() - start
         ev.status = "ok"
     except ToolFailure as failure:
+        if failure.kind == "environment":
+            raise EnvironmentFault(f"point {point_id}: {failure}; the run stopped without recording it, "
+                                   "re-run the same command to resume") from None
         ev.error = str(failure)
         ev.log_path = str(failure.log_path or workdir)
         ev.log_tail = failure.log_tail
+        if failure.kind == "timeout":
+            ev.status = "timeout"
     except Exception as exc:  # a bug of ours must not cost the exploration either
+        fault = as_environment_fault(exc, f"point {point_id}")
+        if fault is not None:
+            raise fault from None
         ev.error = f"internal error: {exc!r}"
         ev.log_tail = traceback.format_exc()[-4000:]
     ev.finished_at = utc_now()

@@ -23,8 +23,10 @@ from edalize_dse.executors import LocalExecutor
 from edalize_dse.flows import get_flow
 from edalize_dse.generators import get_generator
 from edalize_dse.identity import changes, run_identity
+from edalize_dse.lock import OutputLock
 from edalize_dse.options import GROUPS, by_group, options
 from edalize_dse.pareto import promotion_order
+from edalize_dse.runner import allow_tools, stop_all_tools
 from edalize_dse.space import load_space
 from edalize_dse.store import STORE_NAME, Evaluation, Store
 from edalize_dse.strategies import make_strategy
@@ -143,7 +145,9 @@ def check_inputs(config: RunConfig) -> Prepared:
             raise SpaceError(space.path, f"fidelity '{config.fidelity}' has no such EDA knob "
                                          f"(known: {', '.join(known)})", p.name)
         for flow in owners:
-            for value in p.values() or [p.low, p.high]:
+            values = p.values()
+            # The ends of a long range stand for it (an int knob may span 10**12 values).
+            for value in values if values is not None and len(values) <= 1000 else [p.low, p.high]:
                 problems = flow.check_knobs({p.name: value})
                 if problems:
                     raise SpaceError(space.path, f"flow '{flow.name}': {problems[0]}", p.name)
@@ -174,13 +178,17 @@ def check_inputs(config: RunConfig) -> Prepared:
 def prepare(config: RunConfig) -> Prepared:
     """``check_inputs``, then the tools themselves (their versions are recorded)."""
     prep = check_inputs(config)
+    check_tools(prep)
+    return prep
+
+
+def check_tools(prep: Prepared) -> None:
     for flow in prep.flows:
         prep.tool_versions.update(flow.preflight())
     if hasattr(prep.generator, "check_interface"):
         # A user core: its top elaborates and has the clock port, or one error now.
         hw_default, _ = prep.space.split(prep.space.default_point())
-        prep.generator.check_interface(prep.generator.resolve(hw_default), config.tool_timeout)
-    return prep
+        prep.generator.check_interface(prep.generator.resolve(hw_default), prep.config.tool_timeout)
 
 
 MAXIMISED = ("throughput_gops", "fmax_mhz")
@@ -240,13 +248,22 @@ class Summary:
     new: int
     files: dict
     exhausted: bool = False  # the strategy ran out of unseen valid points before the budget
+    timed_out: list = field(default_factory=list)  # point ids not recorded: the next run tries them again
 
 
 def explore(config: RunConfig, progress: bool = True) -> Summary:
-    prep = prepare(config)
+    prep = check_inputs(config)
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
-    store = open_store(output, run_identity(config, prep), config.restart)
+    # One writer per output folder: a second run is refused here, before it starts a tool.
+    lock = OutputLock(output).acquire()
+    allow_tools()
+    try:
+        check_tools(prep)
+        store = open_store(output, run_identity(config, prep), config.restart)
+    except BaseException:
+        lock.release()
+        raise
     # The model-based strategies log each round's wall time (fit, sample, screen).
     controller_log = logging.FileHandler(output / CONTROLLER_LOG)
     controller_log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
@@ -265,6 +282,7 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
         remaining = config.budget - len(done)
         rounds = max((e.round for e in done), default=0)
         new = 0
+        timed_out = []
         bar = tqdm(total=config.budget, initial=min(len(done), config.budget), unit="eval",
                    desc=f"dse[{config.strategy}]", disable=not progress, dynamic_ncols=True)
         try:
@@ -283,6 +301,11 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
                 if not executor.busy:
                     break  # the space has no unseen point left
                 for ev in executor.finished():
+                    if ev.status == "timeout":
+                        # Not a design failure: left unrecorded (and untold) so the next run retries it.
+                        timed_out.append(ev.point_id)
+                        bar.set_postfix_str(f"{ev.point_id} timed out, retried on the next run")
+                        continue
                     store.add(ev)
                     strategy.tell([ev])
                     new += 1
@@ -290,6 +313,11 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
                     bar.set_postfix_str(f"{ev.point_id} {ev.status}")
             if prep.promoted_flow is not None:
                 promote(prep, store, executor, ctx, rounds + 1)
+        except BaseException:
+            # Stopping (an environment fault, Ctrl-C, SIGTERM): the points in flight are not
+            # recorded, so their tools are killed now rather than waited for.
+            stop_all_tools()
+            raise
         finally:
             bar.close()
             executor.shutdown()
@@ -297,11 +325,12 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
         files = report.write_all(output, prep.space, evaluations)
         explored = [e for e in evaluations if e.fidelity == prep.flow.name]
         return Summary(output=output, space=prep.space, evaluations=evaluations, new=new, files=files,
-                       exhausted=len(explored) < config.budget)
+                       exhausted=len(explored) < config.budget and not timed_out, timed_out=timed_out)
     finally:
         strategy_logger.removeHandler(controller_log)
         controller_log.close()
         store.close()
+        lock.release()
 
 
 def promote(prep: Prepared, store: Store, executor: LocalExecutor, ctx: EvaluationContext, round_no: int) -> None:
@@ -317,4 +346,5 @@ def promote(prep: Prepared, store: Store, executor: LocalExecutor, ctx: Evaluati
         executor.submit(evaluate_point, ev.params, promoted_ctx, round_no)
     while executor.busy:
         for ev in executor.finished():
-            store.add(ev)
+            if ev.status != "timeout":  # a timed-out promotion is retried by the next run
+                store.add(ev)

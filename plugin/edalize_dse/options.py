@@ -94,6 +94,10 @@ def at_least(low):
     return lambda v: None if v >= low else f"must be at least {low}"
 
 
+def within(low, high):
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
+
+
 def positive(v):
     return None if v > 0 else "must be positive"
 
@@ -110,6 +114,34 @@ def _nonempty(v):
     return None if v else "must not be empty"
 
 
+def _folder(v):
+    """A folder a run can create or write into: not a file, nor under one, and writable."""
+    import os
+    from pathlib import Path
+
+    path = Path(v).expanduser()
+    if path.exists() and not path.is_dir():
+        return "names a file, not a folder"
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing != path and not existing.is_dir():
+        return f"lies under {existing}, which is a file, not a folder"
+    if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot be written ({existing}: permission denied)"
+    return None
+
+
+def _cache_folder(v):
+    return None if v == "off" else _nonempty(v) or _folder(v)
+
+
+def _output_folder(v):
+    return _nonempty(v) or _folder(v)
+
+
 FIDELITIES = ("synth", "orfs", "synth+orfs")
 
 
@@ -120,10 +152,10 @@ def _options() -> list[Option]:
         # ---- run: what is explored and how much
         Option("space", "run", "str", None, "design-space YAML file", required=True),
         Option("output", "run", "str", None, "output directory (SQLite store, reports, one folder per point)",
-               required=True),
+               _output_folder, required=True),
         Option("budget", "run", "int", 12, "finished evaluations to reach (a resumed run counts the old ones)",
-               at_least(1)),
-        Option("seed", "run", "int", 0, "random seed of the strategy"),
+               within(1, 10 ** 9)),
+        Option("seed", "run", "int", 0, "random seed of the strategy", within(0, 2 ** 63 - 1)),
         Option("objectives", "run", "list", None,
                "objectives replacing the space file's, e.g. latency_ms,energy_mj,area_um2 (name or name:min/max; "
                "throughput_gops and fmax_mhz are maximised, everything else minimised)", _nonempty),
@@ -141,16 +173,17 @@ def _options() -> list[Option]:
         Option("clock_port", "flow", "str", None,
                "generator core: the top's clock input (default clk; checked against the top's ports)", _nonempty),
         Option("chipyard_root", "flow", "str", None, "generator chipyard: the Chipyard checkout (default $CHIPYARD_ROOT)"),
-        Option("tool_timeout", "flow", "real", None, "seconds allowed per tool run (default: no limit)", positive),
+        Option("tool_timeout", "flow", "real", None, "seconds allowed per tool run (default: no limit; a point that "
+               "runs past it is not recorded, the next run tries it again)", within(0.001, 1e7)),
         Option("cache_dir", "flow", "str", None,
                "flow-result cache folder shared by runs (default $EDALIZE_DSE_CACHE/results, else "
-               "~/.cache/edalize-dse/results); 'off' runs the tools for every point", _nonempty),
+               "~/.cache/edalize-dse/results); 'off' runs the tools for every point", _cache_folder),
         Option("activity", "flow", "real", 0.1, "switching activity for power: toggles per clock on every net",
                _in_activity_range),
         Option("core", "flow", "dict", None, "generator core: the core's RTL, top, vlogparams and vlogdefines "
                "(filled in by the FuseSoC flow from the EDAM)", user=False),
         # ---- executor: where points are evaluated
-        Option("workers", "executor", "int", 1, "points evaluated at once", at_least(1)),
+        Option("workers", "executor", "int", 1, "points evaluated at once", within(1, 1024)),
         # ---- strategy: how the next points are chosen
         Option("strategy", "strategy", "str", DEFAULT_STRATEGY,
                "search strategy: diffusion (default), random, sobol, nsga2, motpe, qnehvi, dosa, grid (every "

@@ -16,6 +16,11 @@ File format (see ``cores/spaces/gemmini_small.yml``)::
 Constraint expressions are Python-syntax arithmetic/comparisons over parameter
 names and a few functions (``is_pow2 log2 min max abs``); anything else
 (attributes, subscripts, lambdas, other names) is refused when the file loads.
+Their evaluation is bounded: an expression has at most ``MAX_EXPR_NODES`` nodes,
+arithmetic takes numbers only, and a power whose result would exceed
+``MAX_RESULT_BITS`` bits is an error, so no space file can hang or exhaust a run.
+An expression that cannot be evaluated at a point (division by zero, ``log2(0)``)
+is an error at the default point and makes any other point invalid.
 """
 
 from __future__ import annotations
@@ -53,6 +58,62 @@ def is_pow2(x) -> bool:
 
 
 _FUNCTIONS = {"is_pow2": is_pow2, "log2": math.log2, "min": min, "max": max, "abs": abs}
+# Bounds on what a space file may ask of the machine.
+MAX_FILE_BYTES = 1_000_000
+MAX_NESTING = 64  # [ and { levels: PyYAML recurses per level and slows down long before its limit
+MAX_EXPR_CHARS = 2_000
+MAX_EXPR_NODES = 400
+MAX_RESULT_BITS = 4096
+MAX_INT_MAGNITUDE = 2 ** 62  # int/pow2 bounds: ranges stay lazy, counts fit in an index
+
+
+class ConstraintError(ArithmeticError):
+    """A constraint expression cannot be evaluated at a point."""
+
+
+def _number(value, op: str):
+    if isinstance(value, (int, float)):  # bool is an int
+        return value
+    raise ConstraintError(f"'{op}' needs numbers, got {type(value).__name__} {value!r:.40}")
+
+
+def _power(a, b):
+    a, b = _number(a, "**"), _number(b, "**")
+    if a not in (0, 1, -1) and abs(b) > 1:
+        bits = abs(b) * math.log2(abs(a)) if abs(a) > 0 else 0
+        if bits > MAX_RESULT_BITS:
+            raise ConstraintError(f"{a!r:.20} ** {b!r:.20} is too large (over {MAX_RESULT_BITS} bits)")
+    return a ** b
+
+
+_ARITHMETIC = {
+    "Add": lambda a, b: a + b if isinstance(a, str) and isinstance(b, str) else _number(a, "+") + _number(b, "+"),
+    "Sub": lambda a, b: _number(a, "-") - _number(b, "-"),
+    "Mult": lambda a, b: _number(a, "*") * _number(b, "*"),
+    "Div": lambda a, b: _number(a, "/") / _number(b, "/"),
+    "FloorDiv": lambda a, b: _number(a, "//") // _number(b, "//"),
+    "Mod": lambda a, b: _number(a, "%") % _number(b, "%"),
+    "Pow": _power,
+}
+
+
+def _arith(op, a, b):
+    result = _ARITHMETIC[op](a, b)
+    if isinstance(result, int) and result.bit_length() > MAX_RESULT_BITS:
+        raise ConstraintError(f"an intermediate result exceeds {MAX_RESULT_BITS} bits")
+    return result
+
+
+class _BoundedArithmetic(ast.NodeTransformer):
+    """``a <op> b`` -> ``__arith__('<op>', a, b)``: every operation goes through the checks above."""
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        call = ast.Call(func=ast.Name(id="__arith__", ctx=ast.Load()),
+                        args=[ast.Constant(type(node.op).__name__), node.left, node.right], keywords=[])
+        return ast.copy_location(call, node)
+
+
 _ALLOWED_NODES = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.BinOp, ast.Add, ast.Sub, ast.Mult,
     ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
@@ -74,10 +135,11 @@ class Parameter:
     log: bool = False
     description: str = ""
 
-    def values(self) -> list | None:
-        """All legal values of a discrete parameter; None for a float."""
+    def values(self) -> list | range | None:
+        """All legal values of a discrete parameter (an int's as a lazy ``range``: it
+        may span 10**12 values); None for a float."""
         if self.type == "int":
-            return list(range(int(self.low), int(self.high) + 1, self.step))
+            return range(int(self.low), int(self.high) + 1, self.step)
         if self.type == "pow2":
             return [1 << e for e in range(int(math.log2(self.low)), int(math.log2(self.high)) + 1)]
         if self.type == "choice":
@@ -111,7 +173,23 @@ class Constraint:
     code: Any = field(compare=False, repr=False)
 
     def holds(self, point: dict) -> bool:
-        return bool(eval(self.code, {"__builtins__": {}}, {**_FUNCTIONS, **point}))  # noqa: S307 - AST checked at load
+        """Whether the point satisfies it; a point where it cannot be evaluated does not."""
+        try:
+            return self.evaluate(point)
+        except ConstraintError:
+            return False
+
+    def evaluate(self, point: dict) -> bool:
+        """Raises ConstraintError when the expression cannot be evaluated at ``point``."""
+        try:
+            # AST checked at load; arithmetic bounded by __arith__.
+            return bool(eval(self.code, {"__builtins__": {}}, {**_FUNCTIONS, "__arith__": _arith, **point}))  # noqa: S307
+        except ConstraintError:
+            raise
+        except ZeroDivisionError:
+            raise ConstraintError("division by zero") from None
+        except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
+            raise ConstraintError(str(exc) or type(exc).__name__) from None
 
 
 @dataclass(frozen=True)
@@ -212,16 +290,76 @@ class Space:
 
 # ---------------------------------------------------------------- loading
 
-def load_space(path) -> Space:
-    path = Path(path)
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (plain YAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                repeated = key in seen
+            except TypeError:
+                continue  # an unhashable key: the base class reports it
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' is given twice (lines {seen[key]} and {line}); keep one",
+                    key_node.start_mark)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, or one SpaceError saying why it is not a space file."""
+    if path.is_dir():
+        raise SpaceError(path, "is a folder, not a design-space file")
     if not path.is_file():
         raise SpaceError(path, "file not found")
     try:
-        doc = yaml.safe_load(path.read_text())
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SpaceError(path, f"{size:,} bytes is too large for a design-space file (limit {MAX_FILE_BYTES:,})")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SpaceError(path, f"cannot be read: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise SpaceError(path, "the file is empty; a design space needs 'parameters' (see cores/spaces/)")
+    if b"\0" in data:
+        raise SpaceError(path, "is a binary file, not a YAML design-space file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise SpaceError(path, f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}); "
+                               "save it as UTF-8") from None
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    if deepest > MAX_NESTING:
+        raise SpaceError(path, f"lists or mappings nested {deepest} deep (limit {MAX_NESTING}): not a design space")
+    return text
+
+
+def load_space(path) -> Space:
+    path = Path(path)
+    text = _read_text(path)
+    try:
+        doc = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+    except yaml.reader.ReaderError as exc:
+        line = text[:exc.position].count("\n") + 1
+        raise SpaceError(path, f"control character {exc.character!r} at line {line}: not a text file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise SpaceError(path, f"not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line
+        raise SpaceError(path, f"not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise SpaceError(path, "YAML nested too deeply") from None
     if not isinstance(doc, dict):
         raise SpaceError(path, "expected a mapping with 'parameters' at the top level")
     unknown = set(doc) - {"name", "description", "parameters", "constraints", "objectives"}
@@ -236,6 +374,12 @@ def load_space(path) -> Space:
     objectives = _parse_objectives(path, doc.get("objectives"))
     space = Space(path, str(doc.get("name", path.stem)), parameters, constraints, objectives,
                   str(doc.get("description", "")))
+    for c in constraints:
+        try:
+            c.evaluate(space.default_point())
+        except ConstraintError as exc:
+            raise SpaceError(path, f"constraint '{c.name}' ({c.expr:.200}) cannot be evaluated at the default "
+                                   f"point: {exc}") from None
     broken = [c for c in constraints if not c.holds(space.default_point())]
     if broken:
         raise SpaceError(path, f"the default point breaks constraint '{broken[0].name}' ({broken[0].expr}); "
@@ -273,7 +417,12 @@ def _parse_parameter(path, name, spec) -> Parameter:
         for key, value in (("low", low), ("high", high)):
             if isinstance(value, bool) or not isinstance(value, numeric):
                 raise SpaceError(path, f"'{key}' must be {'an integer' if ptype != 'float' else 'a number'}, "
-                                       f"got {value!r}", name)
+                                       f"got {value!r:.60}", name)
+            if ptype == "float" and not math.isfinite(value):
+                raise SpaceError(path, f"'{key}' must be finite, got {value!r}", name)
+            if ptype != "float" and abs(value) > MAX_INT_MAGNITUDE:
+                raise SpaceError(path, f"'{key}' = {value:.3g} is beyond the supported range "
+                                       f"(magnitude up to 2**62)", name)
         if low > high:
             raise SpaceError(path, f"'low' ({low}) is greater than 'high' ({high})", name)
         if ptype == "pow2" and not (is_pow2(low) and is_pow2(high)):
@@ -304,18 +453,32 @@ def _parse_constraint(path, index, spec, parameters) -> Constraint:
         raise SpaceError(path, f"constraint #{index + 1} must be a mapping with 'name' and 'expr'")
     name = str(spec.get("name", f"constraint_{index + 1}"))
     expr = spec["expr"]
+    if len(expr) > MAX_EXPR_CHARS:
+        raise SpaceError(path, f"constraint '{name}': expression of {len(expr):,} characters is too long "
+                               f"(limit {MAX_EXPR_CHARS:,}); split it into several constraints")
     try:
         tree = ast.parse(expr, mode="eval")
     except SyntaxError as exc:
-        raise SpaceError(path, f"constraint '{name}': cannot parse {expr!r}: {exc.msg}") from None
-    for node in ast.walk(tree):
+        raise SpaceError(path, f"constraint '{name}': cannot parse {expr!r:.200}: {exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise SpaceError(path, f"constraint '{name}': expression nested too deeply to parse") from None
+    nodes = list(ast.walk(tree))
+    if len(nodes) > MAX_EXPR_NODES:
+        raise SpaceError(path, f"constraint '{name}': expression of {len(nodes)} terms is too large "
+                               f"(limit {MAX_EXPR_NODES}); split it into several constraints")
+    for node in nodes:
         if not isinstance(node, _ALLOWED_NODES):
             raise SpaceError(path, f"constraint '{name}': {type(node).__name__} is not allowed in {expr!r}")
         if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS):
             raise SpaceError(path, f"constraint '{name}': only the functions {sorted(_FUNCTIONS)} may be called")
         if isinstance(node, ast.Name) and node.id not in parameters and node.id not in _FUNCTIONS:
             raise SpaceError(path, f"constraint '{name}': unknown name '{node.id}' in {expr!r}")
-    return Constraint(name=name, expr=expr, code=compile(tree, f"<constraint {name}>", "eval"))
+    tree = ast.fix_missing_locations(_BoundedArithmetic().visit(tree))
+    try:
+        code = compile(tree, f"<constraint {name}>", "eval")
+    except (RecursionError, MemoryError):
+        raise SpaceError(path, f"constraint '{name}': expression nested too deeply to compile") from None
+    return Constraint(name=name, expr=expr, code=code)
 
 
 DEFAULT_OBJECTIVES = (("area_um2", "min"), ("power_mw", "min"), ("throughput_gops", "max"))

@@ -73,17 +73,59 @@ class Evaluation:
         return self.status == "ok"
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class DamagedStore(DseError):
+    """The store file exists but is not a readable edalize-dse store; it is left as it is."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(
+            f"{path}: {problem}; the file is left untouched. Recover the rows with "
+            f"'sqlite3 {path} .recover | sqlite3 {path.with_name('recovered.sqlite')}' and move the recovered "
+            f"file into its place, or give this run another --output")
+
+
+def check_store_file(path: Path) -> None:
+    """Refuse a store file that SQLite would misread: an empty file would silently
+    become a new, empty exploration; a wrong header or a damaged page would end in
+    a traceback halfway through the run."""
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise DseError(f"{path} is not a file: this output folder cannot hold an edalize-dse store")
+    with open(path, "rb") as fh:
+        header = fh.read(len(SQLITE_HEADER))
+    if not header:
+        raise DamagedStore(path, "the store is empty (0 bytes: earlier results lost or the file was truncated)")
+    if header != SQLITE_HEADER:
+        raise DamagedStore(path, "not an SQLite database (its header is garbled)")
+
+
 class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_store_file(self.path)
         # Results arrive from worker threads; one connection behind a lock.
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._upgrade()
-        self._db.execute(_META_TABLE)
-        self._db.execute(_EVALUATIONS_TABLE)
+        try:
+            self._db.execute("PRAGMA synchronous=FULL")
+            problems = [row[0] for row in self._db.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise DamagedStore(self.path, f"the database is damaged ({problems[0]})")
+            self._upgrade()
+            self._db.execute(_META_TABLE)
+            self._db.execute(_EVALUATIONS_TABLE)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            if isinstance(exc, sqlite3.OperationalError):
+                raise  # the machine's (disk full, I/O error, locked): the command line says so in one line
+            raise DamagedStore(self.path, f"SQLite cannot read it ({exc})") from None
+        except BaseException:
+            self._db.close()
+            raise
 
     def _upgrade(self) -> None:
         """Bring a store written by an earlier version (one result per point, no

@@ -47,7 +47,9 @@ class Dse(Edaflow):
 
     def configure_tools(self, graph):
         super().configure_tools(graph)
-        self.commands.add([sys.executable, "-m", "edalize_dse", "run", "--config", RUN_CONFIG], ["dse"], [])
+        # --exit-with-parent: when FuseSoC is interrupted it kills make; the run stops with it.
+        self.commands.add([sys.executable, "-m", "edalize_dse", "run", "--config", RUN_CONFIG, "--exit-with-parent"],
+                          ["dse"], [])
         self.commands.set_default_target("dse")
 
     # ---- run configuration
