@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from edalize_dse.errors import DseError
+
 
 STORE_NAME = "dse.sqlite"
 

@@ -66,8 +66,8 @@ class DiffusionStrategy(ModelBasedStrategy):
             raise ValueError(f"explore must be in [0, 1), got {self.explore}")
         self.step = STEP_START
         self.last_batch: set[str] = set()
-        self.denoiser: dn.Denoiser | None = None
-        self.predictor: PredictorEnsemble | None = None
+        self.denoiser = None  # diffuse.denoiser.Denoiser, from the first model round
+        self.predictor = None  # diffuse.predictor.PredictorEnsemble, likewise
 
     # ---- one round
     def model_propose(self, n, data, seen, times):
