@@ -55,7 +55,8 @@ $(PY):
 install: $(PY)
 	@# setuptools reuses build/lib: a renamed template would otherwise ship twice.
 	rm -rf build/lib build/bdist.*
-	$(PY) -m pip install -q ".[test]"
+	@# The executors' engines (Ray, Dask) are extras; the tests run real clusters of both.
+	$(PY) -m pip install -q ".[test,ray,dask]"
 
 table: setup
 	nice $(PY) benchmarks/build_table.py --workers $(TABLE_WORKERS)
