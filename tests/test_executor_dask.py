@@ -117,3 +117,92 @@ def test_cpus_per_point_above_a_job_is_refused(tmp_path):
                        cpus_per_point=4)
     with pytest.raises(Exception, match="cpus_per_point \\(4\\) is more than a worker job's dask_cores \\(2\\)"):
         jobqueue_cluster(config)
+
+
+# A one-node Slurm cluster on this machine for the live test: its daemons and the
+# driver run in a network namespace of their own, where only the loopback exists.
+SLURM_CONF = """
+ClusterName=dsetest
+SlurmctldHost=localhost(127.0.0.1)
+SlurmctldPort=16817
+SlurmdPort=16818
+AuthType=auth/none
+CredType=cred/none
+SlurmUser=root
+SlurmdUser=root
+StateSaveLocation={root}/state
+SlurmdSpoolDir={root}/spool
+SlurmctldPidFile={root}/slurmctld.pid
+SlurmdPidFile={root}/slurmd.pid
+SlurmctldLogFile={root}/slurmctld.log
+SlurmdLogFile={root}/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+MpiDefault=none
+SchedulerType=sched/builtin
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+ReturnToService=2
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=4000 State=UNKNOWN
+PartitionName=dse Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+"""
+
+SLURM_RUN = """
+set -u
+ip link set lo up
+# Slurm resolves its addresses with AI_ADDRCONFIG, which wants one address beyond 127/8.
+ip addr add 10.254.0.1/32 dev lo
+export SLURM_CONF={root}/slurm.conf
+slurmctld -D -f "$SLURM_CONF" >{root}/slurmctld.out 2>&1 &
+ctld=$!
+slurmd -D -N localhost -f "$SLURM_CONF" >{root}/slurmd.out 2>&1 &
+d=$!
+for i in $(seq 60); do sinfo -h -o %t 2>/dev/null | grep -q idle && break; sleep 0.5; done
+timeout 300 "$@"
+rc=$?
+kill $d $ctld
+wait
+exit $rc
+"""
+
+
+def slurm_unavailable() -> str | None:
+    """Why a one-node Slurm cluster cannot run here, or None."""
+    import shutil
+
+    missing = [t for t in ("slurmctld", "slurmd", "sbatch", "sinfo", "unshare", "ip") if not shutil.which(t)]
+    if missing:
+        return f"{', '.join(missing)} not found (Debian packages slurm-wlm, util-linux, iproute2)"
+    if os.geteuid() != 0:
+        return "slurmd and a private network namespace need root"
+    probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"no private network namespace for the daemons: unshare --net: {probe.stderr.strip()}"
+    return None
+
+
+def test_live_slurm_cluster_runs_the_points(tmp_path, platform_dir, tools):
+    reason = slurm_unavailable()
+    if reason:
+        pytest.skip(f"live Slurm test: {reason}")
+    root = tmp_path / "slurm"
+    for sub in ("state", "spool"):
+        (root / sub).mkdir(parents=True)
+    (root / "slurm.conf").write_text(SLURM_CONF.format(root=root))
+    (root / "run.sh").write_text(SLURM_RUN.format(root=root))
+    space = write_space(tmp_path, SPACE)
+    out = tmp_path / "out"
+    command = [*dse_command(space, out, "--executor", "dask", "--dask-cluster", "slurm", "--dask-queue", "dse",
+                            "--dask-cores", "2", "--dask-memory", "2GB", "--dask-walltime", "00:10:00")]
+    command[command.index("--budget") + 1] = "4"
+    command[command.index("--workers") + 1] = "2"
+    run = subprocess.run(["unshare", "--net", "bash", str(root / "run.sh"), *command], capture_output=True,
+                         text=True, timeout=420, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr + (root / "slurmctld.log").read_text()[-2000:]
+    rows = stored(out)
+    assert len(rows) == 4 and len({r[0] for r in rows}) == 4
+    assert_points_with_logs(out, rows)
+    # The points ran in a Slurm job: its output file names the worker that took them.
+    job_outputs = list(tmp_path.glob("slurm-*.out"))
+    assert job_outputs and "distributed.worker" in job_outputs[0].read_text()
