@@ -10,7 +10,9 @@ Dask is imported only here; it is the optional extra ``edalize-dse[dask]``."""
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 import uuid
 
 from edalize_dse import __version__
@@ -21,6 +23,8 @@ from edalize_dse.executors.remote import Crashed, Lost, RemoteExecutor
 # Seconds to wait for the first worker of a running scheduler or a local cluster
 # (batch jobs wait in their queue as long as the batch system keeps them there).
 WORKER_TIMEOUT_S = 120
+# How often a run waiting for its batch jobs checks that they were submitted at all.
+BATCH_POLL_S = 15
 # The worker resource a point asks for, cpus_per_point of it.
 CPU_RESOURCE = "cpus"
 
@@ -106,11 +110,13 @@ class DaskExecutor(RemoteExecutor):
         self._resources = None
 
     def _node_reports(self) -> list[dict]:
-        try:
-            # Batch jobs may wait in their queue: as long as the batch system keeps them there.
-            self._client.wait_for_workers(1, timeout=None if self._batch else WORKER_TIMEOUT_S)
-        except TimeoutError:
-            raise DseError(f"the Dask scheduler at {self.where} has no worker after {WORKER_TIMEOUT_S} s") from None
+        if self._batch:
+            self._wait_for_batch_jobs()
+        else:
+            try:
+                self._client.wait_for_workers(1, timeout=WORKER_TIMEOUT_S)
+            except TimeoutError:
+                raise DseError(f"the Dask scheduler at {self.where} has no worker after {WORKER_TIMEOUT_S} s") from None
         workers = self._client.scheduler_info()["workers"]
         # Ask for cpus only where the workers declare them (a scheduler of your own may not).
         if any(CPU_RESOURCE in w.get("resources", {}) for w in workers.values()):
@@ -125,6 +131,22 @@ class DaskExecutor(RemoteExecutor):
                 answer["node"] = f"{answer['node']} (dask worker {address})"
             reports.append(answer)
         return reports
+
+    def _wait_for_batch_jobs(self) -> None:
+        """Until a worker job runs: as long as the batch system keeps them queued,
+        but not when it refused them (the refusal is logged by dask-jobqueue)."""
+        started = time.monotonic()
+        while True:
+            try:
+                self._client.wait_for_workers(1, timeout=BATCH_POLL_S)
+                return
+            except TimeoutError:
+                pass
+            jobs = list(self._cluster.workers.values())
+            if time.monotonic() - started > BATCH_POLL_S and not any(getattr(j, "job_id", None) for j in jobs):
+                raise DseError(f"the batch system ({self._cluster.job_cls.__name__}) took none of the worker "
+                               "jobs (its error is logged above): check the options dask_queue, dask_cores, "
+                               "dask_memory, dask_walltime and dask_job_extra")
 
     def _start(self, job):
         key = f"edalize-dse-{job.ctx.space.point_id(job.point)}-{job.attempt}-{uuid.uuid4().hex[:8]}"
@@ -157,6 +179,9 @@ class DaskExecutor(RemoteExecutor):
         client, self._client = getattr(self, "_client", None), None
         if client is not None:
             client.close()
-        if self._cluster is not None:
-            self._cluster.close()  # the local workers, or the batch jobs
-            self._cluster = None
+        cluster, self._cluster = self._cluster, None
+        if cluster is not None:
+            try:
+                cluster.close()  # the local workers, or the batch jobs
+            except Exception as exc:  # jobs the batch system never took cannot be closed: nothing runs
+                logging.getLogger("edalize_dse.executors").warning("closing the Dask cluster: %r", exc)
