@@ -116,13 +116,14 @@ class DaskExecutor(RemoteExecutor):
             try:
                 self._client.wait_for_workers(1, timeout=WORKER_TIMEOUT_S)
             except TimeoutError:
-                raise DseError(f"the Dask scheduler at {self.where} has no worker after {WORKER_TIMEOUT_S} s") from None
+                raise DseError(f"the Dask scheduler at {self.where} has no worker after "
+                               f"{WORKER_TIMEOUT_S} s") from None
         workers = self._client.scheduler_info()["workers"]
         # Ask for cpus only where the workers declare them (a scheduler of your own may not).
         if any(CPU_RESOURCE in w.get("resources", {}) for w in workers.values()):
             self._resources = {CPU_RESOURCE: self.cpus_per_point}
-        answers = self._client.run(node.check_node, self.flow_names, self.flow_options, __version__, "dask",
-                                   on_error="return")
+        answers = self._client.run(node.check_node, self.flow_names, self.flow_options, __version__, self.run_token,
+                                   "dask", on_error="return")
         reports = []
         for address, answer in answers.items():
             if isinstance(answer, BaseException):

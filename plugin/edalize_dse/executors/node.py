@@ -11,11 +11,13 @@ workers, which import this module from their own installation of the package."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import shutil
 import socket
+import sys
 import tarfile
 import tempfile
 import time
@@ -29,6 +31,8 @@ from edalize_dse.store import Evaluation
 
 # Where a node's points work when nothing is shared; default the system temp folder.
 SCRATCH_ENV = "EDALIZE_DSE_SCRATCH"
+# What a node's check depends on besides the host: where its tools and platform are found.
+CHECKED_ENV = ("PATH", "ASAP7_PLATFORM_DIR", "FLOW_HOME", "PYTHONPATH")
 
 
 def scratch_root() -> Path:
@@ -65,9 +69,13 @@ class NodeSetup:
 _SETUPS: dict[str, NodeSetup] = {}
 
 
-def set_up_node(flow_names, flow_options: dict, driver_version: str) -> NodeSetup:
-    """Build and check this node's flows; raises DseError saying what is missing."""
-    key = json.dumps([list(flow_names), flow_options, driver_version], sort_keys=True, default=str)
+def set_up_node(flow_names, flow_options: dict, driver_version: str, run_token: str) -> NodeSetup:
+    """Build and check this node's flows; raises DseError saying what is missing.
+
+    A node's first check of a run leaves its tool versions in the scratch folder
+    (keyed by the run), so the run's other worker processes there skip the tools'
+    start-up: on a busy node that is seconds per process."""
+    key = json.dumps([list(flow_names), flow_options, driver_version, run_token], sort_keys=True, default=str)
     if key in _SETUPS:
         return _SETUPS[key]
     from edalize_dse.flows import get_flow
@@ -75,26 +83,40 @@ def set_up_node(flow_names, flow_options: dict, driver_version: str) -> NodeSetu
     if __version__ != driver_version:
         raise DseError(f"it runs edalize-dse {__version__}, the driver {driver_version}: install the same "
                        "version on every node")
+    # The marker is this host's and this environment's: a scratch folder may be shared.
+    where = json.dumps([key, socket.gethostname(), sys.executable, *(os.environ.get(v) for v in CHECKED_ENV)])
+    try:
+        marker = scratch_root() / f"edalize-dse-node-{hashlib.sha256(where.encode()).hexdigest()[:16]}.json"
+        checked = json.loads(marker.read_text()) if marker.is_file() else None
+    except (OSError, ValueError) as exc:
+        raise DseError(f"its scratch folder cannot be used ({exc}); set {SCRATCH_ENV} on the node "
+                       "to a writable folder") from None
     flows, versions = {}, {}
     for name in flow_names:
         flow = get_flow(name, **flow_options)
         flow.check_platform()  # this node's ASAP7_PLATFORM_DIR / FLOW_HOME
-        versions.update(flow.preflight())  # this node's pyosys, sta (or ORFS)
+        if checked is None:
+            versions.update(flow.preflight())  # this node's pyosys, sta (or ORFS)
         flows[name] = flow
-    try:
-        probe = Path(tempfile.mkdtemp(prefix="edalize-dse-check-", dir=scratch_root()))
-        probe.rmdir()
-    except OSError as exc:
-        raise DseError(f"its scratch folder cannot be written ({exc}); set {SCRATCH_ENV} on the node "
-                       "to a writable folder") from None
+    if checked is not None:
+        versions = checked
+    else:
+        try:  # written whole or not at all: another process may read it at once
+            fd, tmp = tempfile.mkstemp(prefix=".edalize-dse-node-", dir=marker.parent)
+            with os.fdopen(fd, "w") as out:
+                json.dump(versions, out)
+            os.replace(tmp, marker)
+        except OSError as exc:
+            raise DseError(f"its scratch folder cannot be written ({exc}); set {SCRATCH_ENV} on the node "
+                           "to a writable folder") from None
     _SETUPS[key] = NodeSetup(flows, versions)
     return _SETUPS[key]
 
 
-def check_node(flow_names, flow_options: dict, driver_version: str, backend: str) -> dict:
+def check_node(flow_names, flow_options: dict, driver_version: str, run_token: str, backend: str) -> dict:
     """The driver's check of one node before any point: {node, versions, problem}."""
     try:
-        setup = set_up_node(flow_names, flow_options, driver_version)
+        setup = set_up_node(flow_names, flow_options, driver_version, run_token)
         return dict(node=node_label(backend), versions=dict(setup.versions), problem=None)
     except DseError as exc:
         return dict(node=node_label(backend), versions={}, problem=str(exc))
@@ -110,6 +132,7 @@ class PointJob:
     flow_names: tuple
     flow_options: dict
     driver_version: str
+    run_token: str  # one per run: a node's check is shared by the run's worker processes there
     backend: str
     shared_fs: bool = False
     attempt: int = 1
@@ -130,7 +153,7 @@ def run_point(job: PointJob) -> PointResult:
     node = node_label(job.backend)
     try:
         # A node that joined after the start is checked by its first point.
-        setup = set_up_node(job.flow_names, job.flow_options, job.driver_version)
+        setup = set_up_node(job.flow_names, job.flow_options, job.driver_version, job.run_token)
     except DseError as exc:
         return PointResult(node, unfit=str(exc))
     ctx = replace(job.ctx, flow=setup.flows[job.ctx.flow.name], tool_versions=dict(setup.versions))

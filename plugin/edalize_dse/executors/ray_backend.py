@@ -53,11 +53,12 @@ class RayExecutor(RemoteExecutor):
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         ray = self._ray
-        nodes = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= self.cpus_per_point]
+        nodes = [n for n in ray.nodes()
+                 if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= self.cpus_per_point]
         check = ray.remote(node.check_node)
+        args = (self.flow_names, self.flow_options, __version__, self.run_token, "ray")
         refs = {check.options(num_cpus=0, max_retries=0, scheduling_strategy=NodeAffinitySchedulingStrategy(
-                    n["NodeID"], soft=False)).remote(self.flow_names, self.flow_options, __version__, "ray"): n
-                for n in nodes}
+                    n["NodeID"], soft=False)).remote(*args): n for n in nodes}
         ready, late = ray.wait(list(refs), num_returns=len(refs), timeout=CHECK_TIMEOUT_S)
         reports = []
         for ref in ready:

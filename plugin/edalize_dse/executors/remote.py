@@ -13,6 +13,7 @@ import logging
 from abc import ABC, abstractmethod
 import shutil
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,7 @@ class RemoteExecutor(ABC):
         self.flow_names = tuple(config.fidelity.split("+"))
         self.flow_options = config.flow_options()
         self._running: dict = {}  # engine handle -> (PointJob, submit time)
+        self.run_token = uuid.uuid4().hex
 
     # ---- engine hooks
     @abstractmethod
@@ -101,7 +103,8 @@ class RemoteExecutor(ABC):
     def submit(self, point: dict, ctx, round_no: int, controller_s: float | None = None) -> None:
         self._launch(PointJob(point=point, ctx=ctx, round_no=round_no, controller_s=controller_s,
                               flow_names=self.flow_names, flow_options=self.flow_options,
-                              driver_version=__version__, backend=self.backend, shared_fs=self.shared_fs))
+                              driver_version=__version__, run_token=self.run_token, backend=self.backend,
+                              shared_fs=self.shared_fs))
 
     def _launch(self, job: PointJob) -> None:
         submitted = time.perf_counter()
