@@ -51,3 +51,18 @@ def test_lsf_walltime_is_hours_and_minutes():
     assert lsf_walltime("02:30:00") == "2:30"
     assert lsf_walltime("00:10:30") == "0:11"  # rounded up: a job is never cut short
     assert lsf_walltime("45") == "45"
+
+
+def test_node_markers_of_old_runs_are_forgotten(tmp_path):
+    import os
+    import time
+
+    from edalize_dse.executors.node import forget_old_markers
+
+    old, fresh = tmp_path / "edalize-dse-node-old.json", tmp_path / "edalize-dse-node-new.json"
+    for marker in (old, fresh):
+        marker.write_text("{}")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    forget_old_markers(tmp_path)
+    assert not old.exists() and fresh.exists()

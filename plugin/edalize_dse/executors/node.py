@@ -106,11 +106,23 @@ def set_up_node(flow_names, flow_options: dict, driver_version: str, run_token: 
             with os.fdopen(fd, "w") as out:
                 json.dump(versions, out)
             os.replace(tmp, marker)
+            forget_old_markers(marker.parent)
         except OSError as exc:
             raise DseError(f"its scratch folder cannot be written ({exc}); set {SCRATCH_ENV} on the node "
                            "to a writable folder") from None
     _SETUPS[key] = NodeSetup(flows, versions)
     return _SETUPS[key]
+
+
+def forget_old_markers(folder: Path, max_age_s: float = 86400) -> None:
+    """Markers of runs over a day old: a run that long re-checks a node at worst once more."""
+    now = time.time()
+    for old in folder.glob("edalize-dse-node-*.json"):
+        try:
+            if now - old.stat().st_mtime > max_age_s:
+                old.unlink()
+        except OSError:  # another process removed it first
+            pass
 
 
 def check_node(flow_names, flow_options: dict, driver_version: str, run_token: str, backend: str) -> dict:
