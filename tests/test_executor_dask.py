@@ -1,10 +1,13 @@
 """executor dask on a real Dask cluster of worker processes (no memory shared
 with the driver, which runs as its own process): nodes checked first, points
-shipped back, a worker process killed mid-point costs no point. The job scripts
+written in place (shared_fs) or shipped back, a worker process killed mid-point
+costs no point. The job scripts
 dask-jobqueue would submit to Slurm and LSF carry the run's options."""
 
+import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -43,16 +46,21 @@ def test_a_worker_with_a_wrong_platform_stops_the_run_naming_it(tmp_path, platfo
     assert stored(out) == [] and not (out / "points").exists()
 
 
-def test_eight_points_then_a_worker_killed_mid_point(tmp_path, platform_dir, tools):
+def test_eight_points_in_place_then_a_worker_killed_mid_point(tmp_path, platform_dir, tools):
     space = write_space(tmp_path, SPACE)
     with local_cluster() as cluster, Client(cluster) as client:
+        # The workers see the driver's folder (same machine): with shared_fs they write points/ in place.
         out = tmp_path / "out"
         run = subprocess.run(dse_command(space, out, "--executor", "dask", "--dask-address",
-                                         cluster.scheduler_address), capture_output=True, text=True, timeout=600)
+                                         cluster.scheduler_address, "--shared-fs"),
+                             capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stderr
         rows = stored(out)
         assert len(rows) == 8 and len({r[0] for r in rows}) == 8 and {r[2] for r in rows} == {1}
         assert_points_with_logs(out, rows)
+        with sqlite3.connect(out / "dse.sqlite") as db:
+            for (timings,) in db.execute("SELECT timings FROM evaluations"):
+                assert "pack_s" not in json.loads(timings) and "executor_s" in json.loads(timings)
 
         out = tmp_path / "killed"
         driver = subprocess.Popen(dse_command(space, out, "--executor", "dask", "--dask-address",
