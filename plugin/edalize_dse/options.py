@@ -223,7 +223,7 @@ def by_group() -> dict[str, list[Option]]:
 
 def describe(option: Option) -> str:
     """Help text with the default, as the command line and FuseSoC show it."""
-    default = "" if option.default in (None, {}, False) else f" (default {option.default})"
+    default = "" if option.default in (None, {}, False, []) else f" (default {option.default})"
     return f"{option.help}{default}"
 
 
