@@ -4,7 +4,7 @@
 PYTHON      ?= python3
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
-DEBIAN_TOOLS := opensta verilator iverilog
+DEBIAN_TOOLS := opensta verilator iverilog slurm-wlm
 DEMO_BUDGET ?= 8
 DEMO_SEED   ?= 1
 
@@ -35,12 +35,14 @@ test: setup
 
 setup: tools install
 
-# Debian tools the flows and tests run: OpenSTA, Verilator, Icarus Verilog.
+# Debian tools the flows and tests run: OpenSTA, Verilator, Icarus Verilog; Slurm for the
+# live test of executor dask on a one-node Slurm cluster.
 tools:
 	@missing=""; \
 	command -v sta >/dev/null || missing="$$missing opensta"; \
 	command -v verilator >/dev/null || missing="$$missing verilator"; \
 	command -v iverilog >/dev/null || missing="$$missing iverilog"; \
+	command -v slurmctld >/dev/null || missing="$$missing slurm-wlm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -55,7 +57,8 @@ $(PY):
 install: $(PY)
 	@# setuptools reuses build/lib: a renamed template would otherwise ship twice.
 	rm -rf build/lib build/bdist.*
-	$(PY) -m pip install -q ".[test]"
+	@# The executors' engines (Ray, Dask) are extras; the tests run real clusters of both.
+	$(PY) -m pip install -q ".[test,ray,dask]"
 
 table: setup
 	nice $(PY) benchmarks/build_table.py --workers $(TABLE_WORKERS)

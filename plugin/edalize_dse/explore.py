@@ -18,8 +18,8 @@ from tqdm import tqdm
 
 from edalize_dse import report
 from edalize_dse.errors import DseError, SpaceError
-from edalize_dse.evaluate import EvaluationContext, evaluate_point
-from edalize_dse.executors import LocalExecutor
+from edalize_dse.evaluate import EvaluationContext
+from edalize_dse.executors import make_executor
 from edalize_dse.flows import get_flow
 from edalize_dse.generators import get_generator
 from edalize_dse.identity import changes, run_identity
@@ -170,21 +170,26 @@ def check_inputs(config: RunConfig) -> Prepared:
     broken = generator.violations(generator.resolve(hw_default))
     if broken:
         raise SpaceError(space.path, f"the default point is not a valid {generator.name} configuration: {broken[0]}")
-    for flow in flows:
-        flow.check_platform()
+    if config.executor == "local":  # elsewhere each node finds its own platform (executors.check_nodes)
+        for flow in flows:
+            flow.check_platform()
     return Prepared(config, space, generator, flows[0], flows[1] if len(flows) > 1 else None)
 
 
 def prepare(config: RunConfig) -> Prepared:
-    """``check_inputs``, then the tools themselves (their versions are recorded)."""
+    """``check_inputs``, then the tools themselves (their versions are recorded);
+    with a cluster executor each node checks its own tools (``check_nodes``)."""
     prep = check_inputs(config)
     check_tools(prep)
     return prep
 
 
 def check_tools(prep: Prepared) -> None:
-    for flow in prep.flows:
-        prep.tool_versions.update(flow.preflight())
+    """The tools on this machine (local executor; a cluster's nodes check their own when
+    the executor starts), and a user core's interface (elaborated here, on the driver)."""
+    if prep.config.executor == "local":
+        for flow in prep.flows:
+            prep.tool_versions.update(flow.preflight())
     if hasattr(prep.generator, "check_interface"):
         # A user core: its top elaborates and has the clock port, or one error now.
         hw_default, _ = prep.space.split(prep.space.default_point())
@@ -270,15 +275,24 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
     strategy_logger = logging.getLogger("edalize_dse.strategies")
     strategy_logger.addHandler(controller_log)
     strategy_logger.setLevel(logging.INFO)
+    # The cluster executors log the nodes they checked and every point started again.
+    executor_logger = logging.getLogger("edalize_dse.executors")
+    executor_logger.addHandler(controller_log)
+    executor_logger.setLevel(logging.INFO)
     try:
         # The run configuration next to its results (``edalize-dse export`` reads it).
         config.write_json(output / RUN_RECORD)
         done = store.evaluations(fidelity=prep.flow.name)
         strategy = make_strategy(config.strategy, prep.space, config.seed, **config.all_strategy_options())
         strategy.tell(done)
+        executor = make_executor(config)
+        try:
+            prep.tool_versions.update(executor.check_nodes(prep.flows))
+        except BaseException:
+            executor.shutdown()
+            raise
         ctx = EvaluationContext(prep.space, prep.generator, prep.flow, output / "points", prep.tool_versions,
                                 strategy=config.strategy, workload=config.workload_options())
-        executor = LocalExecutor(config.workers)
         remaining = config.budget - len(done)
         rounds = max((e.round for e in done), default=0)
         new = 0
@@ -296,7 +310,7 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
                     rounds += 1
                     exhausted = len(points) < slots
                     for point in points:
-                        executor.submit(evaluate_point, point, ctx, rounds, ask_s / len(points))
+                        executor.submit(point, ctx, rounds, ask_s / len(points))
                     remaining -= len(points)
                 if not executor.busy:
                     break  # the space has no unseen point left
@@ -328,12 +342,13 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
                        exhausted=len(explored) < config.budget and not timed_out, timed_out=timed_out)
     finally:
         strategy_logger.removeHandler(controller_log)
+        executor_logger.removeHandler(controller_log)
         controller_log.close()
         store.close()
         lock.release()
 
 
-def promote(prep: Prepared, store: Store, executor: LocalExecutor, ctx: EvaluationContext, round_no: int) -> None:
+def promote(prep: Prepared, store: Store, executor, ctx: EvaluationContext, round_no: int) -> None:
     """synth+orfs: run the promoted flow on the best ``promote`` points of the synth
     results (Pareto rank, then the first objective), skipping those already done."""
     flow = prep.promoted_flow
@@ -343,7 +358,7 @@ def promote(prep: Prepared, store: Store, executor: LocalExecutor, ctx: Evaluati
     chosen = [e for e in promotion_order(explored, prep.space.objectives) if e.point_id not in done][:max(wanted, 0)]
     promoted_ctx = replace(ctx, flow=flow, strategy=f"promoted from {prep.flow.name}")
     for ev in chosen:
-        executor.submit(evaluate_point, ev.params, promoted_ctx, round_no)
+        executor.submit(ev.params, promoted_ctx, round_no)
     while executor.busy:
         for ev in executor.finished():
             if ev.status != "timeout":  # a timed-out promotion is retried by the next run

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 from edalize_dse import __version__
+from edalize_dse.errors import DseError
 from edalize_dse.platform import content_digest
 from edalize_dse.templating import templates_dir
 
@@ -71,7 +72,14 @@ def run_identity(config, prep) -> dict:
 
     flow_templates = [p for f in prep.flows for p in _tree_files(templates_dir() / ("synth" if isinstance(
         f, SynthFlow) else f.name))]
-    platform_root = next((f.platform.root for f in prep.flows if hasattr(f, "platform")), None)
+    platform_root = None
+    for flow in prep.flows:
+        try:
+            platform_root = flow.platform.root
+            break
+        except (AttributeError, DseError):
+            # No platform on this machine: a cluster driver (each node checks its own).
+            continue
     platform_files = [p for sub in ("lib", "lef") for p in _tree_files(Path(platform_root) / sub)] \
         if platform_root else []
     workload = config.workload

@@ -143,6 +143,8 @@ def _output_folder(v):
 
 
 FIDELITIES = ("synth", "orfs", "synth+orfs")
+# dask_cluster: the dask-jobqueue cluster classes we start (executors/dask_backend.py).
+BATCH_SYSTEMS = ("slurm", "lsf", "pbs", "sge")
 
 
 def _options() -> list[Option]:
@@ -184,6 +186,41 @@ def _options() -> list[Option]:
                "(filled in by the FuseSoC flow from the EDAM)", user=False),
         # ---- executor: where points are evaluated
         Option("workers", "executor", "int", 1, "points evaluated at once", within(1, 1024)),
+        Option("executor", "executor", "str", "local",
+               "where points run: local (threads on this machine), ray (Ray tasks on a Ray cluster), dask "
+               "(a Dask cluster: a running scheduler, or one started on Slurm/LSF/PBS/SGE by dask-jobqueue)",
+               one_of("local", "ray", "dask")),
+        Option("cpus_per_point", "executor", "int", 1,
+               "ray, dask: CPUs one point needs on its node (Ray num_cpus; the Dask worker resource 'cpus')",
+               at_least(1)),
+        Option("max_attempts", "executor", "int", 3,
+               "ray, dask: times a point is started when its worker or node dies before it is recorded failed "
+               "(a tool that fails is never run again)", at_least(1)),
+        Option("shared_fs", "executor", "bool", False,
+               "ray, dask: the nodes see this output folder (shared filesystem): points write in place instead "
+               "of working in a scratch folder on the node and shipping it back compressed"),
+        Option("ray_address", "executor", "str", None,
+               "ray: the cluster to join (default $RAY_ADDRESS, else a Ray started on this machine for the run)",
+               _nonempty),
+        Option("dask_address", "executor", "str", None,
+               "dask: a running scheduler, e.g. tcp://head:8786 (default: dask_cluster, else a local cluster of "
+               "worker processes)", _nonempty),
+        Option("dask_cluster", "executor", "str", None,
+               "dask: the batch system dask-jobqueue submits worker jobs to: slurm, lsf, pbs or sge",
+               one_of(*BATCH_SYSTEMS)),
+        Option("dask_queue", "executor", "str", None, "dask_cluster: the queue (Slurm partition) of the worker jobs",
+               _nonempty),
+        Option("dask_cores", "executor", "int", 4, "dask_cluster: cores of one worker job", at_least(1)),
+        Option("dask_memory", "executor", "str", "8GB", "dask_cluster: memory of one worker job, e.g. 16GB",
+               _nonempty),
+        Option("dask_walltime", "executor", "str", "04:00:00", "dask_cluster: wall-time limit of one worker job",
+               _nonempty),
+        Option("dask_job_extra", "executor", "list", [],
+               "dask_cluster: extra scheduler directives of the job script, e.g. --account=eda (Slurm) or "
+               "-P eda (LSF)"),
+        Option("dask_job_prologue", "executor", "list", [],
+               "dask_cluster: shell lines run before the worker starts, e.g. module load opensta "
+               "(separate lines with commas)"),
         # ---- strategy: how the next points are chosen
         Option("strategy", "strategy", "str", DEFAULT_STRATEGY,
                "search strategy: diffusion (default), random, sobol, nsga2, motpe, qnehvi, dosa, grid (every "
@@ -219,7 +256,7 @@ def by_group() -> dict[str, list[Option]]:
 
 def describe(option: Option) -> str:
     """Help text with the default, as the command line and FuseSoC show it."""
-    default = "" if option.default in (None, {}, False) else f" (default {option.default})"
+    default = "" if option.default in (None, {}, False, []) else f" (default {option.default})"
     return f"{option.help}{default}"
 
 

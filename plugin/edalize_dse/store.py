@@ -41,10 +41,12 @@ CREATE TABLE IF NOT EXISTS evaluations (
     finished_at   TEXT NOT NULL,
     cache_hit     INTEGER NOT NULL DEFAULT 0, -- 1: the flow result came from the result cache
     fidelity      TEXT NOT NULL DEFAULT 'synth', -- the flow that produced it (synth, orfs)
+    attempts      INTEGER NOT NULL DEFAULT 1, -- runs started: > 1 when its worker or node died (executors)
     UNIQUE (point_id, fidelity)
 )"""
 EVALUATION_COLUMNS = ("id", "point_id", "params", "status", "qor", "error", "log_path", "log_tail", "tool_versions",
-                      "timings", "strategy", "round", "started_at", "finished_at", "cache_hit", "fidelity")
+                      "timings", "strategy", "round", "started_at", "finished_at", "cache_hit", "fidelity",
+                      "attempts")
 
 
 def utc_now() -> str:
@@ -68,6 +70,7 @@ class Evaluation:
     finished_at: str = ""
     cache_hit: bool = False
     fidelity: str = "synth"
+    attempts: int = 1  # how many times it was started (a lost worker or node starts it again)
     id: int | None = None
 
     @property
@@ -133,6 +136,10 @@ class Store:
         """Bring a store written by an earlier version (one result per point, no
         cache or fidelity columns) to the current table, keeping every row."""
         present = [row[1] for row in self._db.execute("PRAGMA table_info(evaluations)")]
+        if "fidelity" in present and "attempts" not in present:
+            # Only the attempts column is new: added in place, every row counts one attempt.
+            self._db.execute("ALTER TABLE evaluations ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1")
+            return
         if not present or "fidelity" in present:
             return
         self._db.execute("BEGIN")
@@ -172,11 +179,11 @@ class Store:
         with self._lock:
             cur = self._db.execute(
                 "INSERT INTO evaluations (point_id, params, status, qor, error, log_path, log_tail, "
-                "tool_versions, timings, strategy, round, started_at, finished_at, cache_hit, fidelity) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "tool_versions, timings, strategy, round, started_at, finished_at, cache_hit, fidelity, attempts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (ev.point_id, json.dumps(ev.params, sort_keys=True), ev.status, json.dumps(ev.qor), ev.error,
                  ev.log_path, ev.log_tail, json.dumps(ev.tool_versions), json.dumps(ev.timings), ev.strategy,
-                 ev.round, ev.started_at, ev.finished_at, int(ev.cache_hit), ev.fidelity))
+                 ev.round, ev.started_at, ev.finished_at, int(ev.cache_hit), ev.fidelity, ev.attempts))
             ev.id = cur.lastrowid
             return ev.id
 
@@ -189,4 +196,4 @@ class Store:
         return [Evaluation(id=r[0], point_id=r[1], params=json.loads(r[2]), status=r[3], qor=json.loads(r[4]),
                            error=r[5], log_path=r[6], log_tail=r[7], tool_versions=json.loads(r[8]),
                            timings=json.loads(r[9]), strategy=r[10], round=r[11], started_at=r[12],
-                           finished_at=r[13], cache_hit=bool(r[14]), fidelity=r[15]) for r in rows]
+                           finished_at=r[13], cache_hit=bool(r[14]), fidelity=r[15], attempts=r[16]) for r in rows]

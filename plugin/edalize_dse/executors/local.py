@@ -1,10 +1,12 @@
-"""Where evaluations run. ``LocalExecutor`` runs up to ``workers`` points at once
-on this machine; each point spends its time in tool subprocesses, so threads
-are enough to keep that many tools busy."""
+"""``local``: up to ``workers`` points at once on this machine. Each point spends
+its time in tool subprocesses, so threads are enough to keep that many tools busy;
+the tools were checked by ``explore.prepare`` on this very machine."""
 
 from __future__ import annotations
 
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from edalize_dse.evaluate import evaluate_point
 
 
 class LocalExecutor:
@@ -12,6 +14,10 @@ class LocalExecutor:
         self.workers = max(1, int(workers))
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="dse-eval")
         self._running: set[Future] = set()
+
+    def check_nodes(self, flows) -> dict:
+        """This machine is the only node and ``prepare`` checked its tools already."""
+        return {}
 
     @property
     def free_slots(self) -> int:
@@ -21,13 +27,11 @@ class LocalExecutor:
     def busy(self) -> bool:
         return bool(self._running)
 
-    def submit(self, fn, *args) -> Future:
-        future = self._pool.submit(fn, *args)
-        self._running.add(future)
-        return future
+    def submit(self, point: dict, ctx, round_no: int, controller_s: float | None = None) -> None:
+        self._running.add(self._pool.submit(evaluate_point, point, ctx, round_no, controller_s))
 
     def finished(self) -> list:
-        """Block until at least one job is done; return the results of all done jobs."""
+        """Block until at least one point is done; return the Evaluations of all done points."""
         done, self._running = wait(self._running, return_when=FIRST_COMPLETED)
         return [f.result() for f in done]
 
