@@ -133,6 +133,8 @@ class Space:
         self.parameters: dict[str, Parameter] = parameters
         self.constraints: list[Constraint] = constraints
         self.objectives: list[Objective] = objectives
+        # Bounds on results (qor_constraints.QorConstraint); a point breaking one is infeasible.
+        self.qor_constraints: list = []
 
     # ---- views
     @property
@@ -224,10 +226,10 @@ def load_space(path) -> Space:
         raise SpaceError(path, f"not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(doc, dict):
         raise SpaceError(path, "expected a mapping with 'parameters' at the top level")
-    unknown = set(doc) - {"name", "description", "parameters", "constraints", "objectives"}
+    unknown = set(doc) - {"name", "description", "parameters", "constraints", "objectives", "qor_constraints"}
     if unknown:
         raise SpaceError(path, f"unknown top-level key(s) {sorted(unknown)}; expected name, description, "
-                               "parameters, constraints, objectives")
+                               "parameters, constraints, objectives, qor_constraints")
     raw_params = doc.get("parameters")
     if not isinstance(raw_params, dict) or not raw_params:
         raise SpaceError(path, "'parameters' must be a non-empty mapping of name -> definition")
@@ -236,6 +238,7 @@ def load_space(path) -> Space:
     objectives = _parse_objectives(path, doc.get("objectives"))
     space = Space(path, str(doc.get("name", path.stem)), parameters, constraints, objectives,
                   str(doc.get("description", "")))
+    space.qor_constraints = _parse_qor_constraints(path, doc.get("qor_constraints"))
     broken = [c for c in constraints if not c.holds(space.default_point())]
     if broken:
         raise SpaceError(path, f"the default point breaks constraint '{broken[0].name}' ({broken[0].expr}); "
@@ -316,6 +319,18 @@ def _parse_constraint(path, index, spec, parameters) -> Constraint:
         if isinstance(node, ast.Name) and node.id not in parameters and node.id not in _FUNCTIONS:
             raise SpaceError(path, f"constraint '{name}': unknown name '{node.id}' in {expr!r}")
     return Constraint(name=name, expr=expr, code=compile(tree, f"<constraint {name}>", "eval"))
+
+
+def _parse_qor_constraints(path, raw) -> list:
+    from edalize_dse.errors import DseError
+    from edalize_dse.qor_constraints import parse_all
+
+    if raw is not None and not (isinstance(raw, list) and all(isinstance(r, str) for r in raw)):
+        raise SpaceError(path, "'qor_constraints' must be a list of strings such as 'wns_ps >= 0'")
+    try:
+        return parse_all(raw, source=str(path))
+    except DseError as exc:
+        raise SpaceError(path, str(exc).removeprefix(f"{path}: ")) from None
 
 
 DEFAULT_OBJECTIVES = (("area_um2", "min"), ("power_mw", "min"), ("throughput_gops", "max"))

@@ -40,10 +40,12 @@ CREATE TABLE IF NOT EXISTS evaluations (
     finished_at   TEXT NOT NULL,
     cache_hit     INTEGER NOT NULL DEFAULT 0, -- 1: the flow result came from the result cache
     fidelity      TEXT NOT NULL DEFAULT 'synth', -- the flow that produced it (synth, orfs)
+    violation     TEXT,                   -- ok but infeasible: the QoR constraints it breaks; NULL: feasible
     UNIQUE (point_id, fidelity)
 )"""
 EVALUATION_COLUMNS = ("id", "point_id", "params", "status", "qor", "error", "log_path", "log_tail", "tool_versions",
-                      "timings", "strategy", "round", "started_at", "finished_at", "cache_hit", "fidelity")
+                      "timings", "strategy", "round", "started_at", "finished_at", "cache_hit", "fidelity",
+                      "violation")
 
 
 def utc_now() -> str:
@@ -68,10 +70,16 @@ class Evaluation:
     cache_hit: bool = False
     fidelity: str = "synth"
     id: int | None = None
+    violation: str | None = None  # the QoR constraints a successful point breaks (qor_constraints.violation)
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def feasible(self) -> bool:
+        """Succeeded and meets every QoR constraint: the only points a front may hold."""
+        return self.ok and not self.violation
 
 
 class Store:
@@ -90,6 +98,10 @@ class Store:
         """Bring a store written by an earlier version (one result per point, no
         cache or fidelity columns) to the current table, keeping every row."""
         present = [row[1] for row in self._db.execute("PRAGMA table_info(evaluations)")]
+        if "fidelity" in present and "violation" not in present:
+            # Written before QoR constraints: every stored point was feasible.
+            self._db.execute("ALTER TABLE evaluations ADD COLUMN violation TEXT")
+            return
         if not present or "fidelity" in present:
             return
         self._db.execute("BEGIN")
@@ -126,11 +138,11 @@ class Store:
         with self._lock:
             cur = self._db.execute(
                 "INSERT INTO evaluations (point_id, params, status, qor, error, log_path, log_tail, "
-                "tool_versions, timings, strategy, round, started_at, finished_at, cache_hit, fidelity) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "tool_versions, timings, strategy, round, started_at, finished_at, cache_hit, fidelity, violation) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (ev.point_id, json.dumps(ev.params, sort_keys=True), ev.status, json.dumps(ev.qor), ev.error,
                  ev.log_path, ev.log_tail, json.dumps(ev.tool_versions), json.dumps(ev.timings), ev.strategy,
-                 ev.round, ev.started_at, ev.finished_at, int(ev.cache_hit), ev.fidelity))
+                 ev.round, ev.started_at, ev.finished_at, int(ev.cache_hit), ev.fidelity, ev.violation))
             ev.id = cur.lastrowid
             return ev.id
 
@@ -143,4 +155,13 @@ class Store:
         return [Evaluation(id=r[0], point_id=r[1], params=json.loads(r[2]), status=r[3], qor=json.loads(r[4]),
                            error=r[5], log_path=r[6], log_tail=r[7], tool_versions=json.loads(r[8]),
                            timings=json.loads(r[9]), strategy=r[10], round=r[11], started_at=r[12],
-                           finished_at=r[13], cache_hit=bool(r[14]), fidelity=r[15]) for r in rows]
+                           finished_at=r[13], cache_hit=bool(r[14]), fidelity=r[15], violation=r[16]) for r in rows]
+
+    def set_violations(self, changed: dict) -> None:
+        """Rewrite the violation of stored evaluations (id -> text or None): a resumed run
+        judges every point by its own QoR constraints."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("UPDATE evaluations SET violation = ? WHERE id = ?",
+                                 [(v, i) for i, v in changed.items()])
+            self._db.execute("COMMIT")
