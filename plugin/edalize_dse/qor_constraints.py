@@ -137,3 +137,25 @@ def probability_feasible(mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
         return np.ones(mean.shape[0])
     spread = np.maximum(spread, 1e-6)
     return norm.cdf(-mean / spread).prod(axis=1)
+
+
+def anchor_rows(slack: np.ndarray, closest: int = 3) -> np.ndarray:
+    """Rows a model-based strategy may build its front (and its conditioning targets) from:
+    the feasible ones; while there is none, the ``closest`` points nearest to feasibility
+    (smallest summed positive slack), so the search heads for the feasible region."""
+    if slack.shape[1] == 0:
+        return np.arange(slack.shape[0])
+    feasible = np.flatnonzero((slack <= 0).all(axis=1))
+    if len(feasible):
+        return feasible
+    miss = np.maximum(slack, 0.0).sum(axis=1)
+    return np.argsort(miss, kind="stable")[:closest]
+
+
+def column_scale(slack: np.ndarray) -> np.ndarray:
+    """Per-constraint spread of the observed slacks (1 where it is zero): puts every
+    constraint on a comparable scale for a model's outputs."""
+    if slack.shape[0] < 2:
+        return np.ones(slack.shape[1])
+    std = slack.std(axis=0)
+    return np.where(std > 1e-12, std, 1.0)
