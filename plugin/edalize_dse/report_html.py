@@ -215,10 +215,18 @@ tr.failed td{background:#e8e8e8}.note{color:#555;font-size:13px}#dse-errors{colo
 """
 # Installed before plotly.js: any script error lands in the page itself.
 _ERROR_TRAP = """
-window.addEventListener('error', function (ev) {
+function dseRecord(text) {
   var box = document.getElementById('dse-errors');
-  if (box) { box.textContent += 'script error: ' + ev.message + '\\n'; }
-});
+  if (box) { box.textContent += text + '\\n'; }
+}
+window.addEventListener('error', function (ev) { dseRecord('script error: ' + ev.message); });
+(function () {
+  var original = console.error;
+  console.error = function () {
+    dseRecord('console error: ' + Array.prototype.join.call(arguments, ' '));
+    return original.apply(console, arguments);
+  };
+})();
 """
 
 
