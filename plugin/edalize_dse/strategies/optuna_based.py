@@ -15,11 +15,12 @@ evaluation closes its trial as failed (the samplers ignore those). Evaluations
 told without an ask (a resumed run) are added as completed trials of NSGA-II's
 first generation.
 
-QoR constraints go to both samplers through Optuna's own mechanism,
-``constraints_func``: each completed trial carries the scaled slack of every
-constraint (``qor_constraints.slacks``, <= 0 when it holds) as a user attribute,
-which the function returns; NSGA-II then ranks feasible trials before infeasible
-ones (constrained domination), and TPE splits good from bad among feasible ones."""
+QoR constraints go to both samplers through Optuna's own mechanism: each
+completed trial carries the scaled slack of every constraint
+(``qor_constraints.slacks``, <= 0 when it holds) as its constraint values
+(``Trial.set_constraint``; with Optuna 4, which lacks it, through the samplers'
+``constraints_func``); NSGA-II then ranks feasible trials before infeasible ones
+(constrained domination), and TPE splits good from bad among feasible ones."""
 
 from __future__ import annotations
 
@@ -48,9 +49,13 @@ def _trial_slack(trial) -> list[float]:
     return trial.user_attrs[SLACK_ATTR]
 
 
+# Optuna 5 takes constraint values on the trial; Optuna 4 only through a sampler's constraints_func.
+TRIAL_CONSTRAINTS = hasattr(optuna.Trial, "set_constraint")
+
+
 def constraints_func(space):
-    """Optuna's ``constraints_func`` for the space's QoR constraints, or None without any."""
-    return _trial_slack if space.qor_constraints else None
+    """Optuna 4's ``constraints_func`` for the space's QoR constraints, or None (none, or Optuna 5)."""
+    return _trial_slack if space.qor_constraints and not TRIAL_CONSTRAINTS else None
 
 
 def distributions(space) -> dict:
@@ -120,7 +125,10 @@ class OptunaStrategy(Strategy):
                 if values is None:
                     self.study.tell(trial, state=TrialState.FAIL)
                 else:
-                    if constrained:
+                    if constrained and TRIAL_CONSTRAINTS:
+                        for j, value in enumerate(slack):
+                            trial.set_constraint(self.space.qor_constraints[j].text, value)
+                    elif constrained:
                         trial.set_user_attr(SLACK_ATTR, slack)
                     self.study.tell(trial, values)
             elif values is not None:
