@@ -118,6 +118,8 @@ def parallel_figure(space, evaluations):
     for name, p in space.parameters.items():
         values = [e.params[name] for e in best]
         legal = p.values()
+        if legal is not None and len(legal) < 2:
+            continue  # fixed by the space: an axis with one value says nothing
         if p.type == "float":
             dims.append(dict(label=name, values=[float(v) for v in values]))
         else:
