@@ -4,9 +4,15 @@
 PYTHON      ?= python3
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
-DEBIAN_TOOLS := opensta verilator iverilog slurm-wlm
-DEMO_BUDGET ?= 8
+DEBIAN_TOOLS := opensta verilator iverilog chromium slurm-wlm
+# The demo: a small space with a timing constraint (cores/spaces/gemmini_demo.yml), 6 Sobol
+# points then diffusion rounds of 2 (two workers) to the budget; its own output folder (an
+# output folder is bound to its space).
+DEMO_BUDGET ?= 14
+DEMO_INIT   ?= 6
 DEMO_SEED   ?= 1
+DEMO_SPACE  ?= cores/spaces/gemmini_demo.yml
+DEMO_OUT    ?= build/demo
 
 # Platform: ASAP7_PLATFORM_DIR, else $FLOW_HOME/platforms/asap7, else the
 # shared checkout beside this one (the layout of our CI and dev machines).
@@ -27,22 +33,28 @@ STUDY_SEEDS ?= 10
 
 demo: setup
 	$(VENV)/bin/fusesoc --cores-root cores run --target=dse edalize-dse:accel:gemmini \
-	    --budget $(DEMO_BUDGET) --seed $(DEMO_SEED)
-	@echo "Outputs: build/edalize-dse_accel_gemmini_0.1.0/dse/results/ (dse.sqlite, evaluations.csv, pareto.csv, pareto.png)"
+	    --budget $(DEMO_BUDGET) --seed $(DEMO_SEED) --space $(DEMO_SPACE) --output $(DEMO_OUT) \
+	    --strategy diffusion --strategy_options init_points=$(DEMO_INIT) --workers 2
+	@echo "Diffusion rounds (from $(DEMO_OUT)/controller.log):"
+	@grep "diffusion round" $(DEMO_OUT)/controller.log | sed 's/^/  /'
+	@echo "Outputs: $(DEMO_OUT)/ (dse.sqlite, evaluations.csv, pareto.csv, summary.json, summary.md)"
+	@echo "Report:  $(abspath $(DEMO_OUT))/report.html"
 
 test: setup
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
 setup: tools install
 
-# Debian tools the flows and tests run: OpenSTA, Verilator, Icarus Verilog; Slurm for the
-# live test of executor dask on a one-node Slurm cluster.
+# Debian tools the flows and tests run: OpenSTA, Verilator, Icarus Verilog, Chromium
+# (headless, for the report.html browser test) and Slurm (the live test of executor dask
+# on a one-node Slurm cluster).
 tools:
 	@missing=""; \
 	command -v sta >/dev/null || missing="$$missing opensta"; \
 	command -v verilator >/dev/null || missing="$$missing verilator"; \
 	command -v iverilog >/dev/null || missing="$$missing iverilog"; \
 	command -v slurmctld >/dev/null || missing="$$missing slurm-wlm"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

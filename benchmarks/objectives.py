@@ -101,13 +101,14 @@ class TableObjective:
     The objective's answers are table rows, so the table's own Pareto front of
     its successful rows is the true front (``reference``)."""
 
-    def __init__(self, space_path, table_path, name: str | None = None):
+    def __init__(self, space_path, table_path, name: str | None = None, extra_metrics=()):
         from edalize_dse.encoding import SpaceEncoder
 
         self.space = load_space(space_path)
         path = Path(table_path)
         self.name = name or path.name.split(".")[0]
-        metrics = [o.name for o in self.space.objectives]
+        # The objectives, and any further column a caller needs (e.g. a QoR constraint's metric).
+        metrics = list(dict.fromkeys([o.name for o in self.space.objectives] + list(extra_metrics)))
         self.rows: dict = {}
         self.flow_wall_s = 0.0
         opener = gzip.open if path.suffix == ".gz" else open

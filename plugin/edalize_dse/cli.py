@@ -1,4 +1,4 @@
-"""Command line: ``edalize-dse run | report | export | check-space``.
+"""Command line: ``edalize-dse run | report | compare | export | check-space``.
 
 FuseSoC's ``dse`` flow calls ``python -m edalize_dse run --config dse-run.json``;
 users can call the same commands directly, without FuseSoC."""
@@ -18,6 +18,7 @@ from edalize_dse.faults import environment_problem, log_internal_error
 EXIT_BAD_INPUT = 2      # bad input or a missing tool/platform: nothing was evaluated
 EXIT_ENVIRONMENT = 3    # the machine failed (disk full, store unwritable...): fix it and re-run
 EXIT_ALL_FAILED = 4     # every evaluation failed on the design
+# 5: no point meets the QoR constraints (ci.EXIT_NO_FEASIBLE)
 EXIT_INTERNAL = 70      # a bug of ours: details in a log file named on stderr
 EXIT_INTERRUPTED = 130  # Ctrl-C: finished evaluations are in the store
 EXIT_SIGTERM = 143
@@ -64,10 +65,26 @@ def _run(args) -> int:
         print(f"edalize-dse: error: every one of the {len(explored)} evaluations failed; the first: "
               f"{explored[0].error} (log: {explored[0].log_path})", file=sys.stderr)
         return EXIT_ALL_FAILED
+    return _outcome(summary.space, summary.evaluations, summary.files)
+
+
+def _outcome(space, evaluations, files) -> int:
+    """0 with a feasible point, else ci.EXIT_NO_FEASIBLE and the one-line reason (stderr)."""
+    from edalize_dse.ci import EXIT_NO_FEASIBLE, no_feasible_reason
+
+    if "report_html" in files:
+        print(f"Report: {Path(files['report_html']).resolve()}")
+    reason = no_feasible_reason(space, evaluations)
+    if reason:
+        print(f"edalize-dse: {reason}", file=sys.stderr)
+        return EXIT_NO_FEASIBLE
     return 0
 
 
 def _report(args) -> int:
+    from edalize_dse.ci import read_run_record, write_outputs
+    from edalize_dse.explore import judge, objectives_from_option
+    from edalize_dse.qor_constraints import parse_all
     from edalize_dse.report import summary_text, write_all
     from edalize_dse.space import load_space
     from edalize_dse.store import STORE_NAME, Store
@@ -76,14 +93,31 @@ def _report(args) -> int:
     if not store_path.is_file():
         raise DseError(f"{store_path} not found: '{args.output}' is not an edalize-dse output directory")
     space = load_space(args.space)
+    # The run's own objectives and QoR constraints when its options replaced the space file's.
+    record = read_run_record(Path(args.output))
+    if record.get("objectives"):
+        space.objectives = objectives_from_option(record["objectives"])
+    if record.get("qor_constraints") is not None:
+        space.qor_constraints = parse_all(record["qor_constraints"], f"{args.output}/run.json")
     store = Store(store_path)
     try:
         evaluations = store.evaluations()
     finally:
         store.close()
+    for ev in evaluations:
+        judge(ev, space)
     files = write_all(Path(args.output), space, evaluations)
+    files.update(write_outputs(Path(args.output), space, evaluations, record))
     print(summary_text(space, evaluations, files))
-    return 0
+    return _outcome(space, evaluations, files)
+
+
+def _compare(args) -> int:
+    from edalize_dse.ci import COMPARE_EXIT, compare
+
+    verdict, text = compare(args.old, args.new, args.tolerance)
+    print(text)
+    return COMPARE_EXIT[verdict]
 
 
 def _export(args) -> int:
@@ -121,6 +155,8 @@ def _check_space(args) -> int:
     for c in space.constraints:
         print(f"  constraint {c.name}: {c.expr}")
     print("  objectives: " + ", ".join(f"{o.name} ({o.goal})" for o in space.objectives))
+    for c in space.qor_constraints:
+        print(f"  QoR constraint: {c.text}")
     print(f"  valid points: {len(valid) if valid is not None else 'not enumerable (float or very large)'}")
     return 0
 
@@ -169,10 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(func=_run)
 
-    rep = sub.add_parser("report", help="rewrite the CSV files and the plot of an output directory")
+    rep = sub.add_parser("report", help="rewrite the CSV files, plot, report.html and summary of an output directory")
     rep.add_argument("output")
     rep.add_argument("--space", required=True, help="the design-space file the exploration used")
     rep.set_defaults(func=_report)
+
+    cmp_ = sub.add_parser("compare", help="compare a run's feasible front with a baseline's (exit status: 0 match, "
+                                          "3 NEW dominates, 4 NEW regresses)")
+    cmp_.add_argument("old", help="the baseline run's output folder (or its summary.json)")
+    cmp_.add_argument("new", help="the new run's output folder (or its summary.json)")
+    cmp_.add_argument("--tolerance", type=float, default=0.0,
+                      help="relative tolerance: NEW within it of an OLD value counts as equal (default 0)")
+    cmp_.set_defaults(func=_compare)
 
     exp = sub.add_parser("export", help="write a point's ORFS config.mk + constraint.sdc (and Gemmini Scala config)")
     exp.add_argument("output", help="the exploration's output directory")

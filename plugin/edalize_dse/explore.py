@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import json
+import sys
 import time
 import copy
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,9 @@ from edalize_dse.lock import OutputLock
 from edalize_dse.options import GROUPS, by_group, options
 from edalize_dse.pareto import promotion_order
 from edalize_dse.runner import allow_tools, stop_all_tools
+from edalize_dse.qor_constraints import check_metrics as check_constraint_metrics
+from edalize_dse.qor_constraints import parse_all as parse_qor_constraints
+from edalize_dse.qor_constraints import violation
 from edalize_dse.space import load_space
 from edalize_dse.store import STORE_NAME, Evaluation, Store
 from edalize_dse.strategies import make_strategy
@@ -128,6 +132,10 @@ def check_inputs(config: RunConfig) -> Prepared:
     space = load_space(config.space)
     if config.objectives:
         space.objectives = objectives_from_option(config.objectives)
+    constraints_source = str(space.path)
+    if config.qor_constraints is not None:
+        constraints_source = "run option qor_constraints"
+        space.qor_constraints = parse_qor_constraints(config.qor_constraints, constraints_source)
     generator = get_generator(config.generator, core=config.core, chipyard_root=config.chipyard_root,
                               timeout_s=config.tool_timeout, clock_port=config.clock_port)
     if hasattr(generator, "check"):
@@ -166,6 +174,7 @@ def check_inputs(config: RunConfig) -> Prepared:
             if o.name not in known_metrics:
                 raise SpaceError(space.path, f"objective '{o.name}' is not measured by flow '{flow.name}' with "
                                              f"generator '{generator.name}' (known: {', '.join(known_metrics)})")
+        check_constraint_metrics(space.qor_constraints, known_metrics, constraints_source)
     hw_default, _ = space.split(space.default_point())
     broken = generator.violations(generator.resolve(hw_default))
     if broken:
@@ -256,7 +265,26 @@ class Summary:
     timed_out: list = field(default_factory=list)  # point ids not recorded: the next run tries them again
 
 
+def judge(ev: Evaluation, space) -> Evaluation:
+    """Record which QoR constraints a successful evaluation breaks (None: feasible)."""
+    ev.violation = violation(ev.qor, space.qor_constraints) if ev.ok else None
+    return ev
+
+
+def rejudge(store: Store, evaluations: list[Evaluation], space) -> None:
+    """A resumed run judges the stored points by its own QoR constraints (the option may differ)."""
+    changed = {}
+    for ev in evaluations:
+        before = ev.violation
+        if judge(ev, space).violation != before:
+            changed[ev.id] = ev.violation
+    if changed:
+        store.set_violations(changed)
+
+
 def explore(config: RunConfig, progress: bool = True) -> Summary:
+    from edalize_dse import ci
+
     prep = check_inputs(config)
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
@@ -282,6 +310,7 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
     try:
         # The run configuration next to its results (``edalize-dse export`` reads it).
         config.write_json(output / RUN_RECORD)
+        rejudge(store, store.evaluations(), prep.space)
         done = store.evaluations(fidelity=prep.flow.name)
         strategy = make_strategy(config.strategy, prep.space, config.seed, **config.all_strategy_options())
         strategy.tell(done)
@@ -297,8 +326,11 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
         rounds = max((e.round for e in done), default=0)
         new = 0
         timed_out = []
+        # A terminal gets a progress bar; a pipe (a CI log) one plain line per finished evaluation.
+        lines = progress and not sys.stdout.isatty()
         bar = tqdm(total=config.budget, initial=min(len(done), config.budget), unit="eval",
-                   desc=f"dse[{config.strategy}]", disable=not progress, dynamic_ncols=True)
+                   desc=f"dse[{config.strategy}]", disable=not progress or lines, dynamic_ncols=True)
+        finished = len(done)
         try:
             exhausted = False
             while remaining > 0 or executor.busy:
@@ -320,9 +352,12 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
                         timed_out.append(ev.point_id)
                         bar.set_postfix_str(f"{ev.point_id} timed out, retried on the next run")
                         continue
-                    store.add(ev)
+                    store.add(judge(ev, prep.space))
                     strategy.tell([ev])
                     new += 1
+                    finished += 1
+                    if lines:
+                        print(ci.evaluation_line(ev, prep.space, finished, config.budget), flush=True)
                     bar.update(1)
                     bar.set_postfix_str(f"{ev.point_id} {ev.status}")
             if prep.promoted_flow is not None:
@@ -337,6 +372,7 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
             executor.shutdown()
         evaluations = store.evaluations()
         files = report.write_all(output, prep.space, evaluations)
+        files.update(ci.write_outputs(output, prep.space, evaluations))
         explored = [e for e in evaluations if e.fidelity == prep.flow.name]
         return Summary(output=output, space=prep.space, evaluations=evaluations, new=new, files=files,
                        exhausted=len(explored) < config.budget and not timed_out, timed_out=timed_out)
@@ -362,4 +398,4 @@ def promote(prep: Prepared, store: Store, executor, ctx: EvaluationContext, roun
     while executor.busy:
         for ev in executor.finished():
             if ev.status != "timeout":  # a timed-out promotion is retried by the next run
-                store.add(ev)
+                store.add(judge(ev, prep.space))

@@ -142,6 +142,16 @@ def _output_folder(v):
     return _nonempty(v) or _folder(v)
 
 
+def _qor_constraints(v):
+    from edalize_dse.qor_constraints import parse_all
+
+    try:
+        parse_all(v)
+    except DseError as exc:
+        return f"is not a list of QoR constraints ({exc})"
+    return None
+
+
 FIDELITIES = ("synth", "orfs", "synth+orfs")
 # dask_cluster: the dask-jobqueue cluster classes we start (executors/dask_backend.py).
 BATCH_SYSTEMS = ("slurm", "lsf", "pbs", "sge")
@@ -161,6 +171,9 @@ def _options() -> list[Option]:
         Option("objectives", "run", "list", None,
                "objectives replacing the space file's, e.g. latency_ms,energy_mj,area_um2 (name or name:min/max; "
                "throughput_gops and fmax_mhz are maximised, everything else minimised)", _nonempty),
+        Option("qor_constraints", "run", "list", None,
+               "bounds on results replacing the space file's qor_constraints, e.g. 'wns_ps >= 0,power_mw <= 40' "
+               "(a point breaking one is infeasible: stored, never on the front)", _qor_constraints),
         Option("restart", "run", "bool", False,
                "start afresh in an output folder whose store was made by a different exploration (the old "
                "store is kept as dse.sqlite.old)"),

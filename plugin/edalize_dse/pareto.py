@@ -16,8 +16,9 @@ HV_REFERENCE = 1.1
 
 
 def objective_matrix(evaluations: list[Evaluation], objectives: list[Objective]) -> tuple[list[Evaluation], np.ndarray]:
-    """The successful evaluations that have every objective, and their minimisation-form matrix."""
-    usable = [e for e in evaluations if e.ok and all(o.name in e.qor for o in objectives)]
+    """The feasible evaluations (succeeded, no QoR constraint broken) that have every objective,
+    and their minimisation-form matrix: an infeasible point is never on a front nor in a hypervolume."""
+    usable = [e for e in evaluations if e.feasible and all(o.name in e.qor for o in objectives)]
     matrix = np.array([[o.sign * float(e.qor[o.name]) for o in objectives] for e in usable], dtype=float)
     return usable, matrix.reshape(len(usable), len(objectives))
 

@@ -25,14 +25,14 @@ def _columns(space: Space, evaluations: list[Evaluation]) -> tuple[list[str], li
 def _rows(space: Space, evaluations: list[Evaluation]):
     params, metrics, timings = _columns(space, evaluations)
     header = ["id", "point_id", "fidelity", "status", "strategy", "round", "cache_hit", *params, *metrics,
-              *[f"time_{t}" for t in timings], "error", "log_path"]
+              *[f"time_{t}" for t in timings], "error", "log_path", "violation"]
     rows = []
     for e in evaluations:
         rows.append([e.id, e.point_id, e.fidelity, e.status, e.strategy, e.round, int(e.cache_hit),
                      *[e.params.get(p, "") for p in params],
                      *[e.qor.get(m, "") for m in metrics],
                      *[round(e.timings[t], 4) if t in e.timings else "" for t in timings],
-                     e.error or "", e.log_path or ""])
+                     e.error or "", e.log_path or "", e.violation or ""])
     return header, rows
 
 
@@ -107,6 +107,10 @@ def summary_text(space: Space, evaluations: list[Evaluation], files: dict) -> st
     lines = [f"{len(evaluations)} evaluations ({len(ok)} ok, {len(evaluations) - len(ok)} failed); "
              f"{len(best)} on the Pareto front of {', '.join(f'{o.name} ({o.goal})' for o in space.objectives)}; "
              f"hypervolume ratio {hypervolume(evaluations, space.objectives):.4f} ({HYPERVOLUME_MEANING})"]
+    if space.qor_constraints:
+        infeasible = [e for e in ok if not e.feasible]
+        lines.append(f"QoR constraints {', '.join(c.text for c in space.qor_constraints)}: "
+                     f"{len(ok) - len(infeasible)} feasible, {len(infeasible)} infeasible (never on the front)")
     if best:
         cols = [o.name for o in space.objectives]
         params = space.names

@@ -211,6 +211,8 @@ class Space:
         self.parameters: dict[str, Parameter] = parameters
         self.constraints: list[Constraint] = constraints
         self.objectives: list[Objective] = objectives
+        # Bounds on results (qor_constraints.QorConstraint); a point breaking one is infeasible.
+        self.qor_constraints: list = []
 
     # ---- views
     @property
@@ -362,10 +364,10 @@ def load_space(path) -> Space:
         raise SpaceError(path, "YAML nested too deeply") from None
     if not isinstance(doc, dict):
         raise SpaceError(path, "expected a mapping with 'parameters' at the top level")
-    unknown = set(doc) - {"name", "description", "parameters", "constraints", "objectives"}
+    unknown = set(doc) - {"name", "description", "parameters", "constraints", "objectives", "qor_constraints"}
     if unknown:
         raise SpaceError(path, f"unknown top-level key(s) {sorted(unknown)}; expected name, description, "
-                               "parameters, constraints, objectives")
+                               "parameters, constraints, objectives, qor_constraints")
     raw_params = doc.get("parameters")
     if not isinstance(raw_params, dict) or not raw_params:
         raise SpaceError(path, "'parameters' must be a non-empty mapping of name -> definition")
@@ -380,6 +382,7 @@ def load_space(path) -> Space:
         except ConstraintError as exc:
             raise SpaceError(path, f"constraint '{c.name}' ({c.expr:.200}) cannot be evaluated at the default "
                                    f"point: {exc}") from None
+    space.qor_constraints = _parse_qor_constraints(path, doc.get("qor_constraints"))
     broken = [c for c in constraints if not c.holds(space.default_point())]
     if broken:
         raise SpaceError(path, f"the default point breaks constraint '{broken[0].name}' ({broken[0].expr}); "
@@ -479,6 +482,18 @@ def _parse_constraint(path, index, spec, parameters) -> Constraint:
     except (RecursionError, MemoryError):
         raise SpaceError(path, f"constraint '{name}': expression nested too deeply to compile") from None
     return Constraint(name=name, expr=expr, code=code)
+
+
+def _parse_qor_constraints(path, raw) -> list:
+    from edalize_dse.errors import DseError
+    from edalize_dse.qor_constraints import parse_all
+
+    if raw is not None and not (isinstance(raw, list) and all(isinstance(r, str) for r in raw)):
+        raise SpaceError(path, "'qor_constraints' must be a list of strings such as 'wns_ps >= 0'")
+    try:
+        return parse_all(raw, source=str(path))
+    except DseError as exc:
+        raise SpaceError(path, str(exc).removeprefix(f"{path}: ")) from None
 
 
 DEFAULT_OBJECTIVES = (("area_um2", "min"), ("power_mw", "min"), ("throughput_gops", "max"))

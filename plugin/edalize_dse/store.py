@@ -42,11 +42,12 @@ CREATE TABLE IF NOT EXISTS evaluations (
     cache_hit     INTEGER NOT NULL DEFAULT 0, -- 1: the flow result came from the result cache
     fidelity      TEXT NOT NULL DEFAULT 'synth', -- the flow that produced it (synth, orfs)
     attempts      INTEGER NOT NULL DEFAULT 1, -- runs started: > 1 when its worker or node died (executors)
+    violation     TEXT,                   -- ok but infeasible: the QoR constraints it breaks; NULL: feasible
     UNIQUE (point_id, fidelity)
 )"""
 EVALUATION_COLUMNS = ("id", "point_id", "params", "status", "qor", "error", "log_path", "log_tail", "tool_versions",
                       "timings", "strategy", "round", "started_at", "finished_at", "cache_hit", "fidelity",
-                      "attempts")
+                      "attempts", "violation")
 
 
 def utc_now() -> str:
@@ -72,10 +73,16 @@ class Evaluation:
     fidelity: str = "synth"
     attempts: int = 1  # how many times it was started (a lost worker or node starts it again)
     id: int | None = None
+    violation: str | None = None  # the QoR constraints a successful point breaks (qor_constraints.violation)
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def feasible(self) -> bool:
+        """Succeeded and meets every QoR constraint: the only points a front may hold."""
+        return self.ok and not self.violation
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -136,9 +143,12 @@ class Store:
         """Bring a store written by an earlier version (one result per point, no
         cache or fidelity columns) to the current table, keeping every row."""
         present = [row[1] for row in self._db.execute("PRAGMA table_info(evaluations)")]
-        if "fidelity" in present and "attempts" not in present:
-            # Only the attempts column is new: added in place, every row counts one attempt.
-            self._db.execute("ALTER TABLE evaluations ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1")
+        if "fidelity" in present:
+            # Columns added since: each in place (every old row started once, and was feasible).
+            if "attempts" not in present:
+                self._db.execute("ALTER TABLE evaluations ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1")
+            if "violation" not in present:
+                self._db.execute("ALTER TABLE evaluations ADD COLUMN violation TEXT")
             return
         if not present or "fidelity" in present:
             return
@@ -179,11 +189,11 @@ class Store:
         with self._lock:
             cur = self._db.execute(
                 "INSERT INTO evaluations (point_id, params, status, qor, error, log_path, log_tail, "
-                "tool_versions, timings, strategy, round, started_at, finished_at, cache_hit, fidelity, attempts) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "tool_versions, timings, strategy, round, started_at, finished_at, cache_hit, fidelity, attempts, "
+                "violation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (ev.point_id, json.dumps(ev.params, sort_keys=True), ev.status, json.dumps(ev.qor), ev.error,
                  ev.log_path, ev.log_tail, json.dumps(ev.tool_versions), json.dumps(ev.timings), ev.strategy,
-                 ev.round, ev.started_at, ev.finished_at, int(ev.cache_hit), ev.fidelity, ev.attempts))
+                 ev.round, ev.started_at, ev.finished_at, int(ev.cache_hit), ev.fidelity, ev.attempts, ev.violation))
             ev.id = cur.lastrowid
             return ev.id
 
@@ -196,4 +206,14 @@ class Store:
         return [Evaluation(id=r[0], point_id=r[1], params=json.loads(r[2]), status=r[3], qor=json.loads(r[4]),
                            error=r[5], log_path=r[6], log_tail=r[7], tool_versions=json.loads(r[8]),
                            timings=json.loads(r[9]), strategy=r[10], round=r[11], started_at=r[12],
-                           finished_at=r[13], cache_hit=bool(r[14]), fidelity=r[15], attempts=r[16]) for r in rows]
+                           finished_at=r[13], cache_hit=bool(r[14]), fidelity=r[15], attempts=r[16],
+                           violation=r[17]) for r in rows]
+
+    def set_violations(self, changed: dict) -> None:
+        """Rewrite the violation of stored evaluations (id -> text or None): a resumed run
+        judges every point by its own QoR constraints."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("UPDATE evaluations SET violation = ? WHERE id = ?",
+                                 [(v, i) for i, v in changed.items()])
+            self._db.execute("COMMIT")

@@ -8,7 +8,11 @@ level would make FuseSoC report the flow as not found.
 configure() writes the run configuration (dse-run.json) and a Makefile whose
 default target runs ``python -m edalize_dse run --config dse-run.json``;
 build() checks the inputs (space, names, platform) and then runs make, so the
-work root can also be re-run by hand with ``make``."""
+work root can also be re-run by hand with ``make``.
+
+A ``generator: core`` target without a design-space file explores a default
+space (``edalize_dse.default_space``: the target's vlogparams and the flow's
+knobs), written to the output folder as ``default_space.yml`` and printed first."""
 
 import os
 import sys
@@ -58,6 +62,8 @@ class Dse(Edaflow):
         if option:
             return str(Path(option).expanduser().resolve())
         spaces = [f["name"] for f in self.edam.get("files", []) if f.get("file_type") == SPACE_FILE_TYPE]
+        if not spaces and self.flow_options.get("generator") == "core":
+            return None  # zero-configuration start: run_config writes the default space
         if len(spaces) != 1:
             raise RuntimeError(f"the dse flow needs one design-space file: set the 'space' flow option or give "
                                f"the core exactly one file with file_type {SPACE_FILE_TYPE} "
@@ -68,8 +74,9 @@ class Dse(Edaflow):
         from edalize_dse.explore import RunConfig
 
         opts = self.flow_options
-        output = opts.get("output") or os.path.join(self.work_root, "results")
-        config = RunConfig(space=self._space_file(), output=str(Path(output).expanduser().resolve()))
+        output = str(Path(opts.get("output") or os.path.join(self.work_root, "results")).expanduser().resolve())
+        space = self._space_file()
+        config = RunConfig(space=space, output=output)
         for name, option in options().items():
             value = opts.get(name)
             if name in ("space", "output") or not option.user or value in (None, ""):
@@ -87,6 +94,8 @@ class Dse(Edaflow):
             config.workload = str(Path(config.workload).expanduser().resolve())
         if config.generator == "core":
             config.core = self._core_design()
+        if space is None:
+            config.space = self._write_default_space(config)
         if config.cache_dir not in (None, "off"):
             config.cache_dir = str(Path(config.cache_dir).expanduser().resolve())
         return config
@@ -112,6 +121,21 @@ class Dse(Edaflow):
             "defines": {k: v.get("default") for k, v in params.items() if v.get("paramtype") == "vlogdefine"},
         }
 
+    def _write_default_space(self, config) -> str:
+        from edalize_dse import default_space
+        from edalize_dse.errors import DseError
+        from edalize_dse.flows import get_flow
+
+        try:
+            flow = get_flow(config.fidelity.split("+")[0])
+        except DseError as exc:
+            raise RuntimeError(str(exc)) from None
+        name = str(self.edam.get("name") or config.core.get("top") or "core").replace(":", "_")
+        path = Path(config.output) / default_space.DEFAULT_SPACE_FILE
+        doc = default_space.default_space(name, config.core.get("parameters", {}), flow)
+        self.default_space_text = default_space.write(path, doc)
+        return str(path)
+
     def _write_run_config(self):
         config = self.run_config()
         Path(self.work_root).mkdir(parents=True, exist_ok=True)
@@ -129,6 +153,10 @@ class Dse(Edaflow):
         # FuseSoC skips configure() when the EDAM is unchanged: refresh the run
         # configuration, and stop with one clear line before make on bad input.
         config = self._write_run_config()
+        if getattr(self, "default_space_text", None):
+            print(f"dse: no design-space file in the target: exploring the default space written to "
+                  f"{config.space} (edit it and pass it back with the flow option 'space'):\n"
+                  f"{self.default_space_text}", flush=True)
         try:
             check_inputs(config)
         except DseError as exc:

@@ -17,6 +17,14 @@ One model round (after the Sobol initial design of ``ModelBasedStrategy``):
 6. screen: ``diffuse.screening`` keeps the ``n`` candidates with the largest
    greedy predicted hypervolume gain (mean and spread of the ensemble).
 
+With QoR constraints (``qor_constraints``) the rounds are constraint-aware: the
+predictor ensemble also predicts each constraint's scaled slack (<= 0: met);
+the front the targets are drawn from holds only feasible points (while there is
+none, the points closest to feasibility); the predictor guidance also pushes the
+sample toward predicted-feasible slack; and the screen weights each candidate's
+hypervolume gain by its predicted probability of feasibility (ensemble mean and
+spread of the slacks, normal per constraint).
+
 Every random draw comes from generators seeded by (seed, round), so the same
 seed and the same told history give the same proposals."""
 
@@ -29,6 +37,7 @@ import numpy as np
 
 from edalize_dse.diffuse.targets import STEP_START, adapt_step, select_targets
 from edalize_dse.qor import QorScaler
+from edalize_dse.qor_constraints import anchor_rows, column_scale, probability_feasible, slacks
 from edalize_dse.strategies.model_based import ModelBasedStrategy
 
 
@@ -86,21 +95,29 @@ class DiffusionStrategy(ModelBasedStrategy):
         scaler = QorScaler(objectives)
         raw = scaler.raw(data)
         y = scaler.fit(raw).transform(raw)
+        m = len(objectives)
+        slack = slacks([e.qor for e in data], self.space.qor_constraints)
+        slack_scaled = slack / column_scale(slack)
         x = torch.tensor(self.encoder.encode_many([e.params for e in data]), dtype=torch.float32)
         yt = torch.tensor(y, dtype=torch.float32)
         first = self.denoiser is None
         if first:
             torch.manual_seed(self.seed)  # initial weights
-            self.denoiser = dn.Denoiser(self.encoder.dim, len(objectives))
+            self.denoiser = dn.Denoiser(self.encoder.dim, m)
             self.denoiser_opt = torch.optim.Adam(self.denoiser.parameters(), lr=2e-3)
-            self.predictor = PredictorEnsemble(self.encoder.dim, len(objectives))
+            # The predictor gains one output per QoR constraint: its scaled slack.
+            self.predictor = PredictorEnsemble(self.encoder.dim, m + slack.shape[1])
         dn.train(self.denoiser, x, 2 * yt - 1, self.train_steps if first else self.finetune_steps, gen,
                  self.denoiser_opt)
-        self.predictor.fit(x, yt, 300 if first else 100, gen)
+        self.predictor.fit(x, torch.tensor(np.hstack([y, slack_scaled]), dtype=torch.float32),
+                           300 if first else 100, gen)
         times["finetune_s"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        on_front = moocore.is_nondominated(y)
+        # Targets are conditioned on feasible points only (or, before any, on the closest ones).
+        anchors = anchor_rows(slack)
+        on_front = np.zeros(len(y), dtype=bool)
+        on_front[anchors[moocore.is_nondominated(y[anchors])]] = True
         front = y[on_front]
         keys = [self.space.canonical(e.params) for e in data]
         success = any(k in self.last_batch for k, keep in zip(keys, on_front) if keep)
@@ -109,7 +126,12 @@ class DiffusionStrategy(ModelBasedStrategy):
         targets = select_targets(front, self.targets, self.step, rng)
         per_target = max(1, int(round(self.candidates * (1 - self.explore))) // len(targets))
         goal = torch.tensor(np.repeat(targets, per_target, axis=0), dtype=torch.float32)
-        guide = lambda x0: ((self.predictor.mean(x0) - goal) ** 2).sum(dim=1)  # noqa: E731
+        def guide(x0):
+            predicted = self.predictor.mean(x0)
+            # Distance to the target, plus the predicted constraint misses (zero when met).
+            return (((predicted[:, :m] - goal) ** 2).sum(dim=1)
+                    + (torch.relu(predicted[:, m:]) ** 2).sum(dim=1))
+
         x0 = dn.ddim_sample(self.denoiser, 2 * goal - 1, self.encoder.dim, gen, self.ddim_steps,
                             self.cfg_weight, guide, self.guide_scale)
         sampled = x0.numpy()
@@ -125,7 +147,9 @@ class DiffusionStrategy(ModelBasedStrategy):
             return []
         xp = torch.tensor(self.encoder.encode_many(pool), dtype=torch.float32)
         mean, spread = self.predictor.predict(xp)
-        picks = select_batch(front, mean.numpy().astype(float), spread.numpy().astype(float), n, self.kappa)
+        mean, spread = mean.numpy().astype(float), spread.numpy().astype(float)
+        feasibility = probability_feasible(mean[:, m:], spread[:, m:]) if slack.shape[1] else None
+        picks = select_batch(front, mean[:, :m], spread[:, :m], n, self.kappa, feasibility)
         chosen = [pool[i] for i in picks]
         self.last_batch = {self.space.canonical(p) for p in chosen}
         times["screen_s"] = time.perf_counter() - start

@@ -17,7 +17,13 @@ After a small space-filling design run through the real flow, every round:
    predicted hypervolume gain over the measured front.
 
 Hardware is enumerated rather than relaxed: the spaces are discrete and small,
-and the mapping, where the model's gradients pay off, is searched by gradient."""
+and the mapping, where the model's gradients pay off, is searched by gradient.
+
+With QoR constraints, each constrained metric is predicted too (by the model when
+it is one of its quantities, else by a ridge regression on the measured points),
+with a spread from its residuals on those points; the front holds only feasible
+measured points, and each candidate's predicted hypervolume gain is weighted by
+its predicted probability of feasibility."""
 
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ import torch
 
 from edalize_dse.diffuse.screening import select_batch
 from edalize_dse.qor import QorScaler
+from edalize_dse.qor_constraints import anchor_rows, probability_feasible, slacks
 from edalize_dse.strategies.model_based import ModelBasedStrategy
 from edalize_dse.workload.hardware import (DEFAULT_DRAM_BYTES_PER_CYCLE, DEFAULT_DRAM_PJ_PER_BYTE, block_cycles,
                                            dataflows_of)
@@ -37,6 +44,8 @@ from edalize_dse.workload.mapping import gradient_search
 from edalize_dse.workload.model import ArrayModel, blocks, cost
 
 RIDGE = 1.0
+# Quantities the analytical model predicts itself (with the learnt synthesis terms).
+MODEL_METRICS = ("latency_ms", "energy_mj", "area_um2", "throughput_gops")
 
 
 class DosaStrategy(ModelBasedStrategy):
@@ -124,7 +133,15 @@ class DosaStrategy(ModelBasedStrategy):
             }
             for name, value in values.items():
                 targets.setdefault(name, []).append(value)
+        linear = {}
+        for c in self.space.qor_constraints:
+            if c.metric not in MODEL_METRICS and c.metric not in targets:
+                # Any sign (wns_ps is negative when timing fails): fitted linearly, not in log space.
+                linear[c.metric] = np.array([float(e.qor.get(c.metric, 0.0)) for e in data])
         weights = {}
+        for name, values in linear.items():
+            a = x.T @ x + RIDGE * np.eye(x.shape[1])
+            weights[name] = ("linear", values.mean(), np.linalg.solve(a, x.T @ (values - values.mean())))
         for name, values in targets.items():
             y = np.log(np.maximum(np.array(values, dtype=float), 1e-12))
             # Ridge around the mean: with few measured points an unfamiliar point is
@@ -133,10 +150,21 @@ class DosaStrategy(ModelBasedStrategy):
             weights[name] = (y.mean(), np.linalg.solve(a, x.T @ (y - y.mean())))
         return weights
 
+    def _feasibility(self, weights: dict, data: list, candidates_metrics: list[dict]) -> np.ndarray:
+        """Probability of feasibility of each candidate: its predicted slacks, with the
+        spread of each constraint's prediction error on the measured points."""
+        self._predict(weights, [e.params for e in data])
+        error = slacks(self.predicted_metrics, self.space.qor_constraints) - slacks([e.qor for e in data],
+                                                                                     self.space.qor_constraints)
+        spread = np.sqrt((error ** 2).mean(axis=0)) + 1e-3
+        mean = slacks(candidates_metrics, self.space.qor_constraints)
+        return probability_feasible(mean, np.broadcast_to(spread, mean.shape))
+
     def _predict(self, weights: dict, points: list[dict]) -> np.ndarray:
         x = self.encoder.encode_many(points)
-        learnt = {name: np.exp(mean + x @ w) for name, (mean, w) in weights.items()}
-        rows = []
+        learnt = {name: (w[1] + x @ w[2]) if w[0] == "linear" else np.exp(w[0] + x @ w[1])
+                  for name, w in weights.items()}
+        rows, metrics = [], []
         for i, p in enumerate(points):
             t = self.hardware_terms({k: p[k] for k in self.hardware_names})
             fmax = learnt["fmax"][i]
@@ -147,6 +175,9 @@ class DosaStrategy(ModelBasedStrategy):
                      "area_um2": learnt["stdcell_area"][i] + t["macro_area"],
                      "throughput_gops": 2 * t["pes"] * fmax / 1e3}
             rows.append([model.get(o.name, learnt[o.name][i]) for o in self.space.objectives])
+            metrics.append({c.metric: model.get(c.metric, learnt[c.metric][i] if c.metric in learnt else np.nan)
+                            for c in self.space.qor_constraints})
+        self.predicted_metrics = metrics
         return np.array(rows, dtype=float)
 
     def model_propose(self, n: int, data: list, seen: set[str], times: dict) -> list[dict]:
@@ -170,13 +201,18 @@ class DosaStrategy(ModelBasedStrategy):
         chosen = (cached + fresh)[:max(self.max_hardware, len(cached))]
         candidates = [p for k in chosen for p in by_hw[k]]
         predicted = self._predict(weights, candidates)
+        candidate_metrics = self.predicted_metrics
+        feasibility = (self._feasibility(weights, data, candidate_metrics) if self.space.qor_constraints
+                       else None)
         times["model_s"] = time.perf_counter() - start
 
         start = time.perf_counter()
         scaler = QorScaler(self.space.objectives)
         measured = scaler.raw(data)
         scaler.fit(measured)
-        front = scaler.transform(measured)
-        picks = select_batch(front, scaler.transform(predicted), np.zeros_like(predicted), n, kappa=0.0)
+        # The front of the feasible measured points (before any, the closest to feasibility).
+        front = scaler.transform(measured)[anchor_rows(slacks([e.qor for e in data], self.space.qor_constraints))]
+        picks = select_batch(front, scaler.transform(predicted), np.zeros_like(predicted), n, kappa=0.0,
+                             feasibility=feasibility)
         times["screen_s"] = time.perf_counter() - start
         return [candidates[i] for i in picks]

@@ -13,7 +13,14 @@ Objectives are given to Optuna in minimisation form (maximised ones negated);
 both samplers rank points, so no further scaling is needed. A failed
 evaluation closes its trial as failed (the samplers ignore those). Evaluations
 told without an ask (a resumed run) are added as completed trials of NSGA-II's
-first generation."""
+first generation.
+
+QoR constraints go to both samplers through Optuna's own mechanism: each
+completed trial carries the scaled slack of every constraint
+(``qor_constraints.slacks``, <= 0 when it holds) as its constraint values
+(``Trial.set_constraint``; with Optuna 4, which lacks it, through the samplers'
+``constraints_func``); NSGA-II then ranks feasible trials before infeasible ones
+(constrained domination), and TPE splits good from bad among feasible ones."""
 
 from __future__ import annotations
 
@@ -27,9 +34,28 @@ from optuna.trial import TrialState, create_trial
 
 from edalize_dse.encoding import SpaceEncoder
 from edalize_dse.qor import usable
+from edalize_dse.qor_constraints import slacks
 from edalize_dse.strategies.base import Strategy
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+SLACK_ATTR = "qor_slack"
+# Where Optuna keeps a trial's constraint values (set by the sampler after a tell;
+# set by us for a trial added from a resumed run, which no sampler sees finish).
+CONSTRAINTS_KEY = "constraints"
+
+
+def _trial_slack(trial) -> list[float]:
+    return trial.user_attrs[SLACK_ATTR]
+
+
+# Optuna 5 takes constraint values on the trial; Optuna 4 only through a sampler's constraints_func.
+TRIAL_CONSTRAINTS = hasattr(optuna.Trial, "set_constraint")
+
+
+def constraints_func(space):
+    """Optuna 4's ``constraints_func`` for the space's QoR constraints, or None (none, or Optuna 5)."""
+    return _trial_slack if space.qor_constraints and not TRIAL_CONSTRAINTS else None
 
 
 def distributions(space) -> dict:
@@ -92,15 +118,26 @@ class OptunaStrategy(Strategy):
             key = self.space.canonical(ev.params)
             values = ([o.sign * float(ev.qor[o.name]) for o in self.space.objectives]
                       if id(ev) in good else None)
+            constrained = bool(self.space.qor_constraints) and values is not None
+            slack = slacks([ev.qor], self.space.qor_constraints)[0].tolist() if constrained else None
             trial = self.trials.pop(key, None)
             if trial is not None:
                 if values is None:
                     self.study.tell(trial, state=TrialState.FAIL)
                 else:
+                    if constrained and TRIAL_CONSTRAINTS:
+                        for j, value in enumerate(slack):
+                            trial.set_constraint(self.space.qor_constraints[j].text, value)
+                    elif constrained:
+                        trial.set_user_attr(SLACK_ATTR, slack)
                     self.study.tell(trial, values)
             elif values is not None:
+                attrs = self.resumed_attrs()
+                if constrained:
+                    attrs[CONSTRAINTS_KEY] = slack
                 self.study.add_trial(create_trial(params=self.to_params(ev.params), distributions=self.dists,
-                                                  values=values, system_attrs=self.resumed_attrs()))
+                                                  values=values, system_attrs=attrs,
+                                                  user_attrs={SLACK_ATTR: slack} if constrained else None))
 
     def resumed_attrs(self) -> dict:
         return {}
@@ -111,7 +148,8 @@ class Nsga2Strategy(OptunaStrategy):
     OPTIONS = {"population_size": "individuals per generation (default 20)"}
 
     def __init__(self, space, seed: int = 0, population_size: int = 20):
-        super().__init__(space, seed, optuna.samplers.NSGAIISampler(population_size=int(population_size), seed=seed))
+        super().__init__(space, seed, optuna.samplers.NSGAIISampler(population_size=int(population_size), seed=seed,
+                                                                    constraints_func=constraints_func(space)))
 
     def resumed_attrs(self) -> dict:
         return {f"{type(self.study.sampler).__name__}:generation": 0}
@@ -124,5 +162,6 @@ class MotpeStrategy(OptunaStrategy):
     def __init__(self, space, seed: int = 0, startup_trials: int = 10):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # multivariate TPE
-            sampler = optuna.samplers.TPESampler(n_startup_trials=int(startup_trials), multivariate=True, seed=seed)
+            sampler = optuna.samplers.TPESampler(n_startup_trials=int(startup_trials), multivariate=True, seed=seed,
+                                                 constraints_func=constraints_func(space))
         super().__init__(space, seed, sampler)

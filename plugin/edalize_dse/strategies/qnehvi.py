@@ -11,7 +11,13 @@ included as ``X_pending``). The candidates are the valid points not yet seen:
 all of them when the space is enumerable, else a pool drawn from the space;
 either way at most ``max_candidates`` (a seeded random subset), which bounds the
 time per round. Objectives are normalised by ``QorScaler`` and negated (BoTorch
-maximises); the reference point is 0.1 beyond the worst value seen in each."""
+maximises); the reference point is 0.1 beyond the worst value seen in each.
+
+QoR constraints are BoTorch outcome constraints: the GP also models each
+constraint's slack (scaled by its observed spread; <= 0 when met), and the
+acquisition gets one constraint callable per slack (negative = feasible), so
+qLogNEHVI weights hypervolume improvement by the modelled probability of
+feasibility and counts only feasible baseline points in the front."""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ import numpy as np
 import torch
 
 from edalize_dse.qor import QorScaler
+from edalize_dse.qor_constraints import column_scale, slacks
 from edalize_dse.strategies.model_based import ModelBasedStrategy
 
 
@@ -59,9 +66,13 @@ class QnehviStrategy(ModelBasedStrategy):
         scaler = QorScaler(self.space.objectives)
         raw = scaler.raw(data)
         y = -scaler.fit(raw).transform(raw)  # maximisation form, best seen 0, worst -1
+        m = y.shape[1]
+        slack = slacks([e.qor for e in data], self.space.qor_constraints)
+        slack = slack / column_scale(slack)
         to_unit = lambda x: torch.tensor((x + 1.0) / 2.0, dtype=torch.double)  # noqa: E731
         X = to_unit(self.encoder.encode_many([e.params for e in data]))
-        Y = torch.tensor(y, dtype=torch.double)
+        # Objectives first, then one outcome per QoR constraint (its slack).
+        Y = torch.tensor(np.hstack([y, slack]), dtype=torch.double)
         model = SingleTaskGP(X, Y, outcome_transform=Standardize(m=Y.shape[-1]))
         fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
         times["fit_s"] = time.perf_counter() - start
@@ -75,8 +86,14 @@ class QnehviStrategy(ModelBasedStrategy):
             free = sorted(self.rng.choice(free, size=self.max_candidates, replace=False).tolist())
         choices = to_unit(matrix[free])
         pending = self.pending_points()
+        constrained = {}
+        if slack.shape[1]:
+            from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
+
+            constrained = dict(objective=IdentityMCMultiOutputObjective(outcomes=list(range(m))),
+                               constraints=[lambda Z, j=j: Z[..., m + j] for j in range(slack.shape[1])])
         acq = qLogNoisyExpectedHypervolumeImprovement(
-            model=model, ref_point=torch.full((Y.shape[-1],), -1.1, dtype=torch.double), X_baseline=X,
+            model=model, ref_point=torch.full((m,), -1.1, dtype=torch.double), X_baseline=X, **constrained,
             X_pending=to_unit(self.encoder.encode_many(pending)) if pending else None, prune_baseline=True,
             sampler=SobolQMCNormalSampler(sample_shape=torch.Size([self.mc_samples]), seed=self.seed))
         q = min(n, len(free))
