@@ -60,8 +60,9 @@ def test_invalid_points_fail_with_the_rule_and_the_run_finishes(tmp_path, platfo
 def test_changed_space_is_refused_for_an_existing_output(tmp_path, platform_dir, tools):
     space = write_space(tmp_path, SPACE)
     out = tmp_path / "out"
-    assert run_cli("run", "--space", str(space), "--output", str(out), "--budget", "1", "--no-progress"
+    # Four points: two of them valid (a run in which every point failed exits 4).
+    assert run_cli("run", "--space", str(space), "--output", str(out), "--budget", "4", "--no-progress"
                    ).returncode == 0
     space.write_text(SPACE.replace("choices: [4], default: 4", "choices: [4, 8], default: 4"))
-    run = run_cli("run", "--space", str(space), "--output", str(out), "--budget", "2", "--no-progress")
+    run = run_cli("run", "--space", str(space), "--output", str(out), "--budget", "5", "--no-progress")
     assert run.returncode == 2 and "holds results of a different exploration (changed: space file)" in run.stderr
