@@ -150,8 +150,8 @@ def importances(space, evaluations) -> dict:
     for o in space.objectives:
         points = [e for e in evaluations if e.ok and isinstance(e.qor.get(o.name), (int, float))
                   and np.isfinite(e.qor[o.name])]
-        if len(points) < 3 or not varied:
-            continue
+        if len(points) < 3 or not varied or len({float(e.qor[o.name]) for e in points}) < 2:
+            continue  # nothing to attribute: too few points, or the objective never varied
         study = optuna.create_study(direction="minimize" if o.goal == "min" else "maximize")
         for e in points:
             params = {n: (int(np.log2(e.params[n])) if space.parameters[n].type == "pow2" else e.params[n])
@@ -159,7 +159,10 @@ def importances(space, evaluations) -> dict:
             study.add_trial(create_trial(params=params, distributions={n: dists[n] for n in varied},
                                          value=float(e.qor[o.name])))
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-        out[o.name] = optuna.importance.get_param_importances(study, evaluator=evaluator, normalize=True)
+        try:
+            out[o.name] = optuna.importance.get_param_importances(study, evaluator=evaluator, normalize=True)
+        except RuntimeError:
+            continue  # fANOVA found no variance its trees can split: no importance to show
     return out
 
 
