@@ -14,6 +14,9 @@ from edalize_dse.errors import DseError, ToolFailure
 from edalize_dse.generators import Generator, RtlDesign, define_args
 from edalize_dse.runner import run_step
 
+# Defined while the top is elaborated for the interface check before the first point, so an
+# RTL can leave out what only synthesis needs (a slow generated `include, a memory image).
+INTERFACE_DEFINE = "EDALIZE_DSE_INTERFACE"
 # Input names that read as a clock: clk, wb_clk_i, clock, sys_ck, ...
 _CLOCK_LIKE = re.compile(r"(^|_)(clk|clock|ck)(_|\d|$)|clk", re.IGNORECASE)
 
@@ -57,7 +60,8 @@ class CoreGenerator(Generator):
 
         with tempfile.TemporaryDirectory(prefix="edalize-dse-interface-") as tmp:
             work = Path(tmp)
-            flags = "".join(f" -D{d}" for d in define_args(self.core.get("defines", {})))
+            # INTERFACE_DEFINE tells the RTL this is only the interface check (README "Your own core").
+            flags = f" -D{INTERFACE_DEFINE}" + "".join(f" -D{d}" for d in define_args(self.core.get("defines", {})))
             flags += "".join(f" -I{Path(d).resolve()}" for d in self.core.get("include_dirs", []))
             lines = [f"read_verilog -sv{flags} {Path(f).resolve()}" for f in self.files]
             lines += [f"chparam -set {k} {yosys_value(v)} {self.top}" for k, v in sorted(config.items())
