@@ -217,7 +217,9 @@ def test_failing_synthesis_is_stored_and_a_second_run_hits_the_cache(tmp_path, p
     failed = [r for r in rows if r["status"] == "failed"]
     assert {r["DONT_USE_CELLS"] for r in failed} == {"*"} and len(failed) == 2
     for r in failed:
-        assert r["error"].startswith("synth: exited with status") and r["log_path"].endswith("yosys.log")
+        # The tool's own first error line, then its exit status.
+        assert r["error"].startswith("synth: ERROR: ") and r["error"].endswith("(exit status 1)")
+        assert r["log_path"].endswith("yosys.log")
     assert all(r["cache_hit"] == "0" for r in rows)
 
     # The same exploration into another output directory: the good points come from the cache.
