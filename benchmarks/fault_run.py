@@ -168,7 +168,9 @@ def main() -> int:
                    points_lost=len(lost), points_duplicated=duplicated, points_recorded_failed=len(failed),
                    final_rows=len(final), budget=args.points, final_run_rc=proc.returncode,
                    final_run_traceback="Traceback" in err)
-    (folder / "fault_run.json").write_text(json.dumps(dict(summary=summary, runs=log), indent=1))
+    # The run folder is named <folder> in the record: the figures do not depend on where it ran.
+    text = json.dumps(dict(summary=summary, runs=log), indent=1).replace(str(folder.resolve()), "<folder>")
+    (folder / "fault_run.json").write_text(text.replace(str(folder), "<folder>"))
     print(json.dumps(summary, indent=1))
     ok = (summary["ended_with_one_clear_line"] == len(printable) and not lost and not duplicated and not failed
           and len(final) == args.points and proc.returncode == 0)
