@@ -37,8 +37,7 @@ demo: setup
 	    --strategy diffusion --strategy_options init_points=$(DEMO_INIT) --workers 2
 	@echo "Diffusion rounds (from $(DEMO_OUT)/controller.log):"
 	@grep "diffusion round" $(DEMO_OUT)/controller.log | sed 's/^/  /'
-	@echo "Outputs: $(DEMO_OUT)/ (dse.sqlite, evaluations.csv, pareto.csv, summary.json, summary.md)"
-	@echo "Report:  $(abspath $(DEMO_OUT))/report.html"
+	@echo "Outputs: $(DEMO_OUT)/ (dse.sqlite, evaluations.csv, pareto.csv, summary.json, summary.md; report.html above)"
 
 test: setup
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
