@@ -17,7 +17,14 @@ QoR constraints are BoTorch outcome constraints: the GP also models each
 constraint's slack (scaled by its observed spread; <= 0 when met), and the
 acquisition gets one constraint callable per slack (negative = feasible), so
 qLogNEHVI weights hypervolume improvement by the modelled probability of
-feasibility and counts only feasible baseline points in the front."""
+feasibility and counts only feasible baseline points in the front.
+
+A prior (``warm_start``) is BoTorch training data: its successful points join
+the GP's ``train_X``/``train_Y`` and the acquisition's ``X_baseline`` (so the
+improvement is measured over the prior's front too), and they count toward the
+initial design (``ModelBasedStrategy``). An exact GP has no per-sample weight:
+any ``prior_weight`` above 0 takes the prior in full, 0 leaves it out of the
+model (its points are still never proposed)."""
 
 from __future__ import annotations
 
