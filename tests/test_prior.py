@@ -238,12 +238,12 @@ def test_run_with_a_finished_run_as_prior(tmp_path, platform_dir, tools):
 
     second = tmp_path / "second"
     options = dict(init_points=4, **FAST["diffusion"])
-    config = RunConfig(space=str(space_file), output=str(second), budget=3, strategy="diffusion",
+    config = RunConfig(space=str(space_file), output=str(second), budget=2, strategy="diffusion",
                        strategy_options=options, prior=[str(first)])
     explore(config, progress=False)
     own = stored(second)
     # Exactly the budget of new evaluations, none of them a prior point.
-    assert len(own) == 3
+    assert len(own) == 2
     assert not prior_keys & {load_space(space_file).canonical(e.params) for e in own}
     log = (second / "controller.log").read_text()
     assert f"prior {first}: 4 of 4 points used" in log
@@ -252,8 +252,25 @@ def test_run_with_a_finished_run_as_prior(tmp_path, platform_dir, tools):
     assert "diffusion round 1: 1 point(s) from 4 results" in log
 
     # Resumed with the same prior and a larger budget: one more point, still none of the prior's.
-    config.budget = 4
+    config.budget = 3
     explore(config, progress=False)
     own = stored(second)
-    assert len(own) == 4
+    assert len(own) == 3
     assert not prior_keys & {load_space(space_file).canonical(e.params) for e in own}
+
+
+def test_command_line_takes_repeated_priors(tmp_path, platform_dir):
+    import subprocess
+    import sys
+
+    space = write_space(tmp_path, SYNTH_SPACE)
+    table = tmp_path / "earlier.csv"
+    table.write_text("clock_period_ps,booth,status,error,area_um2,power_mw,throughput_gops\n"
+                     "800,True,ok,,4600.5,23.1,6.9\n")
+    run = subprocess.run([sys.executable, "-m", "edalize_dse", "run", "--space", str(space), "--output",
+                          str(tmp_path / "out"), "--prior", str(table), "--prior", str(tmp_path / "gone"),
+                          "--no-progress"], capture_output=True, text=True, timeout=300)
+    # Both entries are read, in order: the first is good, the second stops the run before any tool.
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip().splitlines() == [f"edalize-dse: error: prior {tmp_path / 'gone'}: no such file or folder"]
+    assert not (tmp_path / "out" / STORE_NAME).exists()

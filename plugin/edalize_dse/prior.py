@@ -185,8 +185,10 @@ def map_source(source: PriorSource, space) -> tuple[list[Evaluation], bool, str]
     if dropped:
         parts.append(f"parameter{'s' if len(dropped) > 1 else ''} {', '.join(map(repr, dropped))} dropped "
                      "(not in this space)")
-    for name in missing:
-        parts.append(f"'{name}' missing (set to default {space.parameters[name].default})")
+    if missing:
+        defaults = ", ".join(str(space.parameters[n].default) for n in missing)
+        parts.append(f"{', '.join(map(repr, missing))} missing (set to default{'s' if len(missing) > 1 else ''} "
+                     f"{defaults})")
     if outside:
         reasons = [f"{r}: {c}" for r, c in outside.most_common(_REASONS_SHOWN)]
         more = len(outside) - _REASONS_SHOWN
