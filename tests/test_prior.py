@@ -274,3 +274,19 @@ def test_command_line_takes_repeated_priors(tmp_path, platform_dir):
     assert run.returncode == 2, run.stderr
     assert run.stderr.strip().splitlines() == [f"edalize-dse: error: prior {tmp_path / 'gone'}: no such file or folder"]
     assert not (tmp_path / "out" / STORE_NAME).exists()
+
+
+def test_qnehvi_takes_a_large_prior_by_its_best_points(tmp_path):
+    from edalize_dse.pareto import front as pareto_front
+
+    space = load_space(write_space(tmp_path, TOY))
+    prior = toy_prior(space, 60)
+    strategy = make_strategy("qnehvi", space, 0, max_prior=12)
+    strategy.warm_start(prior)
+    data = strategy.prior_data()
+    assert len(data) == 12
+    # The prior's whole front (9 of its 60 points) is in the GP's data.
+    front = {e.point_id for e in pareto_front(prior, space.objectives)}
+    assert len(front) == 9 and front <= {e.point_id for e in data}
+    # Every prior point is still excluded.
+    assert len(strategy.prior_keys) == 60
