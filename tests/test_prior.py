@@ -49,7 +49,8 @@ FAST = {
 
 def qor(point: dict) -> dict:
     c = {"x": 0.0, "y": 0.5, "z": 1.0}.get(point.get("c"), 0.0)
-    return {"f1": point["a"] + point["b"] + c, "f2": (9 - point["a"]) + 8 / point["b"] + c + 0.3 * point.get("booth", 0)}
+    f2 = (9 - point["a"]) + 8 / point["b"] + c + 0.3 * point.get("booth", 0)
+    return {"f1": point["a"] + point["b"] + c, "f2": f2}
 
 
 def evaluation(space, point: dict) -> Evaluation:
