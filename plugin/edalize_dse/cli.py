@@ -43,6 +43,8 @@ def _run(args) -> int:
             continue
         if option.kind == "dict":  # repeated KEY=VALUE, merged over the configuration's
             value = {**getattr(config, name), **parse_options(value)}
+        elif option.kind == "list":  # repeated, each possibly comma-separated
+            value = [v.strip() for item in value for v in item.split(",") if v.strip()]
         setattr(config, name, value)
     args.output_dir = config.output  # where an internal error's details go
     if args.exit_with_parent:
@@ -178,6 +180,10 @@ def add_option_arguments(parser) -> None:
                 # --strategy-option KEY=VALUE reads better repeated: the singular is accepted too.
                 arguments.add_argument(flag, flag.rstrip("s"), dest=o.name, action="append", metavar="KEY=VALUE",
                                        help=describe(o) + " (repeatable)")
+            elif o.kind == "list":
+                # --prior A --prior B, or --prior A,B: the run flattens them (_run).
+                arguments.add_argument(flag, dest=o.name, action="append", help=describe(o) + " (repeatable)",
+                                       metavar=KINDS[o.kind][0].split()[-1].upper())
             else:
                 arguments.add_argument(flag, dest=o.name, type=convert[o.kind], help=describe(o),
                                        metavar=KINDS[o.kind][0].split()[-1].upper())

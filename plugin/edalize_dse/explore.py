@@ -117,6 +117,7 @@ class Prepared:
     generator: object
     flow: object  # the flow every point runs (the first of the fidelity)
     promoted_flow: object = None  # synth+orfs: the flow of the promoted points
+    prior: object = None  # prior.Prior: earlier data mapped onto the space (option prior)
     tool_versions: dict = field(default_factory=dict)
 
     @property
@@ -182,7 +183,12 @@ def check_inputs(config: RunConfig) -> Prepared:
     if config.executor == "local":  # elsewhere each node finds its own platform (executors.check_nodes)
         for flow in flows:
             flow.check_platform()
-    return Prepared(config, space, generator, flows[0], flows[1] if len(flows) > 1 else None)
+    prior = None
+    if config.prior:
+        from edalize_dse.prior import load_prior
+
+        prior = load_prior(config.prior, space, flows[0].name, config.output)  # a bad entry stops here
+    return Prepared(config, space, generator, flows[0], flows[1] if len(flows) > 1 else None, prior=prior)
 
 
 def prepare(config: RunConfig) -> Prepared:
@@ -313,6 +319,11 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
         rejudge(store, store.evaluations(), prep.space)
         done = store.evaluations(fidelity=prep.flow.name)
         strategy = make_strategy(config.strategy, prep.space, config.seed, **config.all_strategy_options())
+        if prep.prior is not None:  # earlier data first, as in every run with this prior (a resumed one too)
+            for line in prep.prior.lines:
+                strategy_logger.info(line)
+                print(line, flush=True)
+            strategy.warm_start(prep.prior.evaluations, prep.prior.excluded, config.prior_weight)
         strategy.tell(done)
         executor = make_executor(config)
         try:

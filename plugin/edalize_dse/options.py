@@ -240,6 +240,14 @@ def _options() -> list[Option]:
                "valid point, to tabulate a space)"),
         Option("strategy_options", "strategy", "dict", {}, "strategy options as KEY=VALUE,KEY=VALUE "
                "(e.g. init_points=16); each strategy lists its own"),
+        Option("prior", "strategy", "list", [],
+               "earlier data to start from: output folders or dse.sqlite files of earlier runs, or benchmark "
+               "tables (.csv/.csv.gz); mapped onto this space by parameter name, never counted in the budget; "
+               "the points of one with this space's parameters are never proposed again"),
+        Option("prior_weight", "strategy", "real", 1.0,
+               "weight of one prior result against one of this run's own in the model fits (lower it for a "
+               "prior from another design or flow version; 0: the prior only excludes its points)",
+               within(0.0, 1.0)),
         # ---- workload: the DNN workload model
         Option("workload", "workload", "str", None,
                "DNN workload for latency_ms/energy_mj: resnet50, bert_base_s128, tiny_cnn, or a layer-shape file"),

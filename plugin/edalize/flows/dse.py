@@ -90,6 +90,9 @@ class Dse(Edaflow):
                 except DseError as exc:
                     raise RuntimeError(str(exc)) from None
             setattr(config, name, value)
+        if config.prior:  # relative to where FuseSoC runs, like output (make runs in the work root)
+            items = config.prior.split(",") if isinstance(config.prior, str) else config.prior
+            config.prior = [str(Path(p.strip()).expanduser().resolve()) for p in items if p.strip()]
         if config.workload and Path(config.workload).expanduser().is_file():
             config.workload = str(Path(config.workload).expanduser().resolve())
         if config.generator == "core":

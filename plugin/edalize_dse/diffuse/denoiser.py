@@ -55,13 +55,19 @@ class Denoiser(nn.Module):
 
 
 def train(model: Denoiser, x0: torch.Tensor, cond: torch.Tensor, steps: int, generator: torch.Generator,
-          optimizer: torch.optim.Optimizer, batch: int = 128, drop_cond: float = 0.15) -> float:
-    """``steps`` Adam steps of the noise-prediction loss; returns the last loss."""
+          optimizer: torch.optim.Optimizer, batch: int = 128, drop_cond: float = 0.15,
+          weights: torch.Tensor | None = None) -> float:
+    """``steps`` Adam steps of the noise-prediction loss; returns the last loss.
+    ``weights`` (one per row, e.g. a prior's rows lower): each batch draws rows with
+    these relative probabilities, which weights their terms of the loss alike."""
     alpha_bar = cosine_alpha_bar()
     model.train()
     loss = torch.tensor(0.0)
     for _ in range(steps):
-        idx = torch.randint(0, x0.shape[0], (batch,), generator=generator)
+        if weights is None:
+            idx = torch.randint(0, x0.shape[0], (batch,), generator=generator)
+        else:
+            idx = torch.multinomial(weights, batch, replacement=True, generator=generator)
         t = torch.randint(0, STEPS, (batch,), generator=generator)
         noise = torch.randn(batch, x0.shape[1], generator=generator)
         ab = alpha_bar[t][:, None]

@@ -16,9 +16,14 @@ class PredictorEnsemble:
                                       nn.Linear(hidden, outputs)) for _ in range(members)]
         self.optimizers = [torch.optim.Adam(m.parameters(), lr=3e-3, weight_decay=1e-4) for m in self.members]
 
-    def fit(self, x: torch.Tensor, y: torch.Tensor, epochs: int, generator: torch.Generator) -> None:
+    def fit(self, x: torch.Tensor, y: torch.Tensor, epochs: int, generator: torch.Generator,
+            weights: torch.Tensor | None = None) -> None:
+        """``weights`` (one per row): the bootstrap draws rows with these relative probabilities."""
         for net, opt in zip(self.members, self.optimizers):
-            idx = torch.randint(0, x.shape[0], (x.shape[0],), generator=generator)
+            if weights is None:
+                idx = torch.randint(0, x.shape[0], (x.shape[0],), generator=generator)
+            else:
+                idx = torch.multinomial(weights, x.shape[0], replacement=True, generator=generator)
             xb, yb = x[idx], y[idx]
             net.train()
             for _ in range(epochs):

@@ -25,8 +25,18 @@ sample toward predicted-feasible slack; and the screen weights each candidate's
 hypervolume gain by its predicted probability of feasibility (ensemble mean and
 spread of the slacks, normal per constraint).
 
+With a prior (``warm_start``; DiffuSE's offline pretraining) the prior's
+successful points are data from the first model round on: the denoiser and the
+predictor ensemble are trained from scratch on prior + own data in that round
+(which, with a prior of at least ``init_points`` points, is the run's first ask)
+and fine-tuned on both afterwards; a prior row is drawn into the training
+batches and the ensemble's bootstraps with relative weight ``prior_weight``
+(own rows 1). The front the targets come from, the QoR normalisation and the
+screen's hypervolume gain include the prior's points, so the run aims beyond
+what the prior already reached.
+
 Every random draw comes from generators seeded by (seed, round), so the same
-seed and the same told history give the same proposals."""
+seed, the same prior and the same told history give the same proposals."""
 
 from __future__ import annotations
 
@@ -100,6 +110,8 @@ class DiffusionStrategy(ModelBasedStrategy):
         slack_scaled = slack / column_scale(slack)
         x = torch.tensor(self.encoder.encode_many([e.params for e in data]), dtype=torch.float32)
         yt = torch.tensor(y, dtype=torch.float32)
+        # Prior rows weigh prior_weight against the run's own (None: all alike, the plain draw).
+        weights = None if np.all(self.data_weights == 1.0) else torch.tensor(self.data_weights, dtype=torch.float32)
         first = self.denoiser is None
         if first:
             torch.manual_seed(self.seed)  # initial weights
@@ -108,9 +120,9 @@ class DiffusionStrategy(ModelBasedStrategy):
             # The predictor gains one output per QoR constraint: its scaled slack.
             self.predictor = PredictorEnsemble(self.encoder.dim, m + slack.shape[1])
         dn.train(self.denoiser, x, 2 * yt - 1, self.train_steps if first else self.finetune_steps, gen,
-                 self.denoiser_opt)
+                 self.denoiser_opt, weights=weights)
         self.predictor.fit(x, torch.tensor(np.hstack([y, slack_scaled]), dtype=torch.float32),
-                           300 if first else 100, gen)
+                           300 if first else 100, gen, weights=weights)
         times["finetune_s"] = time.perf_counter() - start
 
         start = time.perf_counter()

@@ -5,7 +5,13 @@ timed and logged.
 The initial design lasts until ``init_points`` points have been asked (evaluated
 or pending) and at least ``MIN_MODEL_POINTS`` of them succeeded; a model round
 works from the successful evaluations only (failed points are never QoR data,
-and never asked again since they are in ``evaluated``)."""
+and never asked again since they are in ``evaluated``).
+
+With a prior (``Strategy.warm_start``) the prior's successful points are data
+too, ahead of the run's own (``data_weights``: ``prior_weight`` each, own points
+1), and they count toward the initial design: it is ``init_points`` minus the
+prior's usable points, none when the prior holds ``init_points`` or more, so the
+first ask of such a run is already a model round trained on the prior."""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ import json
 import logging
 import time
 from abc import abstractmethod
+
+import numpy as np
 
 from edalize_dse.encoding import SpaceEncoder
 from edalize_dse.qor import usable
@@ -35,16 +43,23 @@ class ModelBasedStrategy(Strategy):
         self.model_rounds = 0
         # One entry per model round: wall seconds of each part and in total.
         self.round_times: list[dict] = []
+        self.data_weights = np.ones(0)  # per row of the latest round's data (see propose)
 
     def pending_points(self) -> list[dict]:
         # The canonical JSON of a point is the point itself, sorted: read it back.
         return [json.loads(key) for key in sorted(self.pending)]
 
     def propose(self, n: int) -> list[dict]:
-        seen = self.pending | self.evaluated
-        data = usable(self.history, self.space.objectives)
-        if len(seen) < self.init_points or len(data) < MIN_MODEL_POINTS:
-            return self.design.next(n, seen)
+        seen = self.seen_keys()
+        own = len(self.pending | self.evaluated)
+        # The prior's successful points come first in the data, then the run's own; each
+        # row's weight in the model fits (data_weights) is prior_weight or 1.
+        prior = usable(self.prior_data(), self.space.objectives)
+        data = prior + usable(self.history, self.space.objectives)
+        self.data_weights = np.array([self.prior_weight] * len(prior) + [1.0] * (len(data) - len(prior)))
+        # A prior stands in for the initial design: it lasts init_points - len(prior) points.
+        if own + len(prior) < self.init_points or len(data) < MIN_MODEL_POINTS:
+            return self.design.next(n, seen, own)
         if self.model_rounds == 0:
             # torch is imported at the first model round, not with the strategy: a run
             # that resumes a finished exploration, or is only checked, never pays for it.

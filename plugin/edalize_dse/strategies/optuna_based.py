@@ -12,8 +12,8 @@ the trial Optuna learns from holds exactly the point that is evaluated.
 Objectives are given to Optuna in minimisation form (maximised ones negated);
 both samplers rank points, so no further scaling is needed. A failed
 evaluation closes its trial as failed (the samplers ignore those). Evaluations
-told without an ask (a resumed run) are added as completed trials of NSGA-II's
-first generation.
+told without an ask (a resumed run) and a prior's (``warm_start``) are added as
+completed trials (``create_trial`` + ``add_trial``) of NSGA-II's first generation.
 
 QoR constraints go to both samplers through Optuna's own mechanism: each
 completed trial carries the scaled slack of every constraint
@@ -92,7 +92,7 @@ class OptunaStrategy(Strategy):
                 for name, p in self.space.parameters.items()}
 
     def propose(self, n: int) -> list[dict]:
-        seen = self.pending | self.evaluated
+        seen = self.seen_keys()
         points = []
         for _ in range(n):
             trial = self.study.ask(self.dists)
@@ -138,6 +138,11 @@ class OptunaStrategy(Strategy):
                 self.study.add_trial(create_trial(params=self.to_params(ev.params), distributions=self.dists,
                                                   values=values, system_attrs=attrs,
                                                   user_attrs={SLACK_ATTR: slack} if constrained else None))
+
+    def learn_prior(self, evaluations) -> None:
+        # Prior results enter the study as completed trials (Optuna's add_trial, as a
+        # resumed run's do); their points are in prior_keys, so never proposed again.
+        self.observe(evaluations)
 
     def resumed_attrs(self) -> dict:
         return {}

@@ -17,7 +17,16 @@ QoR constraints are BoTorch outcome constraints: the GP also models each
 constraint's slack (scaled by its observed spread; <= 0 when met), and the
 acquisition gets one constraint callable per slack (negative = feasible), so
 qLogNEHVI weights hypervolume improvement by the modelled probability of
-feasibility and counts only feasible baseline points in the front."""
+feasibility and counts only feasible baseline points in the front.
+
+A prior (``warm_start``) is BoTorch training data: its successful points join
+the GP's ``train_X``/``train_Y`` and the acquisition's ``X_baseline`` (so the
+improvement is measured over the prior's front too), and they count toward the
+initial design (``ModelBasedStrategy``); a prior larger than ``max_prior``
+enters by its best ``max_prior`` points (Pareto rank), since the GP's cost grows
+with the cube of its points. An exact GP has no per-sample weight:
+any ``prior_weight`` above 0 takes the prior in full, 0 leaves it out of the
+model (its points are still never proposed)."""
 
 from __future__ import annotations
 
@@ -36,14 +45,27 @@ class QnehviStrategy(ModelBasedStrategy):
     name = "qnehvi"
     OPTIONS = {"init_points": "Sobol points before the GP is used (default 10)",
                "max_candidates": "legal candidates scored per round (default 256)",
-               "mc_samples": "quasi-Monte-Carlo samples of the acquisition (default 32)"}
+               "mc_samples": "quasi-Monte-Carlo samples of the acquisition (default 32)",
+               "max_prior": "prior points in the GP's training data at most, the best by Pareto rank (default 128)"}
 
     def __init__(self, space, seed: int = 0, init_points: int = 10, max_candidates: int = 256,
-                 mc_samples: int = 32):
+                 mc_samples: int = 32, max_prior: int = 128):
         super().__init__(space, seed, init_points)
         self.max_candidates = int(max_candidates)
         self.mc_samples = int(mc_samples)
+        self.max_prior = int(max_prior)
         self.rng = np.random.default_rng(seed)
+
+    def prior_data(self):
+        # An exact GP costs the cube of its points, and the acquisition's baseline grows with
+        # them: a large prior enters by its best max_prior points (Pareto rank, then the first
+        # objective), which hold its front, where the hypervolume improvement is decided.
+        data = super().prior_data()
+        if len(data) <= self.max_prior:
+            return data
+        from edalize_dse.pareto import promotion_order
+
+        return promotion_order(data, self.space.objectives)[:self.max_prior]
 
     def model_propose(self, n, data, seen, times):
         with warnings.catch_warnings():

@@ -32,12 +32,15 @@ class SobolDesign:
             self._sampler = qmc.Sobol(d=len(self.encoder.params), scramble=True, seed=self.seed)
         return self._sampler
 
-    def next(self, n: int, seen: set[str]) -> list[dict]:
+    def next(self, n: int, seen: set[str], own: int | None = None) -> list[dict]:
+        """Up to ``n`` legal points not in ``seen``; ``own``: how many of ``seen`` this run
+        asked or told (default all; a prior's excluded points are not)."""
+        own = len(seen) if own is None else own
         # Points told without being asked here (a resumed run) came from the same
         # seeded sequence: skip them rather than repair onto their neighbours.
-        if len(seen) > self.drawn:
-            self.sampler.fast_forward(len(seen) - self.drawn)
-            self.drawn = len(seen)
+        if own > self.drawn:
+            self.sampler.fast_forward(own - self.drawn)
+            self.drawn = own
         # The repair pool of a large space is sampled: seed it by the position in the
         # sequence, so a resumed run repairs exactly as an uninterrupted one.
         rng = np.random.default_rng([self.seed, self.drawn])
@@ -58,4 +61,4 @@ class SobolStrategy(Strategy):
         self.design = SobolDesign(SpaceEncoder(space), seed)
 
     def propose(self, n: int) -> list[dict]:
-        return self.design.next(n, self.pending | self.evaluated)
+        return self.design.next(n, self.seen_keys(), len(self.pending | self.evaluated))
