@@ -6,11 +6,14 @@ cache off), one at a time: the per-point cost a table build is estimated from.
 
 Each argument after the space is one point: ``name=value`` pairs over the space's
 default point (values read as YAML scalars). Prints one line per point (its steps'
-seconds and QoR) and a Markdown table at the end."""
+seconds, the tools' CPU seconds and QoR) and a Markdown table at the end. The CPU
+seconds (user + system of the tool processes, from ``getrusage``) hardly depend on
+what else the machine runs; the wall seconds do."""
 
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 from pathlib import Path
@@ -45,15 +48,18 @@ def main(argv=None):
         points = [parse_point(prep.space, text) for text in args.points]
         ctx = EvaluationContext(prep.space, prep.generator, prep.flow, Path(tmp) / "points", prep.tool_versions,
                                 strategy="time_points")
-        lines = ["| point | generate s | synth s | STA s | total s | area um2 | power mW | WNS ps | status |",
-                 "|---|---|---|---|---|---|---|---|---|"]
+        lines = ["| point | generate s | synth s | STA s | total s | tool CPU s | area um2 | power mW | WNS ps | status |",
+                 "|---|---|---|---|---|---|---|---|---|---|"]
         for text, point in zip(args.points, points):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             ev = evaluate_point(point, ctx)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
             t = ev.timings
             total = sum(t.get(s, 0.0) for s in ("generate_s", "synth_s", "sta_s"))
             q = ev.qor
             row = (f"| {text} | {t.get('generate_s', 0):.1f} | {t.get('synth_s', 0):.1f} | {t.get('sta_s', 0):.1f} "
-                   f"| {total:.1f} | {q.get('area_um2', float('nan')):.0f} | {q.get('power_mw', float('nan')):.2f} "
+                   f"| {total:.1f} | {cpu:.1f} | {q.get('area_um2', float('nan')):.0f} | {q.get('power_mw', float('nan')):.2f} "
                    f"| {q.get('wns_ps', float('nan')):.0f} | {ev.status}{': ' + ev.error if ev.error else ''} |")
             print(row, flush=True)
             lines.append(row)
