@@ -46,7 +46,7 @@ TABLES = {
     "gemmini_table": ("cores/spaces/gemmini_table.yml", "benchmarks/tables/gemmini_table.csv.gz",
                       "clock_period_ps=500"),
     "gemmini_table2": ("cores/spaces/gemmini_table2.yml", "benchmarks/tables/gemmini_table2.csv.gz",
-                       "clock_period_ps=400/600"),
+                       "clock_period_ps=800/1000"),
 }
 STRATEGIES = ["diffusion", "qnehvi", "nsga2", "motpe", "sobol", "random"]
 PARTS = ("synthetic", "tables", "transfer")

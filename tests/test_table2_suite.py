@@ -14,6 +14,7 @@ import pytest
 
 from conftest import CORES, ONE_SMALL_ARRAY, REPO, write_space
 from edalize_dse.errors import DseError
+from edalize_dse.generators import get_generator
 from edalize_dse.space import load_space
 from edalize_dse.store import Evaluation
 from edalize_dse.strategies import make_strategy
@@ -42,8 +43,12 @@ objectives:
 """
 
 
-def test_table2_space_is_wide_and_its_sample_is_fixed_distinct_and_valid():
-    space = load_space(CORES / "spaces" / "gemmini_table2.yml")
+def test_table2_space_is_wide_and_its_sample_is_fixed_distinct_and_valid(tmp_path, platform_dir):
+    from edalize_dse.explore import RunConfig, check_inputs
+
+    # Every name is a parameter of the embedded generator or a knob of the synth flow, every
+    # knob value legal, the default point a valid generator configuration (no tool runs).
+    space = check_inputs(RunConfig(space=str(CORES / "spaces" / "gemmini_table2.yml"), output=str(tmp_path))).space
     assert len(space.layer("eda")) >= 6 and [c.text for c in space.qor_constraints] == ["wns_ps >= 0"]
     first, again, other = draw_sample(space, 300, 0), draw_sample(space, 300, 0), draw_sample(space, 300, 1)
     assert first == again and first != other
@@ -51,6 +56,9 @@ def test_table2_space_is_wide_and_its_sample_is_fixed_distinct_and_valid():
     dims = {p["meshRows"] * p["tileRows"] for p in first}
     assert dims == {2, 4, 8}  # 8x8 arrays are in it
     assert {p["sp_banks"] for p in first} == {1, 2, 4} and {p["tile_latency"] for p in first} == {0, 1}
+    generator = get_generator("embedded")
+    for point in first:  # each sampled point is a configuration the generator accepts
+        assert not generator.violations(generator.resolve(space.split(point)[0]))
 
 
 def test_grid_replays_a_points_file_and_refuses_a_bad_one(tmp_path):
