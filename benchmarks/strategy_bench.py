@@ -10,6 +10,16 @@ The study on the tabulated ASAP7 benchmark (``make study``; numbers in BENCHMARK
         --problems table:cores/spaces/gemmini_table.yml,benchmarks/tables/gemmini_table.csv.gz \
         --strategies diffusion qnehvi nsga2 motpe sobol random dosa --seeds 10 --budgets 25 50 100 200 --batch 8
 
+A table is pool-based (``objectives.TableObjective``): a run evaluates only the
+table's rows, each at most once; a proposal that is not such a row is answered by
+the nearest row the run has not evaluated, and the strategy is told that row
+(``answered_by``). ``table:SPACE,TABLE#PARAM=V1/V2`` splits a table for the
+transfer study: the rows whose PARAM is V1 or V2 are the prior, the rest the
+pool and the true front; strategy ``<name>+prior`` is ``<name>`` warm-started
+with the prior (``strategy.warm_start``). A problem with QoR constraints
+(table 2's ``wns_ps >= 0``, ``c2dtlz2``) judges every evaluation as a run does;
+only feasible points count in the hypervolume, against the feasible true front.
+
 Each (objective, strategy, seed) is run once, to the largest budget, in
 batches of ``--batch`` points (ask n, evaluate, tell: the loop of a run with n
 workers); the hypervolume ratio at each smaller budget is read off the same run
@@ -342,7 +352,9 @@ def report(results, args, out: Path):
     for spec in args.problems:
         objective = _objective(spec)
         if isinstance(objective, TableObjective):
-            notes.append(f"{label(spec)}: {len(objective.rows)} table rows ({objective.failed} failed) loaded in "
+            notes.append(f"{label(spec)}: {len(objective.rows)} table rows in the pool "
+                         f"({'a sample of the space' if objective.sampled else 'every valid point'}; "
+                         f"{objective.failed} failed, {len(objective.prior_rows)} set aside as prior) loaded in "
                          f"{objective.load_s:.2f} s, "
                          f"{objective.flow_wall_s / 3600:.2f} h of flow wall time; "
                          f"{sum(r[5] for r in results if r[0] == spec)} lookups legalised to the nearest row")
