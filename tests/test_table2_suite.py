@@ -6,8 +6,12 @@ suite's quick mode."""
 import csv
 import gzip
 import json
+import os
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -83,15 +87,42 @@ def _build(space, work, table, *extra):
                           capture_output=True, text=True, timeout=600)
 
 
+def _stored(store):
+    if not store.exists():
+        return []
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)  # read-only: never create it here
+    try:
+        return db.execute("SELECT id, point_id, finished_at FROM evaluations ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # the table is not there yet
+        return []
+    finally:
+        db.close()
+
+
 def test_sampled_table_build_is_fixed_resumable_and_has_a_constraint_column(tmp_path, platform_dir, tools):
     space = write_space(tmp_path, SAMPLED_SPACE)
     work, table = tmp_path / "work", tmp_path / "table.csv.gz"
-    run = _build(space, work, table, "--sample", "2", "--sample-seed", "3")
+    store = work / "dse.sqlite"
+    # Killed (the whole process group, tools included) once its first point has finished ...
+    proc = subprocess.Popen([sys.executable, str(BUILD_TABLE), "--space", str(space), "--work", str(work), "--table",
+                             str(table), "--workers", "1", "--no-progress", "--sample", "3", "--sample-seed", "3"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while not _stored(store) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = _stored(store)
+    assert 1 <= len(before) < 3 and not table.exists()
+    # ... and resumed: the finished points kept, the others run, none twice.
+    run = _build(space, work, table, "--sample", "3", "--sample-seed", "3")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "2 ok, 0 failed, 0 not yet run of 2 points" in run.stdout
+    assert "3 ok, 0 failed, 0 not yet run of 3 points" in run.stdout
+    after = _stored(store)
+    assert after[:len(before)] == before and len({r[1] for r in after}) == len(after) == 3
     sample = json.loads((work / "sample.json").read_text())
-    assert (sample["size"], sample["seed"]) == (2, 3)
-    assert sample["points"] == draw_sample(load_space(space), 2, 3)
+    assert (sample["size"], sample["seed"]) == (3, 3)
+    assert sample["points"] == draw_sample(load_space(space), 3, 3)
     with gzip.open(table, "rt") as fh:
         rows = list(csv.DictReader(fh))
     # The rows are the sample, in the order drawn, with the verdict of wns_ps >= 0.
@@ -100,12 +131,13 @@ def test_sampled_table_build_is_fixed_resumable_and_has_a_constraint_column(tmp_
     for r in rows:
         assert (r["violation"] == "") == (float(r["wns_ps"]) >= 0)
     note = json.loads((tmp_path / "table.provenance.json").read_text())
-    assert note["sample"]["size"] == 2 and note["sample"]["seed"] == 3 and note["qor_constraints"] == ["wns_ps >= 0"]
+    assert note["sample"]["size"] == 3 and note["sample"]["seed"] == 3 and note["qor_constraints"] == ["wns_ps >= 0"]
     # The same command again runs no tool and writes the same table.
-    again = _build(space, work, tmp_path / "again.csv.gz", "--sample", "2", "--sample-seed", "3")
+    again = _build(space, work, tmp_path / "again.csv.gz", "--sample", "3", "--sample-seed", "3")
     assert again.returncode == 0 and (tmp_path / "again.csv.gz").read_bytes() == table.read_bytes()
+    assert _stored(store) == after
     # Another seed on the same work folder is refused before anything runs.
-    other = _build(space, work, table, "--sample", "2", "--sample-seed", "4")
+    other = _build(space, work, table, "--sample", "3", "--sample-seed", "4")
     assert other.returncode == 2 and "holds a sample of another build (different seed)" in other.stderr
 
 
