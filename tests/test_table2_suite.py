@@ -136,6 +136,11 @@ def test_sampled_table_build_is_fixed_resumable_and_has_a_constraint_column(tmp_
     again = _build(space, work, tmp_path / "again.csv.gz", "--sample", "3", "--sample-seed", "3")
     assert again.returncode == 0 and (tmp_path / "again.csv.gz").read_bytes() == table.read_bytes()
     assert _stored(store) == after
+    # The export carries the build to a new store (another machine): nothing left to run, same table.
+    moved = _build(space, tmp_path / "work2", tmp_path / "moved.csv.gz", "--sample", "3", "--sample-seed", "3",
+                   "--import", str(table))
+    assert moved.returncode == 0 and "3 finished rows imported" in moved.stdout, moved.stdout + moved.stderr
+    assert (tmp_path / "moved.csv.gz").read_bytes() == table.read_bytes()
     # Another seed on the same work folder is refused before anything runs.
     other = _build(space, work, table, "--sample", "3", "--sample-seed", "4")
     assert other.returncode == 2 and "holds a sample of another build (different seed)" in other.stderr
@@ -191,6 +196,20 @@ def test_a_run_on_a_sampled_table_evaluates_only_its_rows_each_once(tmp_path):
     # Every row exactly once; the infeasible one counts as no front point.
     assert sorted(r for r in rows if r is not None) == sorted([list(r[2:4]) for r in POOL_ROWS if r[4] <= 0])
     assert rows.count(None) == 1
+
+
+def test_a_split_table_sets_the_prior_rows_aside_from_the_pool_and_the_front(tmp_path):
+    space, path = _pool_table(tmp_path)
+    table = strategy_bench._objective(f"table:{space},{path}#a=0")
+    assert sorted(json.loads(k)["b"] for k in table.prior_rows) == [0, 2] and len(table.rows) == 3
+    prior = table.prior()
+    assert [(e.params, e.status, e.violation) for e in prior] == [
+        ({"a": 0, "b": 0}, "ok", None), ({"a": 0, "b": 2}, "ok", "c <= 0 (c = 1)")]
+    # The pool answers a prior point with its nearest pool row, never the prior row itself.
+    row, _ = table.claim({"a": 0, "b": 0}, set())
+    assert row["a"] != 0
+    ideal, nadir, _ = table.reference()  # the pool's feasible front: (2, 2), (4, 1), (3, 3) dominated
+    assert ideal.tolist() == [2.0, 1.0] and nadir.tolist() == [4.0, 2.0]
 
 
 def test_the_constrained_synthetic_problem_exposes_its_constraint_as_a_qor_constraint():
