@@ -113,9 +113,15 @@ def table_points(space_path, work, sample) -> list[dict]:
     sample (``sample`` = (size, seed)) in the order it was drawn."""
     from edalize_dse.space import load_space
 
+    from edalize_dse.errors import DseError
+
     if sample:
         return ensure_sample(space_path, work, *sample)
-    return load_space(space_path).enumerate_valid(limit=MAX_BOX_POINTS)
+    points = load_space(space_path).enumerate_valid(limit=MAX_BOX_POINTS)
+    if points is None:
+        raise DseError(f"{space_path}: too many points to list (over {MAX_BOX_POINTS:,} parameter combinations); "
+                       "build a sample of it with --sample N --sample-seed S")
+    return points
 
 
 def table_config(space_path, work, workers: int, tool_timeout: float | None, sample=None):
@@ -148,9 +154,11 @@ def import_rows(space_path, work, table: Path, workers: int, tool_timeout: float
     if (Path(work) / STORE_NAME).exists():
         raise DseError(f"{work} already holds a store: resume it (no --import), or give another --work")
     note = json.loads(provenance_path(table).read_text())
-    if sample and note.get("sample") and note["sample"] != sample_record(space_path, *sample):
-        raise DseError(f"{table} holds rows of another sample ({note['sample']}): rerun with its --sample and "
-                       "--sample-seed")
+    drawn = note.get("sample")
+    if drawn and (not sample or drawn != sample_record(space_path, *sample)):
+        raise DseError(f"{table} holds the rows of a sample ({drawn.get('size')} points, seed {drawn.get('seed')}, "
+                       f"space SHA-256 {str(drawn.get('space_sha256'))[:12]}): import it with that --sample and "
+                       "--sample-seed, and the space it was drawn from")
     config = table_config(space_path, work, workers, tool_timeout, sample)
     identity = run_identity(config, prepare(config))
     differ = changes(note.get("run_identity") or {}, identity)
