@@ -22,7 +22,7 @@ ifeq ($(strip $(ASAP7_PLATFORM_DIR)$(FLOW_HOME)),)
   endif
 endif
 
-.PHONY: demo test setup tools venv install clean table study
+.PHONY: demo test setup tools venv install clean table study table2 suite
 
 # The tabulated ASAP7 benchmark (benchmarks/TABLE.md): builds, or resumes, the table of
 # every point of cores/spaces/gemmini_table.yml through the synth flow (about 3 h on 2 cores).
@@ -69,7 +69,8 @@ install: $(PY)
 	@# setuptools reuses build/lib: a renamed template would otherwise ship twice.
 	rm -rf build/lib build/bdist.*
 	@# The executors' engines (Ray, Dask) are extras; the tests run real clusters of both.
-	$(PY) -m pip install -q ".[test,ray,dask]"
+	@# bench: pymoo's test problems for the strategy benchmarks and the suite (tests run its quick mode).
+	$(PY) -m pip install -q ".[test,ray,dask,bench]"
 
 table: setup
 	nice $(PY) benchmarks/build_table.py --workers $(TABLE_WORKERS)
@@ -80,6 +81,20 @@ study: setup
 	nice $(PY) benchmarks/strategy_bench.py --tag table \
 	    --problems table:cores/spaces/gemmini_table.yml,$(TABLE) \
 	    --strategies $(STUDY_STRATEGIES) --seeds $(STUDY_SEEDS) --budgets 25 50 100 200 --batch 8 $(STUDY_ARGS)
+
+# Table 2 (benchmarks/TABLE.md): a fixed sample of TABLE2_POINTS points of the wide space
+# cores/spaces/gemmini_table2.yml; builds or resumes (kill it and run it again), hours on 2 cores.
+TABLE2_POINTS ?= 2000
+TABLE2_SEED ?= 0
+table2: setup
+	nice $(PY) benchmarks/build_table.py --space cores/spaces/gemmini_table2.yml --sample $(TABLE2_POINTS) \
+	    --sample-seed $(TABLE2_SEED) --work build/table2 --table benchmarks/tables/gemmini_table2.csv.gz \
+	    --workers $(TABLE_WORKERS)
+
+# The benchmark suite (benchmarks/suite.py): synthetic problems, both tables (table 2 once
+# built), the transfer study; finished runs are kept in build/strategy_runs, so it resumes.
+suite: setup
+	nice $(PY) benchmarks/suite.py $(SUITE_ARGS)
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

@@ -3,6 +3,15 @@ flow, with the product's own loop (strategy ``grid``, results in the run's SQLit
 store), then the table as one compressed CSV.
 
     nice python benchmarks/build_table.py            # builds or resumes, then writes the table
+    nice python benchmarks/build_table.py --space cores/spaces/gemmini_table2.yml --sample 2000 \
+        --sample-seed 0 --work build/table2 --table benchmarks/tables/gemmini_table2.csv.gz   # make table2
+
+Sampled mode (``--sample N``, for a space too large to list): N distinct valid
+points are drawn once, uniformly over the valid points (rejection sampling of
+the box, ``Space.sample``, seeded by ``--sample-seed``), written to
+``<work>/sample.json`` and replayed in that order by strategy ``grid`` with its
+``points`` option; a rerun reuses the file (and refuses one drawn with another
+seed, size or space), so the build resumes exactly as the enumerated one does.
 
 Resumable: each finished point is committed to the store the moment it ends, so
 the command can be killed at any time; run it again and it continues with the
@@ -40,23 +49,98 @@ DEFAULT_TABLE = HERE / "tables" / "gemmini_table.csv.gz"
 STEPS = ("generate_s", "synth_s", "sta_s")
 
 
-def table_config(space_path, work, workers: int, tool_timeout: float | None):
-    from edalize_dse.explore import RunConfig
+SAMPLE_FILE = "sample.json"
+
+
+def sample_path(work) -> Path:
+    return Path(work) / SAMPLE_FILE
+
+
+def draw_sample(space, size: int, seed: int) -> list[dict]:
+    """``size`` distinct valid points, uniform over the valid points, in the order drawn
+    (the same seed and space give the same list)."""
+    import numpy as np
+
+    from edalize_dse.errors import DseError
+
+    rng = np.random.default_rng(seed)
+    chosen: dict = {}
+    draws, limit = 0, 100 * size
+    while len(chosen) < size:
+        draws += 1
+        if draws > limit:
+            raise DseError(f"{space.path}: {limit:,} draws gave only {len(chosen):,} distinct valid points, fewer "
+                           f"than the sample of {size:,}; build the whole space (no --sample) or sample fewer")
+        point = space.sample(rng)
+        chosen.setdefault(space.canonical(point), point)
+    return list(chosen.values())
+
+
+def sample_record(space_path, size: int, seed: int) -> dict:
+    import hashlib
+
+    return {"space_sha256": hashlib.sha256(Path(space_path).read_bytes()).hexdigest(), "size": size, "seed": seed,
+            "method": "uniform over the valid points: rejection sampling of the box (Space.sample), first "
+                      "distinct draws in order"}
+
+
+def ensure_sample(space_path, work, size: int, seed: int) -> list[dict]:
+    """The build's fixed sample: drawn and written to ``<work>/sample.json`` on the first
+    run, read back on every later one (refused if drawn for another space, size or seed)."""
+    from edalize_dse.errors import DseError
     from edalize_dse.space import load_space
 
-    total = len(load_space(space_path).enumerate_valid(limit=MAX_BOX_POINTS))
+    path = sample_path(work)
+    want = sample_record(space_path, size, seed)
+    if path.is_file():
+        doc = json.loads(path.read_text())
+        got = {k: doc.get(k) for k in want}
+        if got != want:
+            differ = ", ".join(k for k in want if got[k] != want[k])
+            raise DseError(f"{path} holds a sample of another build (different {differ}): give another --work, "
+                           "or the --space/--sample/--sample-seed it was drawn with")
+        return doc["points"]
+    points = draw_sample(load_space(space_path), size, seed)
+    Path(work).mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({**want, "points": points}, indent=1) + "\n")
+    tmp.replace(path)  # a kill while writing leaves no half sample
+    return points
+
+
+def table_points(space_path, work, sample) -> list[dict]:
+    """The table's points in row order: every valid point (enumeration order), or the
+    sample (``sample`` = (size, seed)) in the order it was drawn."""
+    from edalize_dse.space import load_space
+
+    from edalize_dse.errors import DseError
+
+    if sample:
+        return ensure_sample(space_path, work, *sample)
+    points = load_space(space_path).enumerate_valid(limit=MAX_BOX_POINTS)
+    if points is None:
+        raise DseError(f"{space_path}: too many points to list (over {MAX_BOX_POINTS:,} parameter combinations); "
+                       "build a sample of it with --sample N --sample-seed S")
+    return points
+
+
+def table_config(space_path, work, workers: int, tool_timeout: float | None, sample=None):
+    from edalize_dse.explore import RunConfig
+
+    total = len(table_points(space_path, work, sample))
+    options = {"points": str(sample_path(work).resolve())} if sample else {}
     return RunConfig(space=str(space_path), output=str(work), budget=total, strategy="grid", workers=workers,
-                     cache_dir="off", tool_timeout=tool_timeout)
+                     strategy_options=options, cache_dir="off", tool_timeout=tool_timeout)
 
 
-def build(space_path, work, workers: int, tool_timeout: float | None, progress: bool = True) -> None:
-    """Evaluate every valid point not yet in the store at ``work``."""
+def build(space_path, work, workers: int, tool_timeout: float | None, progress: bool = True, sample=None) -> None:
+    """Evaluate every point of the table not yet in the store at ``work``."""
     from edalize_dse.explore import explore
 
-    explore(table_config(space_path, work, workers, tool_timeout), progress=progress)
+    explore(table_config(space_path, work, workers, tool_timeout, sample), progress=progress)
 
 
-def import_rows(space_path, work, table: Path, workers: int, tool_timeout: float | None) -> int:
+def import_rows(space_path, work, table: Path, workers: int, tool_timeout: float | None, sample=None) -> int:
     """Start the store at ``work`` from the rows of an earlier, partial export of the same
     build (a build carried across machines: the table's rows are its state). Refused
     unless the export's run identity equals this build's (same space, flow, platform,
@@ -70,17 +154,22 @@ def import_rows(space_path, work, table: Path, workers: int, tool_timeout: float
     if (Path(work) / STORE_NAME).exists():
         raise DseError(f"{work} already holds a store: resume it (no --import), or give another --work")
     note = json.loads(provenance_path(table).read_text())
-    config = table_config(space_path, work, workers, tool_timeout)
+    drawn = note.get("sample")
+    if drawn and (not sample or drawn != sample_record(space_path, *sample)):
+        raise DseError(f"{table} holds the rows of a sample ({drawn.get('size')} points, seed {drawn.get('seed')}, "
+                       f"space SHA-256 {str(drawn.get('space_sha256'))[:12]}): import it with that --sample and "
+                       "--sample-seed, and the space it was drawn from")
+    config = table_config(space_path, work, workers, tool_timeout, sample)
     identity = run_identity(config, prepare(config))
     differ = changes(note.get("run_identity") or {}, identity)
     if differ:
         raise DseError(f"{table} was built by a different flow (changed: {'; '.join(differ)}): its rows are "
                        "not this build's; build afresh")
     space = load_space(space_path)
-    by_text = {tuple(str(p[n]) for n in space.names): p for p in space.enumerate_valid(limit=MAX_BOX_POINTS)}
+    by_text = {tuple(str(p[n]) for n in space.names): p for p in table_points(space_path, work, sample)}
     with gzip.open(table, "rt", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    metrics = [c for c in rows[0] if c not in (*space.names, "status", "error", "flow_wall_s", *STEPS,
+    metrics = [c for c in rows[0] if c not in (*space.names, "status", "error", "violation", "flow_wall_s", *STEPS,
                                                 "finished_at") and not c.startswith("version_")] if rows else []
     Path(work).mkdir(parents=True, exist_ok=True)
     store = open_store(Path(work), identity, restart=False)
@@ -108,16 +197,20 @@ def stored(work):
         store.close()
 
 
-def write_table(space_path, evaluations, table: Path) -> dict:
-    """The table of ``evaluations`` in the space's enumeration order; returns counts."""
+def write_table(space_path, evaluations, table: Path, points=None) -> dict:
+    """The table of ``evaluations`` in the order of ``points`` (default: the space's
+    enumeration order); returns counts. A space with QoR constraints gets a
+    ``violation`` column: empty where every constraint holds, else the broken ones."""
+    from edalize_dse.qor_constraints import violation
     from edalize_dse.space import load_space
 
     space = load_space(space_path)
     by_key = {space.canonical(e.params): e for e in evaluations}
-    points = space.enumerate_valid(limit=MAX_BOX_POINTS)
+    points = points if points is not None else space.enumerate_valid(limit=MAX_BOX_POINTS)
     metrics = sorted({m for e in evaluations for m in e.qor})
     tools = sorted({t for e in evaluations for t in e.tool_versions})
-    header = [*space.names, "status", "error", *metrics, "flow_wall_s", *STEPS,
+    judged = ["violation"] if space.qor_constraints else []
+    header = [*space.names, "status", "error", *judged, *metrics, "flow_wall_s", *STEPS,
               *(f"version_{t}" for t in tools), "finished_at"]
     counts = {"points": len(points), "ok": 0, "failed": 0, "missing": 0}
     table.parent.mkdir(parents=True, exist_ok=True)
@@ -134,8 +227,9 @@ def write_table(space_path, evaluations, table: Path) -> dict:
                 counts[ev.status] += 1
                 steps = [ev.timings.get(s) for s in STEPS]
                 wall = sum(s for s in steps if s is not None)
+                verdict = [(violation(ev.qor, space.qor_constraints) or "") if ev.ok else ""] if judged else []
                 w.writerow([*(point[n] for n in space.names), ev.status, (ev.error or "").replace("\n", " "),
-                            *(fmt(ev.qor.get(m)) for m in metrics), fmt(wall), *(fmt(s) for s in steps),
+                            *verdict, *(fmt(ev.qor.get(m)) for m in metrics), fmt(wall), *(fmt(s) for s in steps),
                             *(ev.tool_versions.get(t, "") for t in tools), ev.finished_at])
     return counts
 
@@ -144,7 +238,7 @@ def provenance_path(table) -> Path:
     return Path(table).with_name(Path(table).name.split(".")[0] + ".provenance.json")
 
 
-def provenance(space_path, work, evaluations, counts) -> dict:
+def provenance(space_path, work, evaluations, counts, sample=None) -> dict:
     """Where the table came from: the space, the tools, the machine, and what it cost."""
     import hashlib
     import platform
@@ -158,11 +252,19 @@ def provenance(space_path, work, evaluations, counts) -> dict:
     flow_s = sum(sum(e.timings.get(s, 0.0) for s in STEPS) for e in evaluations)
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    space = load_space(space_path)
+    command = "python benchmarks/build_table.py (make table)"
+    if sample:
+        command = (f"python benchmarks/build_table.py --space {Path(space_path).name} --sample {sample[0]} "
+                   f"--sample-seed {sample[1]}")
     return {
         "space": Path(space_path).name,
-        "space_name": load_space(space_path).name,
+        "space_name": space.name,
         "space_sha256": hashlib.sha256(Path(space_path).read_bytes()).hexdigest(),
-        "command": "python benchmarks/build_table.py (make table)",
+        "command": command,
+        # A sampled table: which points, drawn how (the rows are exactly these, in this order).
+        **({"sample": sample_record(space_path, *sample)} if sample else {}),
+        "qor_constraints": [c.text for c in space.qor_constraints],
         "flow": "synth: pyosys synthesis + OpenSTA timing on ASAP7 (TT corner), power at the achieved clock "
                 "(target - WNS), result cache off",
         "activity": record.get("activity"),
@@ -208,17 +310,24 @@ def main(argv=None):
     ap.add_argument("--import", dest="import_table", metavar="TABLE",
                     help="start a new store from a partial export of this build (e.g. committed by an earlier "
                          "session on another machine), then continue it")
+    ap.add_argument("--sample", type=int, metavar="N",
+                    help="a space too large to list: build N distinct valid points drawn once (uniform, seeded) "
+                         "instead of every valid point")
+    ap.add_argument("--sample-seed", type=int, default=0, help="seed of the --sample draw")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
+    if args.sample is not None and args.sample < 1:
+        ap.error(f"--sample {args.sample}: give the number of points to draw (at least 1)")
+    sample = (args.sample, args.sample_seed) if args.sample else None
 
     if args.import_table:
-        count = import_rows(args.space, args.work, Path(args.import_table), args.workers, args.tool_timeout)
+        count = import_rows(args.space, args.work, Path(args.import_table), args.workers, args.tool_timeout, sample)
         print(f"{args.work}: {count} finished rows imported from {args.import_table}")
     if not args.export_only:
-        build(args.space, args.work, args.workers, args.tool_timeout, progress=not args.no_progress)
+        build(args.space, args.work, args.workers, args.tool_timeout, progress=not args.no_progress, sample=sample)
     evaluations = stored(args.work)
-    counts = write_table(args.space, evaluations, Path(args.table))
-    record = provenance(args.space, args.work, evaluations, counts)
+    counts = write_table(args.space, evaluations, Path(args.table), table_points(args.space, args.work, sample))
+    record = provenance(args.space, args.work, evaluations, counts, sample)
     note = provenance_path(args.table)
     note.write_text(json.dumps(record, indent=2) + "\n")
     print(f"{args.table}: {counts['ok']} ok, {counts['failed']} failed, {counts['missing']} not yet run "

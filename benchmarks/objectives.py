@@ -7,7 +7,8 @@
                   or None when the front is not known (the harness then uses the
                   union of every run's evaluations)
 
-``SyntheticProblem`` puts a pymoo test problem (ZDT1, ZDT2, DTLZ2) on a mixed
+``SyntheticProblem`` puts a pymoo test problem (``PROBLEM_SPECS``: ZDT1/2/3,
+DTLZ2 with 3 and 4 objectives, DTLZ5, DTLZ7, C2-DTLZ2) on a mixed
 space like ours (ints with a step, pow2 ranges, a categorical, a constraint):
 each parameter's value is mapped to its position in [0, 1] along its legal
 values (a choice by its index), and the pymoo problem is evaluated there. The
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
 import tempfile
 from pathlib import Path
 
@@ -40,7 +40,7 @@ parameters:
   x5: {{layer: eda, type: int, low: 0, high: 10, default: 0}}
 constraints:
   - {{name: product_cap, expr: "x2 * x3 <= 2048"}}
-objectives:
+{qor_constraints}objectives:
 {objectives}
 """
 
@@ -51,17 +51,42 @@ def _front_reference(matrix: np.ndarray):
     return ideal, nadir, normalized_hypervolume(front, ideal, nadir)
 
 
+# name -> (pymoo problem, its options, the front's shape). pymoo's own definitions
+# (a maintained library), each on the 5-variable mixed space above.
+PROBLEM_SPECS = {
+    "zdt1": ("zdt1", {}, "2 objectives, convex front"),
+    "zdt2": ("zdt2", {}, "2 objectives, concave front"),
+    "zdt3": ("zdt3", {}, "2 objectives, disconnected front (five pieces)"),
+    "dtlz2": ("dtlz2", {"n_obj": 3}, "3 objectives, concave front (a sphere's octant)"),
+    "dtlz2_4obj": ("dtlz2", {"n_obj": 4}, "4 objectives, concave front"),
+    "dtlz5": ("dtlz5", {"n_obj": 3}, "3 objectives, degenerate front (a curve)"),
+    "dtlz7": ("dtlz7", {"n_obj": 3}, "3 objectives, disconnected front (four patches)"),
+    "c2dtlz2": ("c2dtlz2", {"n_obj": 2}, "2 objectives, concave front of which only parts are feasible "
+                                        "(one constraint g1 <= 0, a QoR constraint)"),
+}
+
+
 class SyntheticProblem:
+    """A pymoo test problem on the mixed space. A constrained problem's inequality
+    constraints (pymoo: G <= 0 is feasible) become metrics ``g1``, ``g2``, ... and the
+    space's QoR constraints ``g1 <= 0``, ...: the strategies see them exactly as they
+    see ``wns_ps >= 0`` in a run, and the true front is that of the feasible points."""
+
     def __init__(self, name: str):
         from pymoo.problems import get_problem
 
-        n_obj = 3 if name.startswith("dtlz") else 2
+        if name not in PROBLEM_SPECS:
+            raise ValueError(f"unknown synthetic problem '{name}' (known: {', '.join(PROBLEM_SPECS)})")
+        pymoo_name, options, self.shape = PROBLEM_SPECS[name]
         self.name = name
-        self.problem = get_problem(name, n_var=5, **({"n_obj": 3} if n_obj == 3 else {}))
+        self.problem = get_problem(pymoo_name, n_var=5, **options)
+        n_obj, n_con = self.problem.n_obj, self.problem.n_ieq_constr
         objectives = "\n".join(f"  - {{name: f{i + 1}, goal: min}}" for i in range(n_obj))
+        constraints = "".join(["qor_constraints:\n"] + [f"  - \"g{j + 1} <= 0\"\n" for j in range(n_con)]) \
+            if n_con else ""
         folder = Path(tempfile.mkdtemp(prefix="dse-bench-"))
         path = folder / f"{name}.yml"
-        path.write_text(MIXED_SPACE.format(name=name, objectives=objectives))
+        path.write_text(MIXED_SPACE.format(name=name, objectives=objectives, qor_constraints=constraints))
         self.space = load_space(path)
         self._reference = None
 
@@ -72,15 +97,23 @@ class SyntheticProblem:
             pos.append(values.index(point[p.name]) / (len(values) - 1))
         return np.array(pos)
 
+    def _evaluate(self, x: np.ndarray):
+        """(objectives, constraint values) of positions ``x`` (points x variables)."""
+        if self.problem.n_ieq_constr:
+            f, g = self.problem.evaluate(x, return_values_of=["F", "G"])
+            return f, g
+        return self.problem.evaluate(x), np.zeros((len(x), 0))
+
     def evaluate(self, point: dict) -> dict:
-        f = self.problem.evaluate(self.position(point)[None, :])[0]
-        return {f"f{i + 1}": float(v) for i, v in enumerate(f)}
+        f, g = self._evaluate(self.position(point)[None, :])
+        return {**{f"f{i + 1}": float(v) for i, v in enumerate(f[0])},
+                **{f"g{j + 1}": float(v) for j, v in enumerate(g[0])}}
 
     def reference(self):
         if self._reference is None:
             points = self.space.enumerate_valid()
-            x = np.array([self.position(p) for p in points])
-            self._reference = _front_reference(self.problem.evaluate(x))
+            f, g = self._evaluate(np.array([self.position(p) for p in points]))
+            self._reference = _front_reference(f[(g <= 0).all(axis=1)])
         return self._reference
 
 
@@ -90,26 +123,43 @@ class TableObjective:
     optionally, ``status`` (a row whose status is not ``ok``, or with an empty
     objective, is a failed point: the lookup answers None, as the flow did).
 
-    A proposal that is not in the table is *legalised to the nearest table point*:
-    the row closest to it in the strategies' own encoded box
-    (``encoding.SpaceEncoder``: ordinal parameters by scaled index, choices
-    one-hot) answers for it; ties go to the earlier row. ``legalised`` counts
-    such lookups. The strategies only propose valid points of the space, so with
-    a complete table of that space this never happens; it keeps a table built on
-    a subset of a space (or an older revision of it) usable.
+    Pool-based: a run may only evaluate the table's rows (``claim``). A proposal
+    that is a row not yet evaluated by the run is that row; any other proposal
+    is answered by the *nearest row the run has not evaluated yet*, in the
+    strategies' own encoded box (``encoding.SpaceEncoder``: ordinal parameters
+    by scaled index, choices one-hot; ties to the earlier row), and the strategy
+    is told that row's point and QoR (``strategy_bench.run_one``). ``legalised``
+    counts such lookups. On a complete table (every valid point a row, e.g.
+    table 1) the strategies only propose rows they have not evaluated, so this
+    never happens; on a sampled table (table 2: 2,000 rows of millions of valid
+    points) nearly every model-free proposal is moved to a row. Why this rule
+    and not a restricted candidate pool inside each strategy: it needs no change
+    to any strategy (they search the space as in a real run), every evaluation a
+    run counts is a real flow result, and each row is evaluated at most once per
+    run, as a run never repeats a point.
+
+    ``pool``: a split for the transfer study, ``(parameter, values)``: the rows
+    whose ``parameter`` takes one of ``values`` are set aside as ``prior``
+    (evaluations a strategy may be warm-started with) and are not in the pool.
+
+    With QoR constraints in the space (``qor_constraints``), their metrics are
+    loaded too and the true front is that of the feasible rows.
 
     The objective's answers are table rows, so the table's own Pareto front of
-    its successful rows is the true front (``reference``)."""
+    its successful (and feasible) rows of the pool is the true front (``reference``)."""
 
-    def __init__(self, space_path, table_path, name: str | None = None, extra_metrics=()):
+    def __init__(self, space_path, table_path, name: str | None = None, extra_metrics=(), split=None):
         from edalize_dse.encoding import SpaceEncoder
 
         self.space = load_space(space_path)
         path = Path(table_path)
         self.name = name or path.name.split(".")[0]
-        # The objectives, and any further column a caller needs (e.g. a QoR constraint's metric).
-        metrics = list(dict.fromkeys([o.name for o in self.space.objectives] + list(extra_metrics)))
+        # The objectives, the QoR constraints' metrics, and any further column a caller needs.
+        metrics = list(dict.fromkeys([o.name for o in self.space.objectives]
+                                     + [c.metric for c in self.space.qor_constraints] + list(extra_metrics)))
         self.rows: dict = {}
+        self.points: dict = {}  # table key -> the typed point
+        self.prior_rows: dict = {}  # key -> metrics or None: the rows a split set aside
         self.flow_wall_s = 0.0
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt", newline="") as fh:
@@ -120,11 +170,18 @@ class TableObjective:
             for row in reader:
                 point = {n: self._typed(n, row[n]) for n in self.space.names}
                 ok = row.get("status", "ok") == "ok" and all(row[m] not in (None, "") for m in metrics)
-                self.rows[self.space.canonical(point)] = {m: float(row[m]) for m in metrics} if ok else None
+                key = self.space.canonical(point)
+                value = {m: float(row[m]) for m in metrics} if ok else None
+                if split is not None and point[split[0]] in split[1]:
+                    self.prior_rows[key] = value
+                    self.points[key] = point
+                    continue
+                self.rows[key] = value
+                self.points[key] = point
                 self.flow_wall_s += float(row.get("flow_wall_s") or 0.0)
         self.keys = list(self.rows)
         self.encoder = SpaceEncoder(self.space)
-        self.matrix = self.encoder.encode_many([json.loads(k) for k in self.keys])
+        self.matrix = self.encoder.encode_many([self.points[k] for k in self.keys])
         self.legalised = 0
 
     def _typed(self, name, text):
@@ -138,20 +195,54 @@ class TableObjective:
     def failed(self) -> int:
         return sum(v is None for v in self.rows.values())
 
-    def nearest(self, point: dict) -> str:
-        """The table key of ``point``, or of the nearest table row when it has none."""
+    @property
+    def sampled(self) -> bool:
+        """Whether the pool holds fewer points than the space has valid points."""
+        from edalize_dse.strategies.grid import MAX_BOX_POINTS
+
+        valid = self.space.enumerate_valid(limit=MAX_BOX_POINTS)
+        return valid is None or len(valid) > len(self.rows)
+
+    def nearest(self, point: dict, taken=frozenset()) -> str:
+        """The table key of ``point`` when it is a row not in ``taken``, else that of the
+        nearest row not in ``taken`` (counted in ``legalised``)."""
         key = self.space.canonical(point)
-        if key in self.rows:
+        if key in self.rows and key not in taken:
             return key
         self.legalised += 1
         dist = ((self.matrix - self.encoder.encode(point)) ** 2).sum(axis=1)
-        return self.keys[int(np.argmin(dist))]
+        if taken:
+            dist[[i for i, k in enumerate(self.keys) if k in taken]] = np.inf
+        best = int(np.argmin(dist))
+        if not np.isfinite(dist[best]):
+            raise LookupError(f"every row of table {self.name} has been evaluated")
+        return self.keys[best]
+
+    def claim(self, point: dict, taken: set) -> tuple[dict, dict | None]:
+        """The pool-based lookup of one proposal of a run that has evaluated the rows in
+        ``taken``: (the row's point, its metrics or None); the row joins ``taken``."""
+        key = self.nearest(point, taken)
+        taken.add(key)
+        return self.points[key], self.rows[key]
 
     def evaluate(self, point: dict):
         return self.rows[self.nearest(point)]
 
+    def prior(self) -> list:
+        """The rows a split set aside, as evaluations (the transfer study's prior)."""
+        from edalize_dse.qor_constraints import violation
+        from edalize_dse.store import Evaluation
+
+        return [Evaluation(self.space.point_id(self.points[k]), self.points[k], "ok" if v else "failed",
+                           dict(v or {}), strategy="prior",
+                           violation=violation(v, self.space.qor_constraints) if v else None)
+                for k, v in self.prior_rows.items()]
+
     def reference(self):
-        good = [v for v in self.rows.values() if v is not None]
+        from edalize_dse.qor_constraints import violation
+
+        good = [v for v in self.rows.values() if v is not None
+                and violation(v, self.space.qor_constraints) is None]
         matrix = np.array([[o.sign * v[o.name] for o in self.space.objectives] for v in good])
         return _front_reference(matrix)
 
@@ -185,7 +276,7 @@ class LiveFlowObjective:
         return None
 
 
-PROBLEMS = ("zdt1", "zdt2", "dtlz2")
+PROBLEMS = tuple(PROBLEM_SPECS)
 
 
 def make_objective(name: str):

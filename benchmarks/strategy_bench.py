@@ -10,6 +10,16 @@ The study on the tabulated ASAP7 benchmark (``make study``; numbers in BENCHMARK
         --problems table:cores/spaces/gemmini_table.yml,benchmarks/tables/gemmini_table.csv.gz \
         --strategies diffusion qnehvi nsga2 motpe sobol random dosa --seeds 10 --budgets 25 50 100 200 --batch 8
 
+A table is pool-based (``objectives.TableObjective``): a run evaluates only the
+table's rows, each at most once; a proposal that is not such a row is answered by
+the nearest row the run has not evaluated, and the strategy is told that row
+(``answered_by``). ``table:SPACE,TABLE#PARAM=V1/V2`` splits a table for the
+transfer study: the rows whose PARAM is V1 or V2 are the prior, the rest the
+pool and the true front; strategy ``<name>+prior`` is ``<name>`` warm-started
+with the prior (``strategy.warm_start``). A problem with QoR constraints
+(table 2's ``wns_ps >= 0``, ``c2dtlz2``) judges every evaluation as a run does;
+only feasible points count in the hypervolume, against the feasible true front.
+
 Each (objective, strategy, seed) is run once, to the largest budget, in
 batches of ``--batch`` points (ask n, evaluate, tell: the loop of a run with n
 workers); the hypervolume ratio at each smaller budget is read off the same run
@@ -54,20 +64,37 @@ sys.path.insert(0, str(HERE))
 from objectives import LiveFlowObjective, TableObjective, make_objective  # noqa: E402
 
 from edalize_dse.pareto import normalized_hypervolume  # noqa: E402
+from edalize_dse.space import load_space  # noqa: E402
 from edalize_dse.store import Evaluation  # noqa: E402
 from edalize_dse.strategies import make_strategy, parse_options  # noqa: E402
 
 _OBJECTIVES = {}
 
 
+# A table objective may carry a split for the transfer study: ``table:SPACE,TABLE#PARAM=V1/V2``
+# sets the rows whose PARAM is V1 or V2 aside as the prior (not in the pool, not in the front).
+SPLIT = "#"
+# A strategy named ``<name>+prior`` is that strategy warm-started with the split's prior rows.
+WITH_PRIOR = "+prior"
+
+
+def parse_split(text: str):
+    """``PARAM=V1/V2`` -> (PARAM, [V1, V2]) with the values as text (typed by the objective)."""
+    name, _, values = text.partition("=")
+    if not name or not values:
+        raise SystemExit(f"strategy_bench: split '{text}' is not PARAM=VALUE[/VALUE...]")
+    return name, values.split("/")
+
+
 def label(spec: str) -> str:
     """The objective's name in the outputs: a live run without its work folder, a
-    table by its file's name."""
+    table by its file's name (and its split)."""
     kind, _, rest = spec.partition(":")
     if kind == "live":
         return spec.split(",")[0]
     if kind == "table":
-        return f"table:{Path(rest.split(',', 1)[1]).name.split('.')[0]}"
+        rest, sep, split = rest.partition(SPLIT)
+        return f"table:{Path(rest.split(',', 1)[1]).name.split('.')[0]}{sep}{split}"
     return spec
 
 
@@ -75,9 +102,17 @@ def _objective(spec):
     if spec not in _OBJECTIVES:
         kind, _, rest = spec.partition(":")
         if kind == "table":
+            rest, _, split_text = rest.partition(SPLIT)
             space, table = rest.split(",", 1)
+            split = None
+            if split_text:
+                name, values = parse_split(split_text)
+                params = load_space(space).parameters
+                if name not in params:
+                    raise SystemExit(f"strategy_bench: split '{split_text}': no parameter '{name}' in {space}")
+                split = (name, [v for v in params[name].values() or [] if str(v) in values])
             start = time.perf_counter()
-            _OBJECTIVES[spec] = TableObjective(space, table)
+            _OBJECTIVES[spec] = TableObjective(space, table, split=split)
             _OBJECTIVES[spec].load_s = time.perf_counter() - start
         elif kind == "live":
             space, workdir = rest.split(",", 1)
@@ -95,7 +130,8 @@ def objective_identity(spec: str) -> str:
     name, and for a table the contents of its space file and table."""
     kind, _, rest = spec.partition(":")
     if kind == "table":
-        digest = hashlib.sha256()
+        rest, sep, split = rest.partition(SPLIT)
+        digest = hashlib.sha256((sep + split).encode()) if split else hashlib.sha256()
         for path in rest.split(",", 1):
             # The content, not the file: a re-compressed table is the same objective.
             digest.update((gzip.open if path.endswith(".gz") else open)(path, "rb").read())
@@ -104,21 +140,59 @@ def objective_identity(spec: str) -> str:
 
 
 def run_file(spec, strategy, seed, budget, batch, options) -> str:
-    settings = json.dumps([objective_identity(spec), strategy, seed, budget, batch, options.get(strategy, {})],
+    settings = json.dumps([objective_identity(spec), strategy, seed, budget, batch,
+                           options.get(strategy.removesuffix(WITH_PRIOR), {})],
                           sort_keys=True)
     name = re.sub(r"[^A-Za-z0-9]+", "-", label(spec).split("/")[-1])
     return f"{name}_{strategy}_seed{seed}_{hashlib.sha256(settings.encode()).hexdigest()[:12]}.json"
 
 
+def answered_by(strat, proposed: dict, row: dict) -> None:
+    """A pool-based table answered ``proposed`` with another point, ``row``: the
+    strategy's record of the ask moves to the row (the proposal stays seen, so it is
+    not proposed again), and so does a per-ask handle a strategy keeps (the Optuna
+    strategies' open trial, so NSGA-II's generations stay whole; Optuna then records
+    the row's values at the proposed parameters, its own record of the ask)."""
+    space = strat.space
+    was, now = space.canonical(proposed), space.canonical(row)
+    strat.pending.discard(was)
+    strat.evaluated.add(was)
+    strat.pending.add(now)
+    handles = getattr(strat, "trials", None)
+    if isinstance(handles, dict) and was in handles:
+        handles[now] = handles.pop(was)
+
+
+def warm_start_missing(strategy: str) -> str | None:
+    """Why ``<strategy>+prior`` cannot run here, or None (the strategy has ``warm_start``)."""
+    from edalize_dse.strategies import strategy_class
+
+    if hasattr(strategy_class(strategy.removesuffix(WITH_PRIOR)), "warm_start"):
+        return None
+    return f"strategy '{strategy.removesuffix(WITH_PRIOR)}' has no warm_start(evaluations) in this version"
+
+
 def run_one(spec: str, strategy: str, seed: int, budget: int, batch: int, options: dict):
-    """One run; returns (minimisation-form QoR per evaluation or None, ask seconds per
-    round, lookups legalised to the nearest table row)."""
+    """One run; returns (minimisation-form QoR per evaluation, or None when it failed or
+    broke a QoR constraint; ask seconds per round; lookups legalised to a table row).
+
+    A table is pool-based (``TableObjective.claim``): each proposal is answered by a
+    row the run has not evaluated (the nearest one when the proposal is not such a
+    row) and the strategy is told that row. ``<name>+prior``: the strategy is first
+    warm-started with the split's prior rows (never counted in the budget)."""
     import torch
+
+    from edalize_dse.qor_constraints import violation
 
     torch.set_num_threads(1)
     objective = _objective(spec)
     space = objective.space
-    strat = make_strategy(strategy, space, seed, **options.get(strategy, {}))
+    name = strategy.removesuffix(WITH_PRIOR)
+    strat = make_strategy(name, space, seed, **options.get(name, {}))
+    if strategy.endswith(WITH_PRIOR):
+        strat.warm_start(objective.prior())
+    pool = hasattr(objective, "claim")
+    taken: set = set()
     rows, asks = [], []
     legalised_before = getattr(objective, "legalised", 0)
     while len(rows) < budget:
@@ -129,9 +203,17 @@ def run_one(spec: str, strategy: str, seed: int, budget: int, batch: int, option
             break
         evs = []
         for p in points:
-            qor = objective.evaluate(p)
-            evs.append(Evaluation(space.point_id(p), p, "ok" if qor else "failed", qor or {}))
-            rows.append([o.sign * qor[o.name] for o in space.objectives] if qor else None)
+            if pool:
+                row, qor = objective.claim(p, taken)
+                if space.canonical(row) != space.canonical(p):
+                    answered_by(strat, p, row)
+                p = row
+            else:
+                qor = objective.evaluate(p)
+            ev = Evaluation(space.point_id(p), p, "ok" if qor else "failed", dict(qor or {}))
+            ev.violation = violation(ev.qor, space.qor_constraints) if qor else None
+            evs.append(ev)
+            rows.append([o.sign * qor[o.name] for o in space.objectives] if ev.feasible else None)
         strat.tell(evs)
     return spec, strategy, seed, rows, asks, getattr(objective, "legalised", 0) - legalised_before
 
@@ -221,7 +303,8 @@ def main(argv=None):
             keep(job, run_one(*job))
     print(f"{len(todo)} runs in {time.perf_counter() - started:.0f} s")
     results = [results[job[:3]] for job in jobs]
-    report(results, args, Path(args.out))
+    curves = report(results, args, Path(args.out))
+    return results, curves
 
 
 def report(results, args, out: Path):
@@ -269,7 +352,9 @@ def report(results, args, out: Path):
     for spec in args.problems:
         objective = _objective(spec)
         if isinstance(objective, TableObjective):
-            notes.append(f"{label(spec)}: {len(objective.rows)} table rows ({objective.failed} failed) loaded in "
+            notes.append(f"{label(spec)}: {len(objective.rows)} table rows in the pool "
+                         f"({'a sample of the space' if objective.sampled else 'every valid point'}; "
+                         f"{objective.failed} failed, {len(objective.prior_rows)} set aside as prior) loaded in "
                          f"{objective.load_s:.2f} s, "
                          f"{objective.flow_wall_s / 3600:.2f} h of flow wall time; "
                          f"{sum(r[5] for r in results if r[0] == spec)} lookups legalised to the nearest row")
@@ -298,11 +383,13 @@ def report(results, args, out: Path):
         ax.legend(fontsize=8)
         fig.tight_layout()
         kind, _, name = label(spec).partition(":")
-        fig.savefig(out / f"hv_{name if kind == 'table' else kind}_{args.tag}.png", dpi=110)
+        stem = re.sub(r"[^A-Za-z0-9_]+", "-", name if kind == "table" else kind)
+        fig.savefig(out / f"hv_{stem}_{args.tag}.png", dpi=110)
         plt.close(fig)
     table = "\n".join(lines) + "\n" + "".join(f"\n{n}\n" for n in notes)
     (out / f"strategies_{args.tag}.md").write_text(table)
     print(table)
+    return curves
 
 
 if __name__ == "__main__":

@@ -1,0 +1,186 @@
+"""The benchmark suite, one command: every strategy on the synthetic problems, on
+both tabulated ASAP7 benchmarks, and the transfer study on the tables.
+
+    nice python benchmarks/suite.py            # make suite: the whole suite (hours)
+    python benchmarks/suite.py --quick         # seconds: 2 seeds, small budgets, synthetic problems
+
+Parts (``--parts``, default all three):
+
+- ``synthetic``: ``objectives.PROBLEM_SPECS`` (convex, concave, disconnected,
+  degenerate, 3 and 4 objectives, constrained), each on the mixed space with the
+  true front of the discretised problem.
+- ``tables``: table 1 (``gemmini_table``, every point) and table 2
+  (``gemmini_table2``, a sample; pool-based, feasible front under ``wns_ps >= 0``);
+  a table whose CSV is not there is skipped with one line saying so.
+- ``transfer``: on each table, the rows of one clock set are the prior and the
+  others the pool: each strategy runs without a prior and warm-started with it
+  (``<strategy>+prior``: ``strategy.warm_start(evaluations)`` before the first
+  ask; the prior is never counted in the budget). A strategy without
+  ``warm_start`` in this version is skipped with one line.
+
+Every run goes through ``strategy_bench.py`` (same replay loop, same saved runs:
+a killed suite resumes where it stopped). Outputs under ``--out``: each part's
+``strategies_suite-<part>.md/.csv`` and plots as ``strategy_bench`` writes them,
+and ``suite.md`` (``suite-quick.md`` with ``--quick``): per problem and budget the
+mean hypervolume ratio per strategy (best in bold), the evaluations to 95 % of the
+true front, and for the transfer study the evaluations to 95 % without and with
+the prior."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import strategy_bench  # noqa: E402
+from objectives import PROBLEM_SPECS  # noqa: E402
+
+TABLES = {
+    # name: (space, table, the transfer split: the prior's clock set)
+    "gemmini_table": ("cores/spaces/gemmini_table.yml", "benchmarks/tables/gemmini_table.csv.gz",
+                      "clock_period_ps=500"),
+    "gemmini_table2": ("cores/spaces/gemmini_table2.yml", "benchmarks/tables/gemmini_table2.csv.gz",
+                       "clock_period_ps=800/1000"),
+}
+STRATEGIES = ["diffusion", "qnehvi", "nsga2", "motpe", "sobol", "random"]
+PARTS = ("synthetic", "tables", "transfer")
+GOAL = 0.95
+
+
+def settings(quick: bool) -> dict:
+    """Seeds, budgets and batch of each part (``--quick``: a smoke run in seconds)."""
+    if quick:
+        return {"synthetic": dict(seeds=2, budgets=[8, 16], batch=4),
+                "tables": dict(seeds=2, budgets=[8, 16], batch=4),
+                "transfer": dict(seeds=2, budgets=[16], batch=4)}
+    return {"synthetic": dict(seeds=5, budgets=[30, 60, 100], batch=4),
+            "tables": dict(seeds=10, budgets=[25, 50, 100, 200], batch=8),
+            "transfer": dict(seeds=5, budgets=[50, 100], batch=8)}
+
+
+def table_spec(name: str, split: bool = False) -> str:
+    space, table, prior = TABLES[name]
+    return f"table:{ROOT / space},{ROOT / table}" + (f"{strategy_bench.SPLIT}{prior}" if split else "")
+
+
+def run_part(tag: str, problems: list[str], strategies: list[str], conf: dict, args) -> dict:
+    """One strategy_bench study; returns its curves {(problem, strategy, seed): ratios}."""
+    argv = ["--tag", tag, "--problems", *problems, "--strategies", *strategies, "--seeds", str(conf["seeds"]),
+            "--budgets", *map(str, conf["budgets"]), "--batch", str(conf["batch"]), "--jobs", str(args.jobs),
+            "--out", str(args.out), "--runs", str(Path(args.runs) / tag)]
+    for option in args.option:
+        argv += ["--option", option]
+    _, curves = strategy_bench.main(argv)
+    return curves
+
+
+def mean_at(curves, problem, strategy, seeds, budget) -> float:
+    return float(np.mean([c[min(budget, len(c)) - 1] for c in (curves[(problem, strategy, s)] for s in range(seeds))]))
+
+
+def reach(curves, problem, strategy, seeds) -> str:
+    return strategy_bench.reach_cell([strategy_bench.evaluations_to(curves[(problem, strategy, s)], GOAL)
+                                      for s in range(seeds)])
+
+
+def hv_section(title: str, curves, problems, strategies, conf) -> list[str]:
+    budgets = conf["budgets"]
+    lines = [f"## {title}", "",
+             f"Mean hypervolume ratio over {conf['seeds']} seeds (batch {conf['batch']}; best of each column in "
+             f"bold) and evaluations to {int(GOAL * 100)} % of the true front (mean ± std of the runs that got "
+             "there, how many did).", "",
+             "| problem | strategy | " + " | ".join(f"HV @{b}" for b in budgets) + f" | evals to {int(GOAL * 100)} % |",
+             "|---|---|" + "---|" * (len(budgets) + 1)]
+    for problem in problems:
+        means = {s: [mean_at(curves, problem, s, conf["seeds"], b) for b in budgets] for s in strategies}
+        best = [max(means[s][i] for s in strategies) for i in range(len(budgets))]
+        for s in strategies:
+            cells = [f"**{v:.3f}**" if v == best[i] else f"{v:.3f}" for i, v in enumerate(means[s])]
+            lines.append(f"| {strategy_bench.label(problem)} | {s} | " + " | ".join(cells)
+                         + f" | {reach(curves, problem, s, conf['seeds'])} |")
+    return lines + [""]
+
+
+def transfer_section(curves, problems, pairs, conf) -> list[str]:
+    budgets = conf["budgets"]
+    lines = ["## Transfer: warm start from a disjoint part of the table", "",
+             "The prior is the rows of the clock set named after `#`; the pool (and the true front) is the "
+             "other clock set. Mean hypervolume ratio over "
+             f"{conf['seeds']} seeds and evaluations to {int(GOAL * 100)} %, without and with the prior.", "",
+             "| problem | strategy | " + " | ".join(f"HV @{b} without / with" for b in budgets)
+             + f" | evals to {int(GOAL * 100)} % without | with prior |",
+             "|---|---|" + "---|" * (len(budgets) + 2)]
+    for problem in problems:
+        for base, primed in pairs:
+            cells = [f"{mean_at(curves, problem, base, conf['seeds'], b):.3f} / "
+                     f"{mean_at(curves, problem, primed, conf['seeds'], b):.3f}" for b in budgets]
+            lines.append(f"| {strategy_bench.label(problem)} | {base} | " + " | ".join(cells)
+                         + f" | {reach(curves, problem, base, conf['seeds'])} "
+                           f"| {reach(curves, problem, primed, conf['seeds'])} |")
+    return lines + [""]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="2 seeds, budgets 8 and 16: a smoke run in seconds")
+    ap.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    ap.add_argument("--strategies", nargs="+", default=STRATEGIES)
+    ap.add_argument("--problems", nargs="+", default=list(PROBLEM_SPECS), help="synthetic problems to run")
+    ap.add_argument("--jobs", type=int, default=2, help="runs in parallel (processes)")
+    ap.add_argument("--option", action="append", default=[], metavar="STRATEGY:KEY=VALUE")
+    ap.add_argument("--out", default=str(HERE / "results"))
+    ap.add_argument("--runs", default=str(ROOT / "build" / "strategy_runs"),
+                    help="folder of finished runs (one subfolder per part), read back instead of re-run")
+    args = ap.parse_args(argv)
+    conf = settings(args.quick)
+    suffix = "-quick" if args.quick else ""
+    out = Path(args.out)
+    sections, skipped = [], []
+
+    tables = []
+    for name, (space, table, _) in TABLES.items():
+        if (ROOT / table).is_file():
+            tables.append(name)
+        elif {"tables", "transfer"} & set(args.parts):
+            skipped.append(f"{name}: skipped, {table} is not built yet (benchmarks/TABLE.md says how)")
+
+    if "synthetic" in args.parts:
+        curves = run_part(f"suite-synthetic{suffix}", args.problems, args.strategies, conf["synthetic"], args)
+        sections += hv_section("Synthetic problems", curves, args.problems, args.strategies, conf["synthetic"])
+    if "tables" in args.parts and tables:
+        problems = [table_spec(t) for t in tables]
+        curves = run_part(f"suite-tables{suffix}", problems, args.strategies, conf["tables"], args)
+        sections += hv_section("Tabulated ASAP7 benchmarks", curves, problems, args.strategies, conf["tables"])
+    if "transfer" in args.parts and tables:
+        pairs = []
+        for s in args.strategies:
+            why = strategy_bench.warm_start_missing(s)
+            if why:
+                skipped.append(f"transfer {s}+prior: skipped, {why}")
+            else:
+                pairs.append((s, s + strategy_bench.WITH_PRIOR))
+        if pairs:
+            problems = [table_spec(t, split=True) for t in tables]
+            curves = run_part(f"suite-transfer{suffix}", problems, [s for pair in pairs for s in pair],
+                              conf["transfer"], args)
+            sections += transfer_section(curves, problems, pairs, conf["transfer"])
+
+    for line in skipped:
+        print(f"suite: {line}")
+    text = "\n".join(["# Benchmark suite" + (" (quick)" if args.quick else ""), "",
+                      "Made by `python benchmarks/suite.py" + (" --quick" if args.quick else "") + "`.", "",
+                      *sections, *(["Skipped:", "", *(f"- {line}" for line in skipped), ""] if skipped else [])])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"suite{suffix}.md").write_text(text)
+    print(f"suite: {out / f'suite{suffix}.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

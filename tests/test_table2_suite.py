@@ -1,0 +1,252 @@
+"""Table 2 and the benchmark suite: the sampled table build (a fixed, seeded sample
+replayed by strategy ``grid`` through the product's loop, with the real flow), the
+pool-based lookup of a sampled table, the constrained synthetic problem, and the
+suite's quick mode."""
+
+import csv
+import gzip
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import CORES, ONE_SMALL_ARRAY, REPO, write_space
+from edalize_dse.errors import DseError
+from edalize_dse.generators import get_generator
+from edalize_dse.space import load_space
+from edalize_dse.store import Evaluation
+from edalize_dse.strategies import make_strategy
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import strategy_bench  # noqa: E402
+import suite  # noqa: E402
+from build_table import draw_sample  # noqa: E402
+from objectives import SyntheticProblem, TableObjective  # noqa: E402
+
+BUILD_TABLE = REPO / "benchmarks" / "build_table.py"
+
+# Six cheap points (one 2x2 int4 array), with the table-2 constraint column.
+SAMPLED_SPACE = f"""
+name: sampled_table
+parameters:
+{ONE_SMALL_ARRAY}
+  clock_period_ps: {{layer: eda, type: choice, choices: [300, 1000], default: 1000}}
+  ASAP7_USE_VT:    {{layer: eda, type: choice, choices: [RVT, LVT, SLVT], default: RVT}}
+qor_constraints:
+  - "wns_ps >= 0"
+objectives:
+  - {{name: area_um2, goal: min}}
+  - {{name: power_mw, goal: min}}
+  - {{name: fmax_mhz, goal: max}}
+"""
+
+
+def test_table2_space_is_wide_and_its_sample_is_fixed_distinct_and_valid(tmp_path, platform_dir):
+    from edalize_dse.explore import RunConfig, check_inputs
+
+    # Every name is a parameter of the embedded generator or a knob of the synth flow, every
+    # knob value legal, the default point a valid generator configuration (no tool runs).
+    space = check_inputs(RunConfig(space=str(CORES / "spaces" / "gemmini_table2.yml"), output=str(tmp_path))).space
+    assert len(space.layer("eda")) >= 6 and [c.text for c in space.qor_constraints] == ["wns_ps >= 0"]
+    first, again, other = draw_sample(space, 300, 0), draw_sample(space, 300, 0), draw_sample(space, 300, 1)
+    assert first == again and first != other
+    assert len({space.canonical(p) for p in first}) == 300 and all(space.is_valid(p) for p in first)
+    dims = {p["meshRows"] * p["tileRows"] for p in first}
+    assert dims == {2, 4, 8}  # 8x8 arrays are in it
+    assert {p["sp_banks"] for p in first} == {1, 2, 4} and {p["tile_latency"] for p in first} == {0, 1}
+    generator = get_generator("embedded")
+    for point in first:  # each sampled point is a configuration the generator accepts
+        assert not generator.violations(generator.resolve(space.split(point)[0]))
+
+
+def test_grid_replays_a_points_file_and_refuses_a_bad_one(tmp_path):
+    space = load_space(write_space(tmp_path, SAMPLED_SPACE))
+    points = space.enumerate_valid()
+    chosen = [points[4], points[1], points[2]]
+    (tmp_path / "points.json").write_text(json.dumps({"points": chosen}))
+    grid = make_strategy("grid", space, seed=0, points=str(tmp_path / "points.json"))
+    grid.tell([Evaluation(space.point_id(chosen[1]), chosen[1], "ok")])  # a resumed run
+    assert grid.ask(5) == [chosen[0], chosen[2]]
+    (tmp_path / "bad.json").write_text(json.dumps([{**chosen[0], "clock_period_ps": 777}]))
+    with pytest.raises(DseError, match="point #1 is not in space sampled_table: parameter 'clock_period_ps'"):
+        make_strategy("grid", space, seed=0, points=str(tmp_path / "bad.json"))
+    (tmp_path / "twice.json").write_text(json.dumps([chosen[0], chosen[0]]))
+    with pytest.raises(DseError, match="listed twice"):
+        make_strategy("grid", space, seed=0, points=str(tmp_path / "twice.json"))
+
+
+def _build(space, work, table, *extra):
+    return subprocess.run([sys.executable, str(BUILD_TABLE), "--space", str(space), "--work", str(work), "--table",
+                           str(table), "--workers", "2", "--no-progress", *extra],
+                          capture_output=True, text=True, timeout=600)
+
+
+def _stored(store):
+    if not store.exists():
+        return []
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)  # read-only: never create it here
+    try:
+        return db.execute("SELECT id, point_id, finished_at FROM evaluations ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # the table is not there yet
+        return []
+    finally:
+        db.close()
+
+
+def test_sampled_table_build_is_fixed_resumable_and_has_a_constraint_column(tmp_path, platform_dir, tools):
+    space = write_space(tmp_path, SAMPLED_SPACE)
+    work, table = tmp_path / "work", tmp_path / "table.csv.gz"
+    store = work / "dse.sqlite"
+    # Killed (the whole process group, tools included) once its first point has finished ...
+    proc = subprocess.Popen([sys.executable, str(BUILD_TABLE), "--space", str(space), "--work", str(work), "--table",
+                             str(table), "--workers", "1", "--no-progress", "--sample", "3", "--sample-seed", "3"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while not _stored(store) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = _stored(store)
+    assert 1 <= len(before) < 3 and not table.exists()
+    # ... and resumed: the finished points kept, the others run, none twice.
+    run = _build(space, work, table, "--sample", "3", "--sample-seed", "3")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "3 ok, 0 failed, 0 not yet run of 3 points" in run.stdout
+    after = _stored(store)
+    assert after[:len(before)] == before and len({r[1] for r in after}) == len(after) == 3
+    sample = json.loads((work / "sample.json").read_text())
+    assert (sample["size"], sample["seed"]) == (3, 3)
+    assert sample["points"] == draw_sample(load_space(space), 3, 3)
+    with gzip.open(table, "rt") as fh:
+        rows = list(csv.DictReader(fh))
+    # The rows are the sample, in the order drawn, with the verdict of wns_ps >= 0.
+    assert [(int(r["clock_period_ps"]), r["ASAP7_USE_VT"]) for r in rows] == \
+        [(p["clock_period_ps"], p["ASAP7_USE_VT"]) for p in sample["points"]]
+    for r in rows:
+        assert (r["violation"] == "") == (float(r["wns_ps"]) >= 0)
+    note = json.loads((tmp_path / "table.provenance.json").read_text())
+    assert note["sample"]["size"] == 3 and note["sample"]["seed"] == 3 and note["qor_constraints"] == ["wns_ps >= 0"]
+    # The same command again runs no tool and writes the same table.
+    again = _build(space, work, tmp_path / "again.csv.gz", "--sample", "3", "--sample-seed", "3")
+    assert again.returncode == 0 and (tmp_path / "again.csv.gz").read_bytes() == table.read_bytes()
+    assert _stored(store) == after
+    # The export carries the build to a new store (another machine): nothing left to run, same table.
+    moved = _build(space, tmp_path / "work2", tmp_path / "moved.csv.gz", "--sample", "3", "--sample-seed", "3",
+                   "--import", str(table))
+    assert moved.returncode == 0 and "3 finished rows imported" in moved.stdout, moved.stdout + moved.stderr
+    assert (tmp_path / "moved.csv.gz").read_bytes() == table.read_bytes()
+    # Another seed on the same work folder is refused before anything runs.
+    other = _build(space, work, table, "--sample", "3", "--sample-seed", "4")
+    assert other.returncode == 2 and "holds a sample of another build (different seed)" in other.stderr
+
+
+# A hand-written sampled table: 5 of the 9 points of a 3 x 3 space, one infeasible (c > 0).
+POOL_SPACE = """
+name: pool
+parameters:
+  a: {layer: hardware, type: int, low: 0, high: 2, default: 0}
+  b: {layer: eda, type: int, low: 0, high: 2, default: 0}
+qor_constraints:
+  - "c <= 0"
+objectives:
+  - {name: f1, goal: min}
+  - {name: f2, goal: min}
+"""
+POOL_ROWS = [  # a, b, f1, f2, c
+    (0, 0, 1.0, 4.0, 0.0), (2, 2, 4.0, 1.0, 0.0), (1, 1, 2.0, 2.0, 0.0), (0, 2, 0.5, 0.5, 1.0), (2, 0, 3.0, 3.0, 0.0)]
+
+
+def _pool_table(tmp_path):
+    space = write_space(tmp_path, POOL_SPACE)
+    path = tmp_path / "pool.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["a", "b", "status", "f1", "f2", "c"])
+        for row in POOL_ROWS:
+            w.writerow([*row[:2], "ok", *row[2:]])
+    return space, path
+
+
+def test_a_sampled_table_is_pool_based(tmp_path):
+    space, path = _pool_table(tmp_path)
+    table = TableObjective(space, path)
+    assert table.sampled and len(table.rows) == 5
+    taken: set = set()
+    # A row is itself; a point that is no row gets the nearest row not yet taken (ties: earlier row).
+    assert table.claim({"a": 1, "b": 1}, taken)[0] == {"a": 1, "b": 1} and table.legalised == 0
+    assert table.claim({"a": 1, "b": 1}, taken)[0] == {"a": 0, "b": 0}  # taken: the next nearest (earlier of ties)
+    assert table.claim({"a": 2, "b": 1}, taken)[0] == {"a": 2, "b": 2}
+    assert table.legalised == 2
+    # The true front is the feasible rows' (the infeasible (0.5, 0.5) row would dominate it).
+    ideal, nadir, _ = table.reference()
+    assert ideal.tolist() == [1.0, 1.0] and nadir.tolist() == [4.0, 4.0]
+
+
+def test_a_run_on_a_sampled_table_evaluates_only_its_rows_each_once(tmp_path):
+    space, path = _pool_table(tmp_path)
+    spec = f"table:{space},{path}"
+    _, _, _, rows, _, legalised = strategy_bench.run_one(spec, "random", 0, 5, 2, {})
+    assert legalised > 0  # the random strategy proposes points of the whole 3 x 3 space
+    # Every row exactly once; the infeasible one counts as no front point.
+    assert sorted(r for r in rows if r is not None) == sorted([list(r[2:4]) for r in POOL_ROWS if r[4] <= 0])
+    assert rows.count(None) == 1
+
+
+def test_a_split_table_sets_the_prior_rows_aside_from_the_pool_and_the_front(tmp_path):
+    space, path = _pool_table(tmp_path)
+    table = strategy_bench._objective(f"table:{space},{path}#a=0")
+    assert sorted(json.loads(k)["b"] for k in table.prior_rows) == [0, 2] and len(table.rows) == 3
+    prior = table.prior()
+    assert [(e.params, e.status, e.violation) for e in prior] == [
+        ({"a": 0, "b": 0}, "ok", None), ({"a": 0, "b": 2}, "ok", "c <= 0 (c = 1)")]
+    # The pool answers a prior point with its nearest pool row, never the prior row itself.
+    row, _ = table.claim({"a": 0, "b": 0}, set())
+    assert row["a"] != 0
+    ideal, nadir, _ = table.reference()  # the pool's feasible front: (2, 2), (4, 1), (3, 3) dominated
+    assert ideal.tolist() == [2.0, 1.0] and nadir.tolist() == [4.0, 2.0]
+
+
+def test_the_constrained_synthetic_problem_exposes_its_constraint_as_a_qor_constraint():
+    problem = SyntheticProblem("c2dtlz2")
+    assert [c.text for c in problem.space.qor_constraints] == ["g1 <= 0"]
+    point = problem.space.default_point()
+    metrics = problem.evaluate(point)
+    assert set(metrics) == {"f1", "f2", "g1"}
+    ideal, nadir, hv = problem.reference()
+    assert hv > 0 and np.all(nadir > ideal)
+
+
+def test_suite_quick_runs_the_synthetic_problems_and_resumes(tmp_path, capsys):
+    argv = ["--quick", "--parts", "synthetic", "--problems", "zdt3", "c2dtlz2", "--strategies", "random", "sobol",
+            "--jobs", "1", "--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")]
+    assert suite.main(argv) == 0
+    text = (tmp_path / "out" / "suite-quick.md").read_text()
+    assert "## Synthetic problems" in text
+    for problem in ("zdt3", "c2dtlz2"):
+        for strategy in ("random", "sobol"):
+            assert f"| {problem} | {strategy} |" in text
+    capsys.readouterr()
+    assert suite.main(argv) == 0  # every run read back, none run again
+    assert "8 runs: 8 read back" in capsys.readouterr().out
+    assert (tmp_path / "out" / "suite-quick.md").read_text() == text
+
+
+def test_suite_transfer_part_runs_or_says_why_not(tmp_path, capsys):
+    assert suite.main(["--quick", "--parts", "transfer", "--strategies", "random", "--jobs", "1",
+                       "--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    text = (tmp_path / "out" / "suite-quick.md").read_text()
+    if not (REPO / "benchmarks" / "tables" / "gemmini_table2.csv.gz").exists():
+        assert "gemmini_table2: skipped" in out
+    from edalize_dse.strategies import strategy_class
+
+    if hasattr(strategy_class("random"), "warm_start"):
+        assert "## Transfer" in text and "| table:gemmini_table#clock_period_ps=500 | random |" in text
+    else:
+        assert "transfer random+prior: skipped, strategy 'random' has no warm_start" in out
