@@ -225,7 +225,9 @@ def write_table(space_path, evaluations, table: Path, points=None) -> dict:
                     counts["missing"] += 1
                     continue
                 counts[ev.status] += 1
-                steps = [ev.timings.get(s) for s in STEPS]
+                # The wall is the sum of the steps as written (6 digits each), so a table
+                # imported into a new store (its steps read back rounded) writes the same bytes.
+                steps = [None if ev.timings.get(s) is None else float(fmt(float(ev.timings[s]))) for s in STEPS]
                 wall = sum(s for s in steps if s is not None)
                 verdict = [(violation(ev.qor, space.qor_constraints) or "") if ev.ok else ""] if judged else []
                 w.writerow([*(point[n] for n in space.names), ev.status, (ev.error or "").replace("\n", " "),
