@@ -45,8 +45,9 @@ def table_config(space_path, work, workers: int, tool_timeout: float | None):
     from edalize_dse.space import load_space
 
     total = len(load_space(space_path).enumerate_valid(limit=MAX_BOX_POINTS))
+    # grid learns nothing from results: the asynchronous loop (round_size 0) keeps every worker busy.
     return RunConfig(space=str(space_path), output=str(work), budget=total, strategy="grid", workers=workers,
-                     cache_dir="off", tool_timeout=tool_timeout)
+                     cache_dir="off", tool_timeout=tool_timeout, round_size=0)
 
 
 def build(space_path, work, workers: int, tool_timeout: float | None, progress: bool = True) -> None:
