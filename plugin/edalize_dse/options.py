@@ -240,7 +240,7 @@ def _options() -> list[Option]:
                "valid point, to tabulate a space)"),
         Option("strategy_options", "strategy", "dict", {}, "strategy options as KEY=VALUE,KEY=VALUE "
                "(e.g. init_points=16); each strategy lists its own"),
-        Option("round_size", "strategy", "int", 8,
+        Option("round_size", "strategy", "int", 4,
                "points proposed per round: the loop evaluates the whole round, then tells the strategy its results "
                "in the order they were proposed, so the same seed gives the same points with any number of workers "
                "(workers beyond it wait); 0: asynchronous, a new point whenever a worker is free (no worker waits, "
