@@ -6,8 +6,8 @@ VENV        ?= .venv
 PY          := $(VENV)/bin/python
 DEBIAN_TOOLS := opensta verilator iverilog chromium slurm-wlm
 # The demo: a small space with a timing constraint (cores/spaces/gemmini_demo.yml), 6 Sobol
-# points then diffusion rounds of 2 (two workers) to the budget; its own output folder (an
-# output folder is bound to its space).
+# points then diffusion rounds of 2 (round_size 2: one point per worker, reproducible) to the
+# budget; its own output folder (an output folder is bound to its space).
 DEMO_BUDGET ?= 14
 DEMO_INIT   ?= 6
 DEMO_SEED   ?= 1
@@ -34,7 +34,7 @@ STUDY_SEEDS ?= 10
 demo: setup
 	$(VENV)/bin/fusesoc --cores-root cores run --target=dse edalize-dse:accel:gemmini \
 	    --budget $(DEMO_BUDGET) --seed $(DEMO_SEED) --space $(DEMO_SPACE) --output $(DEMO_OUT) \
-	    --strategy diffusion --strategy_options init_points=$(DEMO_INIT) --workers 2
+	    --strategy diffusion --strategy_options init_points=$(DEMO_INIT) --workers 2 --round_size 2
 	@echo "Diffusion rounds (from $(DEMO_OUT)/controller.log):"
 	@grep "diffusion round" $(DEMO_OUT)/controller.log | sed 's/^/  /'
 	@echo "Outputs: $(DEMO_OUT)/ (dse.sqlite, evaluations.csv, pareto.csv, summary.json, summary.md; report.html above)"

@@ -128,9 +128,10 @@ def table_config(space_path, work, workers: int, tool_timeout: float | None, sam
     from edalize_dse.explore import RunConfig
 
     total = len(table_points(space_path, work, sample))
+    # grid learns nothing from results: the asynchronous loop (round_size 0) keeps every worker busy.
     options = {"points": str(sample_path(work).resolve())} if sample else {}
     return RunConfig(space=str(space_path), output=str(work), budget=total, strategy="grid", workers=workers,
-                     strategy_options=options, cache_dir="off", tool_timeout=tool_timeout)
+                     strategy_options=options, cache_dir="off", tool_timeout=tool_timeout, round_size=0)
 
 
 def build(space_path, work, workers: int, tool_timeout: float | None, progress: bool = True, sample=None) -> None:

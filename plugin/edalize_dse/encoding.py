@@ -28,6 +28,15 @@ from edalize_dse.space import Parameter, Space
 
 # A space with more valid points than this is repaired against a sampled pool.
 POOL_SIZE = 4096
+# Pool points drawn afresh at each later call (the oldest are replaced, so every point is
+# renewed within POOL_SIZE / POOL_REFRESH calls): rejection sampling of a constrained
+# space is the slowest part of a controller round, and a whole new pool per round
+# cost several seconds on the default space.
+POOL_REFRESH = 1024
+# Box points drawn at once when sampling the pool, and the most drawn per valid point
+# wanted before giving up on a (nearly) empty space.
+DRAW_BLOCK = 2048
+DRAW_LIMIT = 10_000
 
 
 class SpaceEncoder:
@@ -45,6 +54,11 @@ class SpaceEncoder:
         self._valid: list[dict] | None = space.enumerate_valid()
         self._valid_matrix = self.encode_many(self._valid) if self._valid else None
         self._valid_keys = [space.canonical(p) for p in self._valid] if self._valid else None
+        # The sampled pool of a large space (``candidate_pool``): points, their keys and encodings.
+        self._pool: tuple[list[dict], np.ndarray] | None = None
+        self._pool_keys: list[str] = []
+        self._pool_oldest = 0  # where the next refresh starts replacing
+        self._drawn_keys: tuple = (None, [])  # the last fresh pool and its keys
 
     # ---- one parameter
     @staticmethod
@@ -115,17 +129,75 @@ class SpaceEncoder:
 
     # ---- legal points
     def candidate_pool(self, rng) -> tuple[list[dict], np.ndarray]:
-        """Valid points to repair against: all of them when enumerable, else a fresh sample."""
+        """Valid points to repair against: all of them when enumerable, else a fresh
+        sample of ``POOL_SIZE`` drawn with ``rng`` (a function of it alone, so a seeded
+        caller repairs the same way whatever it asked before)."""
         if self._valid is not None:
             return self._valid, self._valid_matrix
-        pool, keys = [], set()
-        for _ in range(POOL_SIZE):
-            point = self.space.sample(rng)
-            key = self.space.canonical(point)
-            if key not in keys:
-                keys.add(key)
-                pool.append(point)
-        return pool, self.encode_many(pool)
+        points, keys = self._draw(POOL_SIZE, rng, set())
+        self._drawn_keys = (points, keys)
+        return points, self.encode_many(points)
+
+    def rolling_pool(self, rng) -> tuple[list[dict], np.ndarray]:
+        """Like ``candidate_pool``, for a caller that repairs every round (the diffusion
+        controller): a large space's sample is drawn once, then each call replaces its
+        ``POOL_REFRESH`` oldest points with fresh ones drawn with ``rng``, at a quarter
+        of the cost of a new pool. The pool then depends on the calls before: replaying
+        them (a resumed run in rounds) gives it back."""
+        if self._valid is not None:
+            return self._valid, self._valid_matrix
+        if self._pool is None:
+            points, keys = self._draw(POOL_SIZE, rng, set())
+            self._pool, self._pool_keys = (points, self.encode_many(points)), keys
+            return self._pool
+        points, matrix = list(self._pool[0]), self._pool[1].copy()
+        keys = list(self._pool_keys)
+        # Fresh points differ from every pool point, so the pool never holds one twice.
+        fresh, fresh_keys = self._draw(min(POOL_REFRESH, len(points)), rng, set(keys))
+        slots = [(self._pool_oldest + i) % len(points) for i in range(len(fresh))]
+        for i, point, key in zip(slots, fresh, fresh_keys):
+            points[i], keys[i] = point, key
+        if fresh:
+            matrix[slots] = self.encode_many(fresh)
+        self._pool_oldest = (self._pool_oldest + len(fresh)) % len(points)
+        self._pool, self._pool_keys = (points, matrix), keys
+        return self._pool
+
+    def _draw(self, count: int, rng, taken: set[str]) -> tuple[list[dict], list[str]]:
+        """``count`` valid points drawn uniformly (as ``Space.sample`` does: each parameter
+        uniform over its values, invalid points rejected), less those in ``taken`` and
+        repeats. Box points are drawn a block at a time, each parameter's column at
+        once: one random call per parameter rather than per parameter and point."""
+        names = [p.name for p in self.params]
+        points, keys, valid, drawn = [], [], 0, 0
+        while valid < count and drawn < DRAW_LIMIT * count:
+            if drawn >= DRAW_LIMIT and not valid:
+                self.space.sample(rng)  # (almost) no valid point: the space's own one-line error
+            columns = [self._column(p, rng, DRAW_BLOCK) for p in self.params]
+            drawn += DRAW_BLOCK
+            for values in zip(*columns):
+                point = dict(zip(names, values))
+                if not all(c.holds(point) for c in self.space.constraints):
+                    continue
+                valid += 1
+                key = self.space.canonical(point)
+                if key not in taken:
+                    taken.add(key)
+                    points.append(point)
+                    keys.append(key)
+                if valid == count:
+                    break
+        return points, keys
+
+    @staticmethod
+    def _column(p: Parameter, rng, size: int) -> list:
+        """``size`` uniform draws of one parameter, as Python values (``Parameter.sample``'s law)."""
+        if p.type == "float":
+            if p.log:
+                return [float(v) for v in np.exp(rng.uniform(math.log(p.low), math.log(p.high), size))]
+            return [float(v) for v in rng.uniform(p.low, p.high, size)]
+        values = p.values()
+        return [values[int(i)] for i in rng.integers(len(values), size=size)]
 
     def legalise(self, xs, seen: set[str], rng, pool=None) -> list[dict]:
         """One valid, unseen, distinct point per row of ``xs`` (fewer when the space
@@ -136,7 +208,14 @@ class SpaceEncoder:
         taken = set(seen)
         chosen: list[dict] = []
         points, matrix = pool if pool is not None else self.candidate_pool(rng)
-        keys = self._valid_keys if points is self._valid else [self.space.canonical(p) for p in points]
+        if points is self._valid:
+            keys = self._valid_keys
+        elif self._pool is not None and points is self._pool[0]:
+            keys = self._pool_keys
+        elif self._drawn_keys[0] is points:
+            keys = self._drawn_keys[1]
+        else:
+            keys = [self.space.canonical(p) for p in points]
         index = {k: i for i, k in enumerate(keys)}
         free = np.array([k not in taken for k in keys], dtype=bool)
         for x in xs:

@@ -248,6 +248,11 @@ def _options() -> list[Option]:
                "weight of one prior result against one of this run's own in the model fits (lower it for a "
                "prior from another design or flow version; 0: the prior only excludes its points)",
                within(0.0, 1.0)),
+        Option("round_size", "strategy", "int", 4,
+               "points proposed per round: the loop evaluates the whole round, then tells the strategy its results "
+               "in the order they were proposed, so the same seed gives the same points with any number of workers "
+               "(workers beyond it wait); 0: asynchronous, a new point whenever a worker is free (no worker waits, "
+               "but with workers > 1 the proposals depend on which result came back first)", within(0, 10 ** 6)),
         # ---- workload: the DNN workload model
         Option("workload", "workload", "str", None,
                "DNN workload for latency_ms/energy_mj: resnet50, bert_base_s128, tiny_cnn, or a layer-shape file"),

@@ -7,7 +7,10 @@ constraints nor of what was already evaluated, so each suggestion is checked:
 a valid, new one is used as it is; any other is repaired to the nearest valid
 unseen point (``SpaceEncoder.legalise``), the suggested trial is closed as
 failed, and the repaired point is enqueued and asked again as a fresh trial, so
-the trial Optuna learns from holds exactly the point that is evaluated.
+the trial Optuna learns from holds exactly the point that is evaluated. NSGA-II
+numbers that fresh trial's generation as it numbers its own (``join_generation``),
+so repaired points fill its generations and the search moves on from the random
+first generation to crossover and mutation.
 
 Objectives are given to Optuna in minimisation form (maximised ones negated);
 both samplers rank points, so no further scaling is needed. A failed
@@ -94,12 +97,14 @@ class OptunaStrategy(Strategy):
     def propose(self, n: int) -> list[dict]:
         seen = self.seen_keys()
         points = []
+        pool = None  # the valid points repairs choose from: drawn once per batch (a large space samples it)
         for _ in range(n):
             trial = self.study.ask(self.dists)
             point = self.to_point(trial.params)
             key = self.space.canonical(point)
             if key in seen or not self.space.is_valid(point):
-                repaired = self.encoder.legalise([self.encoder.encode(point)], seen, self.rng)
+                pool = pool or self.encoder.candidate_pool(self.rng)
+                repaired = self.encoder.legalise([self.encoder.encode(point)], seen, self.rng, pool=pool)
                 self.study.tell(trial, state=TrialState.FAIL)
                 if not repaired:
                     break  # no valid unseen point left
@@ -107,10 +112,23 @@ class OptunaStrategy(Strategy):
                 key = self.space.canonical(point)
                 self.study.enqueue_trial(self.to_params(point))
                 trial = self.study.ask(self.dists)
+                self.join_generation(trial)
             self.trials[key] = trial
             seen.add(key)
             points.append(point)
         return points
+
+    def join_generation(self, trial) -> None:
+        """A genetic sampler numbers each trial's generation when it samples it; an
+        enqueued (repaired) trial has all its parameters fixed, so it is never sampled
+        and would count in no generation: NSGA-II would then stay in generation 0 (random
+        sampling) for as long as repairs are common. It is numbered here as the sampler
+        numbers its own trials (by the completed trials of the latest generation)."""
+        number = getattr(self.study.sampler, "get_trial_generation", None)
+        if number is None:
+            return  # not a genetic sampler (TPE)
+        running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        number(self.study, next(t for t in running if t.number == trial.number))
 
     def observe(self, evaluations) -> None:
         good = {id(e) for e in usable(evaluations, self.space.objectives)}
