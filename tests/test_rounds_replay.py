@@ -62,3 +62,14 @@ def test_results_the_strategy_would_not_propose_are_told_at_once(tmp_path, space
     carried, last, asked = replay_rounds(config(tmp_path, 16), other, space, stored)
     assert (carried, last, asked) == (None, 3, 12)
     assert other.evaluated == {space.canonical(e.params) for e in stored} and not other.pending
+
+
+def test_a_finished_run_is_not_replayed(tmp_path, space):
+    """Budget spent: the stored results are told at once and no round is asked again, so a
+    resumed finished run trains no model (the startup time of issue 13)."""
+    stored = run_rounds(make_strategy("diffusion", space, seed=4, **TINY), space, 3)
+    resumed = make_strategy("diffusion", space, seed=4, **TINY)
+    carried, last, asked = replay_rounds(config(tmp_path, 12), resumed, space, stored)
+    assert (carried, last, asked) == (None, 3, 12)
+    assert resumed.model_rounds == 0 and resumed.denoiser is None
+    assert resumed.evaluated == {space.canonical(e.params) for e in stored} and not resumed.pending

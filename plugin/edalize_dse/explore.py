@@ -493,6 +493,11 @@ def replay_rounds(config: RunConfig, strategy, space, done: list):
     for ev in done:
         by_round.setdefault(ev.round, []).append(ev)
     order = sorted(by_round)
+    if len(done) >= config.budget:
+        # The budget is spent: nothing will be asked, so the strategy need not be brought
+        # back round by round (a resumed, finished run starts no model: issue 13's startup).
+        strategy.tell(done)
+        return None, order[-1] if order else 0, len(done)
     asked, last = 0, None
     unfinished = []  # (point, its round) proposed but not stored
     for i, round_no in enumerate(order):
