@@ -248,9 +248,9 @@ def test_run_with_a_finished_run_as_prior(tmp_path, platform_dir, tools):
     assert not prior_keys & {load_space(space_file).canonical(e.params) for e in own}
     log = (second / "controller.log").read_text()
     assert f"prior {first}: 4 of 4 points used" in log
-    # The prior covers the initial design (init_points 4): the first ask (one worker: one
-    # point) is already a model round, trained on the prior's four results.
-    assert "diffusion round 1: 1 point(s) from 4 results" in log
+    # The prior covers the initial design (init_points 4): the first round (the whole budget
+    # of 2, rounds of 4) is already a model round, trained on the prior's four results.
+    assert "diffusion round 1: 2 point(s) from 4 results" in log
 
     # Resumed with the same prior and a larger budget: one more point, still none of the prior's.
     config.budget = 3
