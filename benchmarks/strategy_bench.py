@@ -163,15 +163,6 @@ def answered_by(strat, proposed: dict, row: dict) -> None:
         handles[now] = handles.pop(was)
 
 
-def warm_start_missing(strategy: str) -> str | None:
-    """Why ``<strategy>+prior`` cannot run here, or None (the strategy has ``warm_start``)."""
-    from edalize_dse.strategies import strategy_class
-
-    if hasattr(strategy_class(strategy.removesuffix(WITH_PRIOR)), "warm_start"):
-        return None
-    return f"strategy '{strategy.removesuffix(WITH_PRIOR)}' has no warm_start(evaluations) in this version"
-
-
 def run_one(spec: str, strategy: str, seed: int, budget: int, batch: int, options: dict):
     """One run; returns (minimisation-form QoR per evaluation, or None when it failed or
     broke a QoR constraint; ask seconds per round; lookups legalised to a table row).

@@ -15,8 +15,7 @@ Parts (``--parts``, default all three):
 - ``transfer``: on each table, the rows of one clock set are the prior and the
   others the pool: each strategy runs without a prior and warm-started with it
   (``<strategy>+prior``: ``strategy.warm_start(evaluations)`` before the first
-  ask; the prior is never counted in the budget). A strategy without
-  ``warm_start`` in this version is skipped with one line.
+  ask; the prior is never counted in the budget).
 
 Every run goes through ``strategy_bench.py`` (same replay loop, same saved runs:
 a killed suite resumes where it stopped). Outputs under ``--out``: each part's
@@ -158,18 +157,12 @@ def main(argv=None) -> int:
         curves = run_part(f"suite-tables{suffix}", problems, args.strategies, conf["tables"], args)
         sections += hv_section("Tabulated ASAP7 benchmarks", curves, problems, args.strategies, conf["tables"])
     if "transfer" in args.parts and tables:
-        pairs = []
-        for s in args.strategies:
-            why = strategy_bench.warm_start_missing(s)
-            if why:
-                skipped.append(f"transfer {s}+prior: skipped, {why}")
-            else:
-                pairs.append((s, s + strategy_bench.WITH_PRIOR))
-        if pairs:
-            problems = [table_spec(t, split=True) for t in tables]
-            curves = run_part(f"suite-transfer{suffix}", problems, [s for pair in pairs for s in pair],
-                              conf["transfer"], args)
-            sections += transfer_section(curves, problems, pairs, conf["transfer"])
+        # Every strategy takes a prior (Strategy.warm_start): each runs without and with it.
+        pairs = [(s, s + strategy_bench.WITH_PRIOR) for s in args.strategies]
+        problems = [table_spec(t, split=True) for t in tables]
+        curves = run_part(f"suite-transfer{suffix}", problems, [s for pair in pairs for s in pair],
+                          conf["transfer"], args)
+        sections += transfer_section(curves, problems, pairs, conf["transfer"])
 
     for line in skipped:
         print(f"suite: {line}")
