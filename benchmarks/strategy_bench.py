@@ -16,9 +16,11 @@ the nearest row the run has not evaluated, and the strategy is told that row
 (``answered_by``). ``table:SPACE,TABLE#PARAM=V1/V2`` splits a table for the
 transfer study: the rows whose PARAM is V1 or V2 are the prior, the rest the
 pool and the true front; strategy ``<name>+prior`` is ``<name>`` warm-started
-with the prior (``strategy.warm_start``). A problem with QoR constraints
-(table 2's ``wns_ps >= 0``, ``c2dtlz2``) judges every evaluation as a run does;
-only feasible points count in the hypervolume, against the feasible true front.
+with the prior (``strategy.warm_start``), and ``<name>@KEY=VALUE,...`` is a
+variant with those options, a row of its own (the controller's ablations). A
+problem with QoR constraints (table 2's ``wns_ps >= 0``, ``c2dtlz2``) judges
+every evaluation as a run does; only feasible points count in the hypervolume,
+against the feasible true front.
 
 Each (objective, strategy, seed) is run once, to the largest budget, in
 batches of ``--batch`` points (ask n, evaluate, tell: the loop of a run with n
@@ -76,6 +78,19 @@ _OBJECTIVES = {}
 SPLIT = "#"
 # A strategy named ``<name>+prior`` is that strategy warm-started with the split's prior rows.
 WITH_PRIOR = "+prior"
+# ``<name>@KEY=VALUE,KEY=VALUE`` is a variant of ``<name>`` with those options (over any
+# ``--option``), a row of its own: the ablations are rows of one study.
+VARIANT = "@"
+
+
+def strategy_setup(strategy: str, options: dict) -> tuple[str, dict, bool]:
+    """A row's strategy -> (registered name, its options, whether it is warm-started)."""
+    prior = strategy.endswith(WITH_PRIOR)
+    name, _, variant = strategy.removesuffix(WITH_PRIOR).partition(VARIANT)
+    opts = dict(options.get(name, {}))
+    if variant:
+        opts.update(parse_options(variant.split(",")))
+    return name, opts, prior
 
 
 def parse_split(text: str):
@@ -141,8 +156,7 @@ def objective_identity(spec: str) -> str:
 
 def run_file(spec, strategy, seed, budget, batch, options) -> str:
     settings = json.dumps([objective_identity(spec), strategy, seed, budget, batch,
-                           options.get(strategy.removesuffix(WITH_PRIOR), {})],
-                          sort_keys=True)
+                           strategy_setup(strategy, options)[1]], sort_keys=True)
     name = re.sub(r"[^A-Za-z0-9]+", "-", label(spec).split("/")[-1])
     return f"{name}_{strategy}_seed{seed}_{hashlib.sha256(settings.encode()).hexdigest()[:12]}.json"
 
@@ -178,9 +192,9 @@ def run_one(spec: str, strategy: str, seed: int, budget: int, batch: int, option
     torch.set_num_threads(1)
     objective = _objective(spec)
     space = objective.space
-    name = strategy.removesuffix(WITH_PRIOR)
-    strat = make_strategy(name, space, seed, **options.get(name, {}))
-    if strategy.endswith(WITH_PRIOR):
+    name, opts, prior = strategy_setup(strategy, options)
+    strat = make_strategy(name, space, seed, **opts)
+    if prior:
         strat.warm_start(objective.prior())
     pool = hasattr(objective, "claim")
     taken: set = set()
@@ -263,7 +277,11 @@ def main(argv=None):
     jobs = [(p, s, seed, budget, args.batch, options)
             for p in args.problems for s in args.strategies for seed in range(args.seeds)]
     # The slowest strategies first, so the last runs in flight are short ones.
-    jobs.sort(key=lambda job: SLOW_FIRST.index(job[1]) if job[1] in SLOW_FIRST else len(SLOW_FIRST))
+    def slowness(job):
+        name = strategy_setup(job[1], {})[0]
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+
+    jobs.sort(key=slowness)
     runs = Path(args.runs or HERE.parent / "build" / "strategy_runs" / args.tag)
     runs.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -97,3 +97,21 @@ def test_qor_scaler_log_scales_decade_spans_and_negates_maximised():
     np.testing.assert_allclose(z[:, 0], [0.0, 1.0, 0.5])      # log: 100 is the middle of 10..1000
     np.testing.assert_allclose(z[:, 1], [1.0, 0.0, 0.5])      # maximised: the largest is best (0)
     np.testing.assert_allclose(z[:, 2], [0.0, 1.0, 0.5])
+
+
+def test_neighbours_move_one_or_two_parameters_and_recombination_mixes_parameters():
+    space = load_space(SPACE)
+    enc = SpaceEncoder(space)
+    rng = np.random.default_rng(3)
+    points = [space.sample(rng) for _ in range(2)]
+    bases = enc.encode_many(points)
+    moved = enc.neighbours(bases, 50, rng)
+    for row, base in zip(moved, bases[np.arange(50) % 2]):
+        changed = [p.name for p, (s, w) in zip(enc.params, enc.slices)
+                   if not np.allclose(row[s:s + w], base[s:s + w])]
+        assert 1 <= len(changed) <= 2, changed
+    mixed = enc.recombine(bases, 50, rng)
+    for row in mixed:
+        # every parameter's block comes whole from one of the two bases
+        assert all(any(np.allclose(row[s:s + w], b[s:s + w]) for b in bases) for s, w in enc.slices)
+    assert len({tuple(r) for r in mixed}) > 2  # and the parameters are mixed, not whole copies

@@ -162,3 +162,31 @@ def test_strategy_options_parse_from_text():
     assert parse_options(["population_size=8"]) == {"population_size": 8}
     with pytest.raises(DseError, match="'init_points' is not KEY=VALUE"):
         parse_options("init_points")
+
+
+def test_target_rule_ablations_draw_plain_or_unpushed_anchors():
+    front_pts = np.array([[0.0, 1.0], [0.49, 0.51], [0.5, 0.5], [0.51, 0.49], [1.0, 0.0]])
+    rng = np.random.default_rng(0)
+    # front: the anchors themselves, each one of the front's points
+    unpushed = select_targets(front_pts, 200, step=0.2, rng=rng, rule="front")
+    assert all(any(np.allclose(t, p) for p in front_pts) for t in unpushed)
+    # uniform: the ends get their plain share (2 of 5), not the hypervolume contribution's
+    pushed = select_targets(front_pts, 2000, step=0.2, rng=rng, rule="uniform")
+    anchors = np.round((pushed - 0.2 * (0 - 0.1)) / 0.8, 6)
+    ends = np.mean([any(np.allclose(a, e) for e in front_pts[[0, 4]]) for a in anchors])
+    assert 0.35 < ends < 0.45
+
+
+def test_diffusion_ablation_switches_run_and_are_checked(space):
+    with pytest.raises(DseError, match="target_rule"):
+        make_strategy("diffusion", space, seed=0, target_rule="nearest")
+    with pytest.raises(DseError, match="screen"):
+        make_strategy("diffusion", space, seed=0, screen="mean")
+    with pytest.raises(DseError, match="explore, local and recombine"):
+        make_strategy("diffusion", space, seed=0, explore=0.5, local=0.3, recombine=0.3)
+    for options in ({"screen": "random", "target_rule": "front"}, {"local": 0.3, "recombine": 0.3}):
+        strategy = make_strategy("diffusion", space, seed=0, **{**FAST["diffusion"], **options})
+        batches = drive(strategy, rounds=4, batch=3)
+        assert strategy.model_rounds >= 1
+        keys = [space.canonical(p) for b in batches for p in b]
+        assert len(keys) == len(set(keys)) and all(space.is_valid(p) for b in batches for p in b)

@@ -245,3 +245,19 @@ def test_suite_transfer_part_runs_with_and_without_the_prior(tmp_path, capsys):
     if not (REPO / "benchmarks" / "tables" / "gemmini_table2.csv.gz").exists():
         assert "gemmini_table2: skipped" in out
     assert "## Transfer" in text and "| table:gemmini_table#clock_period_ps=500 | random |" in text
+
+
+def test_a_strategy_variant_is_a_row_of_its_own_with_its_options(tmp_path):
+    name, opts, prior = strategy_bench.strategy_setup("diffusion@kappa=0,explore=0.1+prior",
+                                                      {"diffusion": {"kappa": 1.0, "cfg_weight": 2.0}})
+    assert (name, opts, prior) == ("diffusion", {"kappa": 0, "explore": 0.1, "cfg_weight": 2.0}, True)
+    assert strategy_bench.strategy_setup("motpe", {}) == ("motpe", {}, False)
+    args = ("zdt1", 0, 30, 4, {})
+    files = {strategy_bench.run_file(args[0], s, *args[1:]) for s in ("diffusion", "diffusion@kappa=0")}
+    assert len(files) == 2  # saved apart, so neither is read back as the other
+    space, path = _pool_table(tmp_path)
+    spec = f"table:{space},{path}"
+    # The variant's options reach the strategy (a wrong one is the strategy's own error).
+    with pytest.raises(DseError, match="popsize"):
+        strategy_bench.run_one(spec, "nsga2@popsize=4", 0, 4, 2, {})
+    assert len(strategy_bench.run_one(spec, "nsga2@population_size=4", 0, 4, 2, {})[3]) == 4

@@ -127,6 +127,48 @@ class SpaceEncoder:
                 point[p.name] = values[min(int(ui * len(values)), len(values) - 1)]
         return point
 
+    def neighbours(self, bases: np.ndarray, count: int, rng) -> np.ndarray:
+        """``count`` box points, each a copy of a base row (drawn in turn from the
+        encoded ``bases``) with one or two parameters moved: an ordinal one to an
+        index at most two steps away, a choice to another value, a float by a tenth of
+        its range. Decoded and legalised like any sample, they are the local moves of
+        a search around the best points so far."""
+        bases = np.atleast_2d(np.asarray(bases, dtype=float))
+        out = bases[np.arange(count) % len(bases)].copy()
+        movable = [i for i, p in enumerate(self.params) if p.type == "float" or len(p.values()) > 1]
+        if not movable:
+            return out
+        for row in out:
+            for i in rng.choice(movable, size=min(len(movable), int(rng.integers(1, 3))), replace=False):
+                p, (start, width) = self.params[i], self.slices[i]
+                if p.type == "choice":
+                    now = int(np.argmax(row[start:start + width]))
+                    other = (now + int(rng.integers(1, width))) % width
+                    row[start:start + width] = -1.0
+                    row[start + other] = 1.0
+                    continue
+                if p.type == "float":
+                    moved = row[start] + 0.2 * float(rng.choice([-1.0, 1.0]))
+                    # A move past an end goes the other way, so an end value still moves.
+                    row[start] = moved if -1.0 <= moved <= 1.0 else 2 * row[start] - moved
+                    continue
+                last = len(p.values()) - 1
+                now = int(round((row[start] + 1.0) / 2.0 * last))
+                near = [j for j in range(max(0, now - 2), min(last, now + 2) + 1) if j != now]
+                row[start] = 2.0 * int(rng.choice(near)) / last - 1.0
+        return np.clip(out, -1.0, 1.0)
+
+    def recombine(self, bases: np.ndarray, count: int, rng) -> np.ndarray:
+        """``count`` box points whose every parameter is taken from a base row drawn
+        for that parameter alone (uniform crossover of the encoded ``bases``): what the
+        best points agree on is kept, what they vary in is mixed."""
+        bases = np.atleast_2d(np.asarray(bases, dtype=float))
+        out = np.empty((count, self.dim))
+        for start, width in self.slices:
+            donors = rng.integers(len(bases), size=count)
+            out[:, start:start + width] = bases[donors, start:start + width]
+        return out
+
     # ---- legal points
     def candidate_pool(self, rng) -> tuple[list[dict], np.ndarray]:
         """Valid points to repair against: all of them when enumerable, else a fresh

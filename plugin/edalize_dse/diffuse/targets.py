@@ -29,15 +29,24 @@ STEP_MIN, STEP_MAX, STEP_START = 0.05, 0.6, 0.25
 GROW, SHRINK = 1.5, 0.7
 
 
-def select_targets(front: np.ndarray, count: int, step: float, rng) -> np.ndarray:
+RULES = ("hv", "uniform", "front")
+
+
+def select_targets(front: np.ndarray, count: int, step: float, rng, rule: str = "hv") -> np.ndarray:
+    """``rule`` (the ablations of the rule above): ``hv`` as described; ``uniform``
+    draws the anchors uniformly from the front (step 3 without the weights);
+    ``front`` returns the anchors themselves (no step 4: the model is asked only
+    for what was already reached)."""
     front = np.atleast_2d(front)
-    if len(front) == 1:
-        weights = np.ones(1)
+    if rule == "uniform" or len(front) == 1:
+        weights = np.ones(len(front))
     else:
         inside = np.minimum(front, REFERENCE - 1e-9)
         contrib = moocore.hv_contributions(inside, ref=np.full(front.shape[1], REFERENCE))
         weights = contrib + 0.05 * max(contrib.max(), 1e-12)
     anchors = front[rng.choice(len(front), size=count, p=weights / weights.sum())]
+    if rule == "front":
+        return anchors
     ideal = front.min(axis=0)
     return anchors - step * (anchors - ideal + MARGIN)
 

@@ -17,6 +17,11 @@ One model round (after the Sobol initial design of ``ModelBasedStrategy``):
 6. screen: ``diffuse.screening`` keeps the ``n`` candidates with the largest
    greedy predicted hypervolume gain (mean and spread of the ensemble).
 
+Besides the model's samples, the candidates include a share (``explore``) of
+uniform points and, optionally, local moves of the front's points (``local``)
+and their parameter-wise mixes (``recombine``). ``target_rule`` and ``screen``
+switch parts off for the ablations (BENCHMARKS.md, issue 16).
+
 With QoR constraints (``qor_constraints``) the rounds are constraint-aware: the
 predictor ensemble also predicts each constraint's scaled slack (<= 0: met);
 the front the targets are drawn from holds only feasible points (while there is
@@ -45,7 +50,7 @@ import time
 import moocore
 import numpy as np
 
-from edalize_dse.diffuse.targets import STEP_START, adapt_step, select_targets
+from edalize_dse.diffuse.targets import RULES, STEP_START, adapt_step, select_targets
 from edalize_dse.qor import QorScaler
 from edalize_dse.qor_constraints import anchor_rows, column_scale, probability_feasible, slacks
 from edalize_dse.strategies.model_based import ModelBasedStrategy
@@ -64,11 +69,20 @@ class DiffusionStrategy(ModelBasedStrategy):
         "finetune_steps": "denoiser steps in later rounds (warm start; default 300)",
         "kappa": "spreads subtracted from the predicted QoR when screening (default 1.0)",
         "explore": "share of candidates drawn uniformly from the legal points (default 0.25)",
+        "local": "share of candidates that are local moves (one or two parameters changed) of the "
+                 "current front's points (default 0.0)",
+        "recombine": "share of candidates that mix the current front's points parameter by parameter "
+                     "(default 0.0)",
+        "target_rule": "conditioning targets: hv (front points weighted by hypervolume contribution, pushed "
+                       "beyond the front; default), uniform (unweighted), front (not pushed)",
+        "screen": "how the batch is chosen from the candidates: hv (greedy predicted hypervolume gain; "
+                  "default) or random (no screening, an ablation)",
     }
 
     def __init__(self, space, seed: int = 0, init_points: int = 10, candidates: int = 256, targets: int = 16,
                  ddim_steps: int = 20, cfg_weight: float = 1.0, guide_scale: float = 2.0, train_steps: int = 1500,
-                 finetune_steps: int = 300, kappa: float = 1.0, explore: float = 0.25):
+                 finetune_steps: int = 300, kappa: float = 1.0, explore: float = 0.25, local: float = 0.0,
+                 recombine: float = 0.0, target_rule: str = "hv", screen: str = "hv"):
         super().__init__(space, seed, init_points)
         self.candidates = int(candidates)
         self.targets = int(targets)
@@ -79,10 +93,19 @@ class DiffusionStrategy(ModelBasedStrategy):
         self.finetune_steps = int(finetune_steps)
         self.kappa = float(kappa)
         self.explore = float(explore)
+        self.local = float(local)
+        self.recombine = float(recombine)
+        self.target_rule, self.screen = str(target_rule), str(screen)
+        if self.target_rule not in RULES:
+            raise ValueError(f"target_rule must be one of {', '.join(RULES)}, got '{self.target_rule}'")
+        if self.screen not in ("hv", "random"):
+            raise ValueError(f"screen must be hv or random, got '{self.screen}'")
         if self.candidates < 1 or self.targets < 1 or self.ddim_steps < 1:
             raise ValueError("candidates, targets and ddim_steps must be at least 1")
-        if not 0.0 <= self.explore < 1.0:
-            raise ValueError(f"explore must be in [0, 1), got {self.explore}")
+        shares = {"explore": self.explore, "local": self.local, "recombine": self.recombine}
+        if min(shares.values()) < 0.0 or sum(shares.values()) >= 1.0:
+            raise ValueError("explore, local and recombine are shares of the candidates: each >= 0, their sum "
+                             f"below 1 (got {', '.join(f'{k} {v}' for k, v in shares.items())})")
         self.step = STEP_START
         self.last_batch: set[str] = set()
         self.denoiser = None  # diffuse.denoiser.Denoiser, from the first model round
@@ -136,8 +159,9 @@ class DiffusionStrategy(ModelBasedStrategy):
         success = any(k in self.last_batch for k, keep in zip(keys, on_front) if keep)
         if not first:
             self.step = adapt_step(self.step, success)
-        targets = select_targets(front, self.targets, self.step, rng)
-        per_target = max(1, int(round(self.candidates * (1 - self.explore))) // len(targets))
+        targets = select_targets(front, self.targets, self.step, rng, self.target_rule)
+        model_share = 1 - self.explore - self.local - self.recombine
+        per_target = max(1, int(round(self.candidates * model_share)) // len(targets))
         goal = torch.tensor(np.repeat(targets, per_target, axis=0), dtype=torch.float32)
         def guide(x0):
             predicted = self.predictor.mean(x0)
@@ -152,6 +176,14 @@ class DiffusionStrategy(ModelBasedStrategy):
         if extra:
             # Uniform legal points: keeps the screen able to leave the model's basin.
             sampled = np.vstack([sampled, rng.uniform(-1.0, 1.0, (extra, self.encoder.dim))])
+        near = int(round(self.candidates * self.local))
+        if near:
+            # Local moves around the front: where the model's samples are too coarse to
+            # reach, one or two parameters away from a good point often is the next one.
+            sampled = np.vstack([sampled, self.encoder.neighbours(x[on_front].numpy(), near, rng)])
+        mixed = int(round(self.candidates * self.recombine))
+        if mixed:
+            sampled = np.vstack([sampled, self.encoder.recombine(x[on_front].numpy(), mixed, rng)])
         times["sample_s"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -162,7 +194,10 @@ class DiffusionStrategy(ModelBasedStrategy):
         mean, spread = self.predictor.predict(xp)
         mean, spread = mean.numpy().astype(float), spread.numpy().astype(float)
         feasibility = probability_feasible(mean[:, m:], spread[:, m:]) if slack.shape[1] else None
-        picks = select_batch(front, mean[:, :m], spread[:, :m], n, self.kappa, feasibility)
+        if self.screen == "random":
+            picks = list(rng.permutation(len(pool))[:n])
+        else:
+            picks = select_batch(front, mean[:, :m], spread[:, :m], n, self.kappa, feasibility)
         chosen = [pool[i] for i in picks]
         self.last_batch = {self.space.canonical(p) for p in chosen}
         times["screen_s"] = time.perf_counter() - start
