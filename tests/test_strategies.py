@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SPACE
+from conftest import SPACE, write_space
 from edalize_dse.diffuse import denoiser as dn
 from edalize_dse.diffuse.screening import select_batch, shortfall
 from edalize_dse.diffuse.targets import STEP_MAX, STEP_MIN, adapt_step, select_targets
@@ -190,3 +190,31 @@ def test_diffusion_ablation_switches_run_and_are_checked(space):
         assert strategy.model_rounds >= 1
         keys = [space.canonical(p) for b in batches for p in b]
         assert len(keys) == len(set(keys)) and all(space.is_valid(p) for b in batches for p in b)
+
+
+SMALL_SPACE = """
+name: small
+parameters:
+  a: {layer: hardware, type: int, low: 0, high: 5, default: 0}
+  b: {layer: eda, type: int, low: 0, high: 5, default: 0}
+objectives:
+  - {name: f1, goal: min}
+  - {name: f2, goal: min}
+"""
+
+
+def test_screen_all_lets_the_screen_see_every_legal_point_of_a_small_space(tmp_path):
+    small = load_space(write_space(tmp_path, SMALL_SPACE))
+    told = [{"a": a, "b": b} for a, b in [(0, 0), (5, 5), (0, 5), (5, 0), (2, 3)]]
+
+    def ask_after_init(**options):
+        # One sampled candidate per round: without screen_all the screen has at most that one.
+        strategy = make_strategy("diffusion", small, seed=0, init_points=5, candidates=1, targets=1,
+                                 explore=0.0, train_steps=20, finetune_steps=5, **options)
+        strategy.tell([Evaluation(small.point_id(p), p, "ok", {"f1": p["a"] + 0.1 * p["b"], "f2": 5 - p["a"]})
+                       for p in told])
+        return strategy.ask(3)
+
+    assert len(ask_after_init()) == 1
+    picked = ask_after_init(screen_all=100)
+    assert len(picked) == 3 and not any(p in told for p in picked)

@@ -170,6 +170,13 @@ class SpaceEncoder:
         return out
 
     # ---- legal points
+    def unseen_valid(self, seen: set[str], limit: int) -> list[dict] | None:
+        """Every valid point not in ``seen``, when the space is enumerated and has at
+        most ``limit`` valid points; else None."""
+        if self._valid is None or len(self._valid) > limit:
+            return None
+        return [p for p, k in zip(self._valid, self._valid_keys) if k not in seen]
+
     def candidate_pool(self, rng) -> tuple[list[dict], np.ndarray]:
         """Valid points to repair against: all of them when enumerable, else a fresh
         sample of ``POOL_SIZE`` drawn with ``rng`` (a function of it alone, so a seeded

@@ -56,6 +56,10 @@ from edalize_dse.qor_constraints import anchor_rows, column_scale, probability_f
 from edalize_dse.strategies.model_based import ModelBasedStrategy
 
 
+# The most candidates the greedy hypervolume screen scores one by one (see model_propose).
+SCREEN_CAP = 1024
+
+
 class DiffusionStrategy(ModelBasedStrategy):
     name = "diffusion"
     OPTIONS = {
@@ -75,6 +79,8 @@ class DiffusionStrategy(ModelBasedStrategy):
                      "(default 0.0)",
         "target_rule": "conditioning targets: hv (front points weighted by hypervolume contribution, pushed "
                        "beyond the front; default), uniform (unweighted), front (not pushed)",
+        "screen_all": "a space with at most this many valid points has every unseen one screened besides "
+                      "the candidates (0: only the candidates; default 0)",
         "screen": "how the batch is chosen from the candidates: hv (greedy predicted hypervolume gain; "
                   "default) or random (no screening, an ablation)",
     }
@@ -82,7 +88,7 @@ class DiffusionStrategy(ModelBasedStrategy):
     def __init__(self, space, seed: int = 0, init_points: int = 10, candidates: int = 256, targets: int = 16,
                  ddim_steps: int = 20, cfg_weight: float = 1.0, guide_scale: float = 2.0, train_steps: int = 1500,
                  finetune_steps: int = 300, kappa: float = 1.0, explore: float = 0.25, local: float = 0.0,
-                 recombine: float = 0.0, target_rule: str = "hv", screen: str = "hv"):
+                 recombine: float = 0.0, target_rule: str = "hv", screen: str = "hv", screen_all: int = 0):
         super().__init__(space, seed, init_points)
         self.candidates = int(candidates)
         self.targets = int(targets)
@@ -96,6 +102,7 @@ class DiffusionStrategy(ModelBasedStrategy):
         self.local = float(local)
         self.recombine = float(recombine)
         self.target_rule, self.screen = str(target_rule), str(screen)
+        self.screen_all = int(screen_all)
         if self.target_rule not in RULES:
             raise ValueError(f"target_rule must be one of {', '.join(RULES)}, got '{self.target_rule}'")
         if self.screen not in ("hv", "random"):
@@ -118,7 +125,7 @@ class DiffusionStrategy(ModelBasedStrategy):
 
         from edalize_dse.diffuse import denoiser as dn
         from edalize_dse.diffuse.predictor import PredictorEnsemble
-        from edalize_dse.diffuse.screening import select_batch
+        from edalize_dse.diffuse.screening import select_batch, shortfall
 
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.model_rounds)
         rng = np.random.default_rng([self.seed, self.model_rounds])
@@ -188,12 +195,27 @@ class DiffusionStrategy(ModelBasedStrategy):
 
         start = time.perf_counter()
         pool = self.encoder.legalise(sampled, seen, rng, pool=self.encoder.rolling_pool(rng))
+        everything = self.encoder.unseen_valid(seen, self.screen_all) if self.screen_all else None
+        if everything:
+            # A small space: the screen sees every legal point, not only the samples.
+            have = {self.space.canonical(p) for p in pool}
+            pool = pool + [p for p in everything if self.space.canonical(p) not in have]
         if not pool:
             return []
         xp = torch.tensor(self.encoder.encode_many(pool), dtype=torch.float32)
         mean, spread = self.predictor.predict(xp)
         mean, spread = mean.numpy().astype(float), spread.numpy().astype(float)
         feasibility = probability_feasible(mean[:, m:], spread[:, m:]) if slack.shape[1] else None
+        if len(pool) > SCREEN_CAP and self.screen == "hv":
+            # The greedy screen costs a hypervolume per candidate and pick: keep the
+            # SCREEN_CAP candidates closest to (or furthest beyond) the front.
+            short = shortfall(mean[:, :m] - self.kappa * spread[:, :m], front)
+            if feasibility is not None:
+                short = short + (1.0 - feasibility)
+            keep = np.sort(np.argsort(short, kind="stable")[:SCREEN_CAP])
+            pool = [pool[i] for i in keep]
+            mean, spread = mean[keep], spread[keep]
+            feasibility = None if feasibility is None else feasibility[keep]
         if self.screen == "random":
             picks = list(rng.permutation(len(pool))[:n])
         else:
