@@ -19,8 +19,9 @@ One model round (after the Sobol initial design of ``ModelBasedStrategy``):
 
 Besides the model's samples, the candidates include a share (``explore``) of
 uniform points and, optionally, local moves of the front's points (``local``)
-and their parameter-wise mixes (``recombine``). ``target_rule`` and ``screen``
-switch parts off for the ablations (BENCHMARKS.md, issue 16).
+and their parameter-wise mixes (``recombine``), and for a small space every
+unseen legal point (``screen_all``). ``target_rule`` and ``screen`` switch parts
+off for the ablations (BENCHMARKS.md, issue 16).
 
 With QoR constraints (``qor_constraints``) the rounds are constraint-aware: the
 predictor ensemble also predicts each constraint's scaled slack (<= 0: met);
@@ -195,11 +196,10 @@ class DiffusionStrategy(ModelBasedStrategy):
 
         start = time.perf_counter()
         pool = self.encoder.legalise(sampled, seen, rng, pool=self.encoder.rolling_pool(rng))
-        everything = self.encoder.unseen_valid(seen, self.screen_all) if self.screen_all else None
-        if everything:
+        if self.screen_all:
             # A small space: the screen sees every legal point, not only the samples.
-            have = {self.space.canonical(p) for p in pool}
-            pool = pool + [p for p in everything if self.space.canonical(p) not in have]
+            have = seen | {self.space.canonical(p) for p in pool}
+            pool = pool + (self.encoder.unseen_valid(have, self.screen_all) or [])
         if not pool:
             return []
         xp = torch.tensor(self.encoder.encode_many(pool), dtype=torch.float32)
