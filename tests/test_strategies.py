@@ -8,7 +8,7 @@ import torch
 
 from conftest import SPACE, write_space
 from edalize_dse.diffuse import denoiser as dn
-from edalize_dse.diffuse.screening import select_batch, shortfall
+from edalize_dse.diffuse.screening import front_reference, select_batch, shortfall
 from edalize_dse.diffuse.targets import STEP_MAX, STEP_MIN, adapt_step, select_targets
 from edalize_dse.errors import DseError
 from edalize_dse.pareto import front
@@ -155,6 +155,21 @@ def test_screen_prefers_hypervolume_gain_and_spreads_the_batch():
     spread[2] = 0.6
     assert select_batch(front_pts, mean, spread, n=1, kappa=1.0) == [2]
     assert shortfall(np.array([[0.5, 1.2]]), front_pts)[0] == pytest.approx(0.2)
+    # exploit: the first pick scores the mean, so the certain interior point wins over the
+    # uncertain one; the second is optimistic again and takes the uncertain one
+    assert select_batch(front_pts, mean, spread, n=2, kappa=1.0, exploit=1) == [0, 2]
+
+
+def test_front_reference_counts_only_gains_inside_the_fronts_box():
+    # The seen range is 0..1, but the front only spans 0..0.4: a candidate far out in the
+    # first objective gains more hypervolume (0.02) than one inside the front's box (0.01)
+    # against the seen reference (1.1), and none against the front's.
+    front_pts = np.array([[0.0, 0.4], [0.4, 0.1]])
+    np.testing.assert_allclose(front_reference(front_pts), [0.44, 0.43])
+    mean = np.array([[0.9, 0.0], [0.3, 0.3]])
+    spread = np.zeros_like(mean)
+    assert select_batch(front_pts, mean, spread, n=1, kappa=0.0) == [0]
+    assert select_batch(front_pts, mean, spread, n=1, kappa=0.0, reference=front_reference(front_pts)) == [1]
 
 
 def test_strategy_options_parse_from_text():
@@ -182,9 +197,12 @@ def test_diffusion_ablation_switches_run_and_are_checked(space):
         make_strategy("diffusion", space, seed=0, target_rule="nearest")
     with pytest.raises(DseError, match="screen"):
         make_strategy("diffusion", space, seed=0, screen="mean")
-    with pytest.raises(DseError, match="explore, local and recombine"):
+    with pytest.raises(DseError, match="reference"):
+        make_strategy("diffusion", space, seed=0, reference="nadir")
+    with pytest.raises(DseError, match="explore, local, recombine and density"):
         make_strategy("diffusion", space, seed=0, explore=0.5, local=0.3, recombine=0.3)
-    for options in ({"screen": "random", "target_rule": "front"}, {"local": 0.3, "recombine": 0.3}):
+    for options in ({"screen": "random", "target_rule": "front"}, {"local": 0.3, "recombine": 0.3},
+                    {"density": 0.5, "reference": "front", "exploit": 0.5}):
         strategy = make_strategy("diffusion", space, seed=0, **{**FAST["diffusion"], **options})
         batches = drive(strategy, rounds=4, batch=3)
         assert strategy.model_rounds >= 1

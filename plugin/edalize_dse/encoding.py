@@ -169,6 +169,40 @@ class SpaceEncoder:
             out[:, start:start + width] = bases[donors, start:start + width]
         return out
 
+    def parzen(self, bases: np.ndarray, count: int, rng) -> np.ndarray:
+        """``count`` box points drawn parameter by parameter from a Parzen density of
+        the encoded ``bases`` (a TPE-style l(x)): each parameter takes a base row's
+        value, drawn for that parameter alone, moved by a small kernel (an ordinal
+        index one step either way with probability 1/2, a float by a normal of a tenth
+        of its range), or, with probability 1 / (len(bases) + 1), a uniform value (the
+        prior component, so no legal value has density zero). What the good points
+        agree on is sampled densely, what they vary in stays spread."""
+        bases = np.atleast_2d(np.asarray(bases, dtype=float))
+        uniform = 1.0 / (len(bases) + 1)
+        out = np.empty((count, self.dim))
+        for p, (start, width) in zip(self.params, self.slices):
+            donors = bases[rng.integers(len(bases), size=count), start:start + width]
+            prior = rng.random(count) < uniform
+            if p.type == "choice":
+                pick = np.where(prior, rng.integers(width, size=count), np.argmax(donors, axis=1))
+                block = np.full((count, width), -1.0)
+                block[np.arange(count), pick] = 1.0
+                out[:, start:start + width] = block
+                continue
+            if p.type == "float":
+                moved = donors[:, 0] + rng.normal(0.0, 0.2, count)
+                out[:, start] = np.where(prior, rng.uniform(-1.0, 1.0, count), np.clip(moved, -1.0, 1.0))
+                continue
+            last = len(p.values()) - 1
+            if last == 0:
+                out[:, start] = donors[:, 0]
+                continue
+            index = np.rint((donors[:, 0] + 1.0) / 2.0 * last).astype(int)
+            step = rng.choice([-1, 0, 0, 1], size=count)
+            index = np.clip(np.where(prior, rng.integers(last + 1, size=count), index + step), 0, last)
+            out[:, start] = 2.0 * index / last - 1.0
+        return out
+
     # ---- legal points
     def unseen_valid(self, seen: set[str], limit: int) -> list[dict] | None:
         """Every valid point not in ``seen``, when the space is enumerated and has at

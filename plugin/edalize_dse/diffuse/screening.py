@@ -21,11 +21,21 @@ import numpy as np
 REFERENCE = 1.1
 
 
-def _hv(points: np.ndarray) -> float:
-    inside = points[np.all(points < REFERENCE, axis=1)]
+def _hv(points: np.ndarray, ref: np.ndarray) -> float:
+    inside = points[np.all(points < ref, axis=1)]
     if len(inside) == 0:
         return 0.0
-    return float(moocore.hypervolume(inside, ref=np.full(points.shape[1], REFERENCE)))
+    return float(moocore.hypervolume(inside, ref=ref))
+
+
+def front_reference(front: np.ndarray) -> np.ndarray:
+    """A reference point a tenth of the front's extent beyond the front's own worst
+    corner (its nadir), not beyond the worst point seen: the gain then counts only
+    what improves the front where a front's hypervolume is measured, and no longer
+    rewards points in the far region the first random points opened up."""
+    front = np.atleast_2d(front)
+    nadir = front.max(axis=0)
+    return nadir + 0.1 * np.maximum(nadir - front.min(axis=0), 1e-3)
 
 
 def shortfall(candidates: np.ndarray, front: np.ndarray) -> np.ndarray:
@@ -36,15 +46,21 @@ def shortfall(candidates: np.ndarray, front: np.ndarray) -> np.ndarray:
 
 
 def select_batch(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, n: int, kappa: float = 1.0,
-                 feasibility: np.ndarray | None = None) -> list[int]:
-    optimistic = mean - kappa * spread
-    feasibility = np.ones(len(optimistic)) if feasibility is None else np.asarray(feasibility, dtype=float)
+                 feasibility: np.ndarray | None = None, reference: np.ndarray | None = None,
+                 exploit: int = 0) -> list[int]:
+    """``exploit``: how many of the first picks score the ensemble mean (kappa 0) instead
+    of the optimistic QoR: a batch that both refines what the model trusts and probes
+    what it does not."""
+    ref = np.full(np.atleast_2d(front).shape[1], REFERENCE) if reference is None else np.asarray(reference, float)
+    optimistic_all = mean - kappa * spread
+    feasibility = np.ones(len(mean)) if feasibility is None else np.asarray(feasibility, dtype=float)
     current = np.atleast_2d(front)
-    base = _hv(current)
+    base = _hv(current, ref)
     chosen: list[int] = []
-    left = list(range(len(optimistic)))
+    left = list(range(len(mean)))
     while left and len(chosen) < n:
-        gains = np.array([_hv(np.vstack([current, optimistic[i]])) - base for i in left]) * feasibility[left]
+        optimistic = mean if len(chosen) < exploit else optimistic_all
+        gains = np.array([_hv(np.vstack([current, optimistic[i]]), ref) - base for i in left]) * feasibility[left]
         if gains.max() > 1e-12:
             pick = left[int(np.argmax(gains))]
         else:
@@ -52,5 +68,5 @@ def select_batch(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, n: int
         chosen.append(pick)
         left.remove(pick)
         current = np.vstack([current, optimistic[pick]])
-        base = _hv(current)
+        base = _hv(current, ref)
     return chosen

@@ -18,10 +18,13 @@ One model round (after the Sobol initial design of ``ModelBasedStrategy``):
    greedy predicted hypervolume gain (mean and spread of the ensemble).
 
 Besides the model's samples, the candidates include a share (``explore``) of
-uniform points and, optionally, local moves of the front's points (``local``)
-and their parameter-wise mixes (``recombine``), and for a small space every
+uniform points and, optionally, local moves of the front's points (``local``), their
+parameter-wise mixes (``recombine``), draws from a per-parameter Parzen density
+of the best quarter by Pareto rank (``density``), and for a small space every
 unseen legal point (``screen_all``). ``target_rule`` and ``screen`` switch parts
-off for the ablations (BENCHMARKS.md, issue 16).
+off for the ablations, ``reference`` (the screen's hypervolume reference at the
+front's nadir) and ``exploit`` (part of the batch picked by the mean, kappa 0)
+change the screen (BENCHMARKS.md, issue 16).
 
 With QoR constraints (``qor_constraints``) the rounds are constraint-aware: the
 predictor ensemble also predicts each constraint's scaled slack (<= 0: met);
@@ -78,6 +81,12 @@ class DiffusionStrategy(ModelBasedStrategy):
                  "current front's points (default 0.0)",
         "recombine": "share of candidates that mix the current front's points parameter by parameter "
                      "(default 0.0)",
+        "density": "share of candidates drawn from a per-parameter Parzen density of the best quarter of the "
+                   "points by Pareto rank (a TPE-style l(x); default 0.0)",
+        "reference": "the screen's hypervolume reference: seen (0.1 beyond the worst value seen; default) or "
+                     "front (0.1 of the front's extent beyond the front's nadir)",
+        "exploit": "share of each batch picked by the predicted mean's hypervolume gain (kappa 0) before the "
+                   "rest is picked optimistically (default 0.0)",
         "target_rule": "conditioning targets: hv (front points weighted by hypervolume contribution, pushed "
                        "beyond the front; default), uniform (unweighted), front (not pushed)",
         "screen_all": "a space with at most this many valid points has every unseen one screened besides "
@@ -89,7 +98,8 @@ class DiffusionStrategy(ModelBasedStrategy):
     def __init__(self, space, seed: int = 0, init_points: int = 10, candidates: int = 256, targets: int = 16,
                  ddim_steps: int = 20, cfg_weight: float = 1.0, guide_scale: float = 2.0, train_steps: int = 1500,
                  finetune_steps: int = 300, kappa: float = 1.0, explore: float = 0.25, local: float = 0.0,
-                 recombine: float = 0.0, target_rule: str = "hv", screen: str = "hv", screen_all: int = 0):
+                 recombine: float = 0.0, density: float = 0.0, reference: str = "seen", exploit: float = 0.0,
+                 target_rule: str = "hv", screen: str = "hv", screen_all: int = 0):
         super().__init__(space, seed, init_points)
         self.candidates = int(candidates)
         self.targets = int(targets)
@@ -102,6 +112,13 @@ class DiffusionStrategy(ModelBasedStrategy):
         self.explore = float(explore)
         self.local = float(local)
         self.recombine = float(recombine)
+        self.density = float(density)
+        self.reference = str(reference)
+        self.exploit = float(exploit)
+        if not 0.0 <= self.exploit <= 1.0:
+            raise ValueError(f"exploit is a share of the batch, in [0, 1], got {self.exploit}")
+        if self.reference not in ("seen", "front"):
+            raise ValueError(f"reference must be seen or front, got '{self.reference}'")
         self.target_rule, self.screen = str(target_rule), str(screen)
         self.screen_all = int(screen_all)
         if self.target_rule not in RULES:
@@ -110,10 +127,11 @@ class DiffusionStrategy(ModelBasedStrategy):
             raise ValueError(f"screen must be hv or random, got '{self.screen}'")
         if self.candidates < 1 or self.targets < 1 or self.ddim_steps < 1:
             raise ValueError("candidates, targets and ddim_steps must be at least 1")
-        shares = {"explore": self.explore, "local": self.local, "recombine": self.recombine}
+        shares = {"explore": self.explore, "local": self.local, "recombine": self.recombine,
+                  "density": self.density}
         if min(shares.values()) < 0.0 or sum(shares.values()) >= 1.0:
-            raise ValueError("explore, local and recombine are shares of the candidates: each >= 0, their sum "
-                             f"below 1 (got {', '.join(f'{k} {v}' for k, v in shares.items())})")
+            raise ValueError("explore, local, recombine and density are shares of the candidates: each >= 0, "
+                             f"their sum below 1 (got {', '.join(f'{k} {v}' for k, v in shares.items())})")
         self.step = STEP_START
         self.last_batch: set[str] = set()
         self.denoiser = None  # diffuse.denoiser.Denoiser, from the first model round
@@ -126,7 +144,7 @@ class DiffusionStrategy(ModelBasedStrategy):
 
         from edalize_dse.diffuse import denoiser as dn
         from edalize_dse.diffuse.predictor import PredictorEnsemble
-        from edalize_dse.diffuse.screening import select_batch, shortfall
+        from edalize_dse.diffuse.screening import front_reference, select_batch, shortfall
 
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.model_rounds)
         rng = np.random.default_rng([self.seed, self.model_rounds])
@@ -168,7 +186,7 @@ class DiffusionStrategy(ModelBasedStrategy):
         if not first:
             self.step = adapt_step(self.step, success)
         targets = select_targets(front, self.targets, self.step, rng, self.target_rule)
-        model_share = 1 - self.explore - self.local - self.recombine
+        model_share = 1 - self.explore - self.local - self.recombine - self.density
         per_target = max(1, int(round(self.candidates * model_share)) // len(targets))
         goal = torch.tensor(np.repeat(targets, per_target, axis=0), dtype=torch.float32)
         def guide(x0):
@@ -192,6 +210,13 @@ class DiffusionStrategy(ModelBasedStrategy):
         mixed = int(round(self.candidates * self.recombine))
         if mixed:
             sampled = np.vstack([sampled, self.encoder.recombine(x[on_front].numpy(), mixed, rng)])
+        dense = int(round(self.candidates * self.density))
+        if dense:
+            # The best quarter by Pareto rank, not only the front: what the good points
+            # share (DTLZ's distance variables) is sampled densely, the rest stays spread.
+            ranked = anchors[np.argsort(moocore.pareto_rank(y[anchors]), kind="stable")]
+            good = ranked[:max(min(len(ranked), 5), int(np.ceil(0.25 * len(ranked))))]
+            sampled = np.vstack([sampled, self.encoder.parzen(x[good].numpy(), dense, rng)])
         times["sample_s"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -219,7 +244,9 @@ class DiffusionStrategy(ModelBasedStrategy):
         if self.screen == "random":
             picks = list(rng.permutation(len(pool))[:n])
         else:
-            picks = select_batch(front, mean[:, :m], spread[:, :m], n, self.kappa, feasibility)
+            picks = select_batch(front, mean[:, :m], spread[:, :m], n, self.kappa, feasibility,
+                                 front_reference(front) if self.reference == "front" else None,
+                                 int(round(n * self.exploit)))
         chosen = [pool[i] for i in picks]
         self.last_batch = {self.space.canonical(p) for p in chosen}
         times["screen_s"] = time.perf_counter() - start
