@@ -170,6 +170,9 @@ def test_front_reference_counts_only_gains_inside_the_fronts_box():
     spread = np.zeros_like(mean)
     assert select_batch(front_pts, mean, spread, n=1, kappa=0.0) == [0]
     assert select_batch(front_pts, mean, spread, n=1, kappa=0.0, reference=front_reference(front_pts)) == [1]
+    # mixed: the first pick against the front's reference, the second against the seen range
+    assert select_batch(front_pts, mean, spread, n=2, kappa=0.0, reference=front_reference(front_pts),
+                        reference_picks=1) == [1, 0]
 
 
 def test_strategy_options_parse_from_text():
@@ -202,7 +205,7 @@ def test_diffusion_ablation_switches_run_and_are_checked(space):
     with pytest.raises(DseError, match="explore, local, recombine and density"):
         make_strategy("diffusion", space, seed=0, explore=0.5, local=0.3, recombine=0.3)
     for options in ({"screen": "random", "target_rule": "front"}, {"local": 0.3, "recombine": 0.3},
-                    {"density": 0.5, "reference": "front", "exploit": 0.5}):
+                    {"density": 0.5, "reference": "mixed", "exploit": 0.5}):
         strategy = make_strategy("diffusion", space, seed=0, **{**FAST["diffusion"], **options})
         batches = drive(strategy, rounds=4, batch=3)
         assert strategy.model_rounds >= 1

@@ -47,20 +47,24 @@ def shortfall(candidates: np.ndarray, front: np.ndarray) -> np.ndarray:
 
 def select_batch(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, n: int, kappa: float = 1.0,
                  feasibility: np.ndarray | None = None, reference: np.ndarray | None = None,
-                 exploit: int = 0) -> list[int]:
+                 exploit: int = 0, reference_picks: int | None = None) -> list[int]:
     """``exploit``: how many of the first picks score the ensemble mean (kappa 0) instead
     of the optimistic QoR: a batch that both refines what the model trusts and probes
-    what it does not."""
-    ref = np.full(np.atleast_2d(front).shape[1], REFERENCE) if reference is None else np.asarray(reference, float)
+    what it does not. ``reference_picks``: how many of the first picks use ``reference``
+    (None: all); the rest use the default reference beyond the seen range, so a batch
+    can refine inside the front's box and still reach for pieces outside it."""
+    wide = np.full(np.atleast_2d(front).shape[1], REFERENCE)
+    ref = wide if reference is None else np.asarray(reference, float)
     optimistic_all = mean - kappa * spread
     feasibility = np.ones(len(mean)) if feasibility is None else np.asarray(feasibility, dtype=float)
     current = np.atleast_2d(front)
-    base = _hv(current, ref)
     chosen: list[int] = []
     left = list(range(len(mean)))
     while left and len(chosen) < n:
         optimistic = mean if len(chosen) < exploit else optimistic_all
-        gains = np.array([_hv(np.vstack([current, optimistic[i]]), ref) - base for i in left]) * feasibility[left]
+        r = ref if reference_picks is None or len(chosen) < reference_picks else wide
+        base = _hv(current, r)
+        gains = np.array([_hv(np.vstack([current, optimistic[i]]), r) - base for i in left]) * feasibility[left]
         if gains.max() > 1e-12:
             pick = left[int(np.argmax(gains))]
         else:
@@ -68,5 +72,4 @@ def select_batch(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, n: int
         chosen.append(pick)
         left.remove(pick)
         current = np.vstack([current, optimistic[pick]])
-        base = _hv(current, ref)
     return chosen

@@ -23,7 +23,7 @@ parameter-wise mixes (``recombine``), draws from a per-parameter Parzen density
 of the best quarter by Pareto rank (``density``), and for a small space every
 unseen legal point (``screen_all``). ``target_rule`` and ``screen`` switch parts
 off for the ablations, ``reference`` (the screen's hypervolume reference at the
-front's nadir) and ``exploit`` (part of the batch picked by the mean, kappa 0)
+front's nadir, for all or half of the batch) and ``exploit`` (part of the batch picked by the mean, kappa 0)
 change the screen (BENCHMARKS.md, issue 16).
 
 With QoR constraints (``qor_constraints``) the rounds are constraint-aware: the
@@ -83,8 +83,9 @@ class DiffusionStrategy(ModelBasedStrategy):
                      "(default 0.0)",
         "density": "share of candidates drawn from a per-parameter Parzen density of the best quarter of the "
                    "points by Pareto rank (a TPE-style l(x); default 0.0)",
-        "reference": "the screen's hypervolume reference: seen (0.1 beyond the worst value seen; default) or "
-                     "front (0.1 of the front's extent beyond the front's nadir)",
+        "reference": "the screen's hypervolume reference: seen (0.1 beyond the worst value seen; default), "
+                     "front (0.1 of the front's extent beyond the front's nadir) or mixed (front for the first "
+                     "half of each batch, seen for the rest)",
         "exploit": "share of each batch picked by the predicted mean's hypervolume gain (kappa 0) before the "
                    "rest is picked optimistically (default 0.0)",
         "target_rule": "conditioning targets: hv (front points weighted by hypervolume contribution, pushed "
@@ -117,8 +118,8 @@ class DiffusionStrategy(ModelBasedStrategy):
         self.exploit = float(exploit)
         if not 0.0 <= self.exploit <= 1.0:
             raise ValueError(f"exploit is a share of the batch, in [0, 1], got {self.exploit}")
-        if self.reference not in ("seen", "front"):
-            raise ValueError(f"reference must be seen or front, got '{self.reference}'")
+        if self.reference not in ("seen", "front", "mixed"):
+            raise ValueError(f"reference must be seen, front or mixed, got '{self.reference}'")
         self.target_rule, self.screen = str(target_rule), str(screen)
         self.screen_all = int(screen_all)
         if self.target_rule not in RULES:
@@ -245,8 +246,9 @@ class DiffusionStrategy(ModelBasedStrategy):
             picks = list(rng.permutation(len(pool))[:n])
         else:
             picks = select_batch(front, mean[:, :m], spread[:, :m], n, self.kappa, feasibility,
-                                 front_reference(front) if self.reference == "front" else None,
-                                 int(round(n * self.exploit)))
+                                 None if self.reference == "seen" else front_reference(front),
+                                 int(round(n * self.exploit)),
+                                 (n + 1) // 2 if self.reference == "mixed" else None)
         chosen = [pool[i] for i in picks]
         self.last_batch = {self.space.canonical(p) for p in chosen}
         times["screen_s"] = time.perf_counter() - start
