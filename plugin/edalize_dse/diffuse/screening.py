@@ -11,7 +11,13 @@ non-dominated (smallest additive improvement needed) is taken.
 With QoR constraints each candidate also has a predicted probability of
 feasibility: its hypervolume gain is weighted by it (a gain only counts when the
 point is feasible), and the fallback adds the probability of infeasibility to the
-shortfall, so a likely-infeasible candidate is taken last."""
+shortfall, so a likely-infeasible candidate is taken last.
+
+The hypervolume's reference point is 0.1 beyond the worst value seen (the
+default), or just beyond the current front (``front_reference``) for all or the
+first part of the batch: the first rewards points that open new regions (a
+disconnected front's other pieces), the second only what improves the front
+where a benchmark measures it (BENCHMARKS.md, issue 16)."""
 
 from __future__ import annotations
 
