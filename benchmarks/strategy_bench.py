@@ -28,7 +28,10 @@ workers); the hypervolume ratio at each smaller budget is read off the same run
 after that many evaluations. This equals separate runs per budget because no
 strategy is told the total budget. Every run is seeded, so the same command
 gives the same numbers; each finished run is saved under ``--runs`` and read
-back by the next invocation, so a killed study resumes where it stopped.
+back by the next invocation, so a killed study resumes where it stopped. A run's
+file name hashes the settings the command gives; the file also records the
+strategy's defaults, and a run saved under other defaults is stale and runs
+again (a changed default is a changed setting, though the name stays the same).
 
 Hypervolume ratio: the evaluated points and the true Pareto front are put in
 minimisation form and normalised by the true front's ideal and nadir points;
@@ -51,6 +54,7 @@ import argparse
 import csv
 import gzip
 import hashlib
+import inspect
 import json
 import re
 import sys
@@ -68,7 +72,7 @@ from objectives import LiveFlowObjective, TableObjective, make_objective  # noqa
 from edalize_dse.pareto import normalized_hypervolume  # noqa: E402
 from edalize_dse.space import load_space  # noqa: E402
 from edalize_dse.store import Evaluation  # noqa: E402
-from edalize_dse.strategies import make_strategy, parse_options  # noqa: E402
+from edalize_dse.strategies import make_strategy, parse_options, strategy_class  # noqa: E402
 
 _OBJECTIVES = {}
 
@@ -154,6 +158,13 @@ def objective_identity(spec: str) -> str:
     return label(spec)
 
 
+def strategy_defaults(strategy: str) -> dict:
+    """The registered strategy's constructor defaults, as saved runs record them (JSON form)."""
+    cls = strategy_class(strategy_setup(strategy, {})[0])
+    return json.loads(json.dumps({k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
+                                  if p.default is not inspect.Parameter.empty and k != "seed"}))
+
+
 def run_file(spec, strategy, seed, budget, batch, options) -> str:
     settings = json.dumps([objective_identity(spec), strategy, seed, budget, batch,
                            strategy_setup(strategy, options)[1]], sort_keys=True)
@@ -220,7 +231,8 @@ def run_one(spec: str, strategy: str, seed: int, budget: int, batch: int, option
             evs.append(ev)
             rows.append([o.sign * qor[o.name] for o in space.objectives] if ev.feasible else None)
         strat.tell(evs)
-    return spec, strategy, seed, rows, asks, getattr(objective, "legalised", 0) - legalised_before
+    return (spec, strategy, seed, rows, asks, getattr(objective, "legalised", 0) - legalised_before,
+            strategy_defaults(strategy))
 
 
 REACH = (0.90, 0.95)  # hypervolume ratios whose first crossing is reported
@@ -285,20 +297,24 @@ def main(argv=None):
     runs = Path(args.runs or HERE.parent / "build" / "strategy_runs" / args.tag)
     runs.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    results, todo = {}, []
+    results, todo, stale = {}, [], 0
     for job in jobs:
         saved = runs / run_file(*job)
-        if saved.is_file():
+        data = json.loads(saved.read_text()) if saved.is_file() else None
+        if data is not None and len(data) > 6 and data[6] != strategy_defaults(job[1]):
+            data, stale = None, stale + 1
+        if data is not None:
             # The objective as named now (the saved run may have named the same table by another path).
-            results[job[:3]] = (job[0], *json.loads(saved.read_text())[1:])
+            results[job[:3]] = (job[0], *data[1:6])
         else:
             todo.append(job)
-    print(f"{len(jobs)} runs: {len(jobs) - len(todo)} read back from {runs}, {len(todo)} to run", flush=True)
+    print(f"{len(jobs)} runs: {len(jobs) - len(todo)} read back from {runs}, {len(todo)} to run"
+          + (f" ({stale} saved under other strategy defaults)" if stale else ""), flush=True)
 
     def keep(job, res):
         # Each run is saved the moment it ends: a killed study resumes with the runs not yet saved.
         (runs / run_file(*job)).write_text(json.dumps(res))
-        results[job[:3]] = res
+        results[job[:3]] = res[:6]
         print(f"  {label(res[0])} {res[1]} seed {res[2]}: {len(res[3])} evaluations, "
               f"{sum(res[4]):.1f} s asking", flush=True)
 

@@ -99,6 +99,20 @@ def test_qor_scaler_log_scales_decade_spans_and_negates_maximised():
     np.testing.assert_allclose(z[:, 2], [0.0, 1.0, 0.5])
 
 
+def test_qor_scaler_keeps_a_floating_point_near_zero_on_the_linear_scale():
+    # DTLZ2's f1 is a cosine: at pi/2 it is 6e-17, not 0. The "span" is then 17 decades,
+    # but on a log scale every other value would crowd into the top of [0, 1].
+    objectives = [Objective("f1", "min"), Objective("area_um2", "min")]
+    f1 = [6.1e-17, 0.2, 0.5, 0.7, 0.9, 1.3]
+    area = [10.0, 20.0, 40.0, 80.0, 160.0, 320.0]  # a geometric sweep: log is its natural scale
+    evs = [Evaluation(str(i), {}, "ok", {"f1": a, "area_um2": b}) for i, (a, b) in enumerate(zip(f1, area))]
+    scaler = QorScaler(objectives)
+    z = scaler.fit(scaler.raw(evs)).transform(scaler.raw(evs))
+    assert list(scaler.log) == [False, True]
+    np.testing.assert_allclose(z[:, 0], np.array(f1) / 1.3, atol=1e-12)
+    np.testing.assert_allclose(z[:, 1], np.arange(6) / 5)
+
+
 def test_neighbours_move_one_or_two_parameters_and_recombination_mixes_parameters():
     space = load_space(SPACE)
     enc = SpaceEncoder(space)

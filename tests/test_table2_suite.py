@@ -191,7 +191,7 @@ def test_a_sampled_table_is_pool_based(tmp_path):
 def test_a_run_on_a_sampled_table_evaluates_only_its_rows_each_once(tmp_path):
     space, path = _pool_table(tmp_path)
     spec = f"table:{space},{path}"
-    _, _, _, rows, _, legalised = strategy_bench.run_one(spec, "random", 0, 5, 2, {})
+    _, _, _, rows, _, legalised, _ = strategy_bench.run_one(spec, "random", 0, 5, 2, {})
     assert legalised > 0  # the random strategy proposes points of the whole 3 x 3 space
     # Every row exactly once; the infeasible one counts as no front point.
     assert sorted(r for r in rows if r is not None) == sorted([list(r[2:4]) for r in POOL_ROWS if r[4] <= 0])
@@ -261,3 +261,25 @@ def test_a_strategy_variant_is_a_row_of_its_own_with_its_options(tmp_path):
     with pytest.raises(DseError, match="popsize"):
         strategy_bench.run_one(spec, "nsga2@popsize=4", 0, 4, 2, {})
     assert len(strategy_bench.run_one(spec, "nsga2@population_size=4", 0, 4, 2, {})[3]) == 4
+
+
+def test_a_saved_run_made_under_other_strategy_defaults_runs_again(tmp_path, capsys):
+    # A changed default keeps the run's file name (the name hashes the command's settings),
+    # so the file records the defaults and a mismatch is stale, never read back as current.
+    space, path = _pool_table(tmp_path)
+    argv = ["--tag", "t", "--problems", f"table:{space},{path}", "--strategies", "nsga2", "--seeds", "1",
+            "--budgets", "4", "--batch", "2", "--jobs", "1", "--out", str(tmp_path / "out"),
+            "--runs", str(tmp_path / "runs")]
+    first, _ = strategy_bench.main(argv)
+    saved = next((tmp_path / "runs").glob("*.json"))
+    data = json.loads(saved.read_text())
+    assert data[6] == strategy_bench.strategy_defaults("nsga2") and data[6]
+    assert strategy_bench.main(argv)[0] == first  # same defaults: read back
+    assert "1 read back" in capsys.readouterr().out
+    data[6] = {**data[6], "population_size": 999}
+    data[3] = [[9.0, 9.0]] * len(data[3])  # what the stale run would report if it were read back
+    saved.write_text(json.dumps(data))
+    again, _ = strategy_bench.main(argv)
+    assert "0 read back" in capsys.readouterr().out
+    assert [r[3] for r in again] == [r[3] for r in first]  # run again: its own rows, not the stale ones
+    assert json.loads(saved.read_text())[6] == strategy_bench.strategy_defaults("nsga2")

@@ -3,7 +3,13 @@
 Each objective is put in minimisation form (maximised ones negated, after the
 log when one is taken), log-scaled when its observed values are all positive
 and span more than ``LOG_SPAN`` (a decade or more: area and power across array
-sizes), then scaled linearly so the observed range maps to [0, 1]. A condition
+sizes) but no more than ``LOG_SPAN_MAX``, then scaled linearly so the observed
+range maps to [0, 1]. Six decades and more across one design space is not a
+multiplicative spread but a value at zero written as a tiny positive number (a
+cosine at pi/2 is 6e-17, a leakage figure can read 1e-20): a log scale would
+spend nearly all of [0, 1] on decades no real point occupies, crowd every real
+value into the top few percent, and leave the models unable to tell them apart
+(DTLZ2, DTLZ5 and C2-DTLZ2 in BENCHMARKS.md). A condition
 vector then reads "this area, this power, this performance", 0 being the best
 seen in each objective and 1 the worst; values below 0 ask for better than
 anything seen so far.
@@ -17,6 +23,7 @@ from edalize_dse.space import Objective
 from edalize_dse.store import Evaluation
 
 LOG_SPAN = 10.0
+LOG_SPAN_MAX = 1e6
 
 
 def usable(evaluations: list[Evaluation], objectives: list[Objective]) -> list[Evaluation]:
@@ -47,7 +54,7 @@ class QorScaler:
         positive = (raw > 0).all(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(positive, raw.max(axis=0) / np.where(positive, raw.min(axis=0), 1.0), 1.0)
-        self.log = positive & (ratio > LOG_SPAN)
+        self.log = positive & (ratio > LOG_SPAN) & (ratio <= LOG_SPAN_MAX)
         signed = self._signed(raw)
         self.low = signed.min(axis=0)
         span = signed.max(axis=0) - self.low

@@ -13,11 +13,13 @@ feasibility: its hypervolume gain is weighted by it (a gain only counts when the
 point is feasible), and the fallback adds the probability of infeasibility to the
 shortfall, so a likely-infeasible candidate is taken last.
 
-The hypervolume's reference point is 0.1 beyond the worst value seen (the
-default), or just beyond the current front (``front_reference``) for all or the
-first part of the batch: the first rewards points that open new regions (a
-disconnected front's other pieces), the second only what improves the front
-where a benchmark measures it (BENCHMARKS.md, issue 16)."""
+The hypervolume's reference point is 0.1 beyond the worst value seen
+(``select_batch``'s default), or just beyond the current front
+(``front_reference``) for all or the first part of the batch: the first rewards
+points that open new regions (a disconnected front's other pieces), the second
+only what improves the front where a benchmark measures it. The strategy's
+default takes the front's for the first half of the batch and the seen range's
+for the rest (BENCHMARKS.md, issue 16)."""
 
 from __future__ import annotations
 

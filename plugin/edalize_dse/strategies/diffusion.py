@@ -15,16 +15,19 @@ One model round (after the Sobol initial design of ``ModelBasedStrategy``):
 5. legalise: decode, repair invalid or seen points to the nearest valid unseen
    one, de-duplicate (``SpaceEncoder.legalise``);
 6. screen: ``diffuse.screening`` keeps the ``n`` candidates with the largest
-   greedy predicted hypervolume gain (mean and spread of the ensemble).
+   greedy predicted hypervolume gain (mean and spread of the ensemble); the
+   first half of the batch is scored against a reference just beyond the front
+   (refining where the front is measured), the rest against one beyond the seen
+   range (reaching for pieces outside the front's box; ``reference``).
 
 Besides the model's samples, the candidates include a share (``explore``) of
 uniform points and, optionally, local moves of the front's points (``local``), their
 parameter-wise mixes (``recombine``), draws from a per-parameter Parzen density
 of the best quarter by Pareto rank (``density``), and for a small space every
 unseen legal point (``screen_all``). ``target_rule`` and ``screen`` switch parts
-off for the ablations, ``reference`` (the screen's hypervolume reference at the
-front's nadir, for all or half of the batch) and ``exploit`` (part of the batch picked by the mean, kappa 0)
-change the screen (BENCHMARKS.md, issue 16).
+off for the ablations, ``reference`` (``seen`` or ``front`` for the whole batch
+instead of the default's half and half) and ``exploit`` (part of the batch picked
+by the mean, kappa 0) change the screen (BENCHMARKS.md, issue 16).
 
 With QoR constraints (``qor_constraints``) the rounds are constraint-aware: the
 predictor ensemble also predicts each constraint's scaled slack (<= 0: met);
@@ -83,9 +86,9 @@ class DiffusionStrategy(ModelBasedStrategy):
                      "(default 0.0)",
         "density": "share of candidates drawn from a per-parameter Parzen density of the best quarter of the "
                    "points by Pareto rank (a TPE-style l(x); default 0.0)",
-        "reference": "the screen's hypervolume reference: seen (0.1 beyond the worst value seen; default), "
-                     "front (0.1 of the front's extent beyond the front's nadir) or mixed (front for the first "
-                     "half of each batch, seen for the rest)",
+        "reference": "the screen's hypervolume reference: mixed (the front's for the first half of each batch, "
+                     "the seen range's for the rest; default), seen (0.1 beyond the worst value seen) or front "
+                     "(0.1 of the front's extent beyond the front's nadir)",
         "exploit": "share of each batch picked by the predicted mean's hypervolume gain (kappa 0) before the "
                    "rest is picked optimistically (default 0.0)",
         "target_rule": "conditioning targets: hv (front points weighted by hypervolume contribution, pushed "
@@ -99,7 +102,7 @@ class DiffusionStrategy(ModelBasedStrategy):
     def __init__(self, space, seed: int = 0, init_points: int = 10, candidates: int = 256, targets: int = 16,
                  ddim_steps: int = 20, cfg_weight: float = 1.0, guide_scale: float = 2.0, train_steps: int = 1500,
                  finetune_steps: int = 300, kappa: float = 1.0, explore: float = 0.25, local: float = 0.0,
-                 recombine: float = 0.0, density: float = 0.0, reference: str = "seen", exploit: float = 0.0,
+                 recombine: float = 0.0, density: float = 0.0, reference: str = "mixed", exploit: float = 0.0,
                  target_rule: str = "hv", screen: str = "hv", screen_all: int = 0):
         super().__init__(space, seed, init_points)
         self.candidates = int(candidates)
