@@ -54,7 +54,6 @@ import argparse
 import csv
 import gzip
 import hashlib
-import inspect
 import json
 import re
 import sys
@@ -72,7 +71,7 @@ from objectives import LiveFlowObjective, TableObjective, make_objective  # noqa
 from edalize_dse.pareto import normalized_hypervolume  # noqa: E402
 from edalize_dse.space import load_space  # noqa: E402
 from edalize_dse.store import Evaluation  # noqa: E402
-from edalize_dse.strategies import make_strategy, parse_options, strategy_class  # noqa: E402
+from edalize_dse.strategies import make_strategy, option_defaults, parse_options, strategy_class  # noqa: E402
 
 _OBJECTIVES = {}
 
@@ -160,9 +159,7 @@ def objective_identity(spec: str) -> str:
 
 def strategy_defaults(strategy: str) -> dict:
     """The registered strategy's constructor defaults, as saved runs record them (JSON form)."""
-    cls = strategy_class(strategy_setup(strategy, {})[0])
-    return json.loads(json.dumps({k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
-                                  if p.default is not inspect.Parameter.empty and k != "seed"}))
+    return json.loads(json.dumps(option_defaults(strategy_class(strategy_setup(strategy, {})[0]))))
 
 
 def run_file(spec, strategy, seed, budget, batch, options) -> str:

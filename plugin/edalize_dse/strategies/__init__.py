@@ -61,12 +61,19 @@ def parse_options(items) -> dict:
 OPTION_LIMIT = 1_000_000
 
 
+def option_defaults(cls) -> dict:
+    """The strategy class's options with their constructor defaults (space and seed are not options)."""
+    import inspect
+
+    return {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
+            if p.default is not inspect.Parameter.empty and p.name != "seed"}
+
+
 def check_option_types(name: str, cls, options: dict) -> None:
     """Each option's value has the type of its default in the strategy's constructor."""
-    import inspect
     import math
 
-    defaults = {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()}
+    defaults = option_defaults(cls)
     for key, value in options.items():
         default = defaults.get(key)
         where = f"strategy '{name}' option '{key}'"
