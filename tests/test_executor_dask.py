@@ -21,6 +21,8 @@ from conftest import write_space
 from executor_common import SPACE, assert_points_with_logs, dse_command, stored
 
 from edalize_dse.executors.dask_backend import jobqueue_cluster
+from edalize_dse.flows import get_flow
+from edalize_dse.identity import platform_digest
 from edalize_dse.explore import RunConfig
 
 
@@ -61,6 +63,21 @@ def test_eight_points_in_place_then_a_worker_killed_mid_point(tmp_path, platform
         with sqlite3.connect(out / "dse.sqlite") as db:
             for (timings,) in db.execute("SELECT timings FROM evaluations"):
                 assert "pack_s" not in json.loads(timings) and "executor_s" in json.loads(timings)
+            (identity,) = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+        # The driver checks no tools of its own here: the run's identity records the workers'
+        # tools and cell data, so a resume after an upgrade on the nodes is refused below.
+        identity = json.loads(identity)
+        assert "opensta" in identity["tools"], identity["tools"]
+        assert identity["platform_files"] == platform_digest([get_flow("synth")])
+        identity["tools"]["opensta"] = "1.0-before-the-upgrade"
+        with sqlite3.connect(out / "dse.sqlite") as db:
+            db.execute("UPDATE meta SET value = ? WHERE key = 'identity'", (json.dumps(identity),))
+        again = subprocess.run(dse_command(space, out, "--executor", "dask", "--dask-address",
+                                           cluster.scheduler_address, "--shared-fs"),
+                               capture_output=True, text=True, timeout=300)
+        assert again.returncode == 2, again.stderr
+        assert "tool versions" in again.stderr and "1.0-before-the-upgrade" in again.stderr, again.stderr
+        assert len(stored(out)) == 8
 
         out = tmp_path / "killed"
         driver = subprocess.Popen(dse_command(space, out, "--executor", "dask", "--dask-address",

@@ -66,3 +66,29 @@ def test_node_markers_of_old_runs_are_forgotten(tmp_path):
     os.utime(old, (two_days_ago, two_days_ago))
     forget_old_markers(tmp_path)
     assert not old.exists() and fresh.exists()
+
+
+def test_nodes_with_other_cell_data_are_refused_naming_both():
+    """Results on different cells do not compare: check_nodes refuses a cluster whose
+    nodes report different ASAP7 cell data, as it refuses different tool versions."""
+    import pytest
+
+    from edalize_dse.errors import DseError
+    from edalize_dse.executors.remote import RemoteExecutor
+
+    class Reported(RemoteExecutor):
+        backend = "test"
+        _start = _wait = _cancel = _close = None
+
+        def __init__(self, reports):  # no engine: only the driver's judgement of the reports
+            self.reports = reports
+
+        def _node_reports(self):
+            return self.reports
+
+    same = {"yosys": "0.1", "opensta": "2.0"}
+    a = dict(node="node-a", versions=same, platform="sha-a", problem=None)
+    facts = Reported([a, dict(a, node="node-b")]).check_nodes([])
+    assert facts.versions == same and facts.platform == "sha-a"
+    with pytest.raises(DseError, match=r"node node-b has other ASAP7 cell data .* than node node-a"):
+        Reported([a, dict(a, node="node-b", platform="sha-b")]).check_nodes([])

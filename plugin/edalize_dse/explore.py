@@ -299,12 +299,6 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
     # One writer per output folder: a second run is refused here, before it starts a tool.
     lock = OutputLock(output).acquire()
     allow_tools()
-    try:
-        check_tools(prep)
-        store = open_store(output, run_identity(config, prep), config.restart)
-    except BaseException:
-        lock.release()
-        raise
     # The model-based strategies log each round's wall time (fit, sample, screen).
     controller_log = logging.FileHandler(output / CONTROLLER_LOG)
     controller_log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
@@ -315,6 +309,28 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
     executor_logger = logging.getLogger("edalize_dse.executors")
     executor_logger.addHandler(controller_log)
     executor_logger.setLevel(logging.INFO)
+
+    def release() -> None:
+        strategy_logger.removeHandler(controller_log)
+        executor_logger.removeHandler(controller_log)
+        controller_log.close()
+        lock.release()
+
+    executor = None
+    try:
+        check_tools(prep)
+        # The nodes are checked before the store is opened: with a cluster executor the
+        # tools and cell data that make the results are the nodes', and the run's
+        # identity must record those, or a resumed run would reuse results of old tools.
+        executor = make_executor(config)
+        nodes = executor.check_nodes(prep.flows)
+        prep.tool_versions.update(nodes.versions)
+        store = open_store(output, run_identity(config, prep, nodes), config.restart)
+    except BaseException:
+        if executor is not None:
+            executor.shutdown()
+        release()
+        raise
     try:
         # The run configuration next to its results (``edalize-dse export`` reads it).
         config.write_json(output / RUN_RECORD)
@@ -328,12 +344,6 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
             strategy.warm_start(prep.prior.evaluations, prep.prior.excluded, config.prior_weight)
         if not config.round_size:
             strategy.tell(done)  # rounds: replayed by run_in_rounds, round by round
-        executor = make_executor(config)
-        try:
-            prep.tool_versions.update(executor.check_nodes(prep.flows))
-        except BaseException:
-            executor.shutdown()
-            raise
         ctx = EvaluationContext(prep.space, prep.generator, prep.flow, output / "points", prep.tool_versions,
                                 strategy=config.strategy, workload=config.workload_options())
         remaining = config.budget - len(done)
@@ -384,11 +394,9 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
         return Summary(output=output, space=prep.space, evaluations=evaluations, new=new, files=files,
                        exhausted=len(explored) < config.budget and not timed_out, timed_out=timed_out)
     finally:
-        strategy_logger.removeHandler(controller_log)
-        executor_logger.removeHandler(controller_log)
-        controller_log.close()
+        executor.shutdown()  # at once after the loop (above); here after a failure before it
         store.close()
-        lock.release()
+        release()
 
 
 def run_asynchronously(strategy, executor, ctx: EvaluationContext, remaining: int, rounds: int, record) -> int:

@@ -66,22 +66,31 @@ def generator_inputs(config, generator) -> str:
     return _digest_files([*_tree_files(templates_dir() / "rtl"), *_tree_files(templates_dir() / "sram")])
 
 
-def run_identity(config, prep) -> dict:
-    """Item -> value or digest, for everything a point's result depends on."""
+def platform_digest(flows) -> str | None:
+    """A digest of the cell data (lib, lef) of the first of ``flows`` that has a
+    platform on this machine; None when none has (a cluster driver)."""
+    for flow in flows:
+        try:
+            root = flow.platform.root
+        except (AttributeError, DseError):
+            continue
+        return _digest_files([p for sub in ("lib", "lef") for p in _tree_files(Path(root) / sub)])
+    return None
+
+
+def run_identity(config, prep, nodes=None) -> dict:
+    """Item -> value or digest, for everything a point's result depends on.
+
+    ``nodes`` (``executors.NodeFacts``): with a cluster executor, the tool versions
+    and platform digest its nodes reported (the driver may have neither)."""
     from edalize_dse.flows.synth import SynthFlow
 
     flow_templates = [p for f in prep.flows for p in _tree_files(templates_dir() / ("synth" if isinstance(
         f, SynthFlow) else f.name))]
-    platform_root = None
-    for flow in prep.flows:
-        try:
-            platform_root = flow.platform.root
-            break
-        except (AttributeError, DseError):
-            # No platform on this machine: a cluster driver (each node checks its own).
-            continue
-    platform_files = [p for sub in ("lib", "lef") for p in _tree_files(Path(platform_root) / sub)] \
-        if platform_root else []
+    platform = (nodes.platform if nodes is not None else None) or platform_digest(prep.flows)
+    tools = dict(prep.tool_versions)
+    if nodes is not None:
+        tools.update(nodes.versions)
     workload = config.workload
     if workload and Path(workload).is_file():
         workload = f"{Path(workload).name} sha256:{content_digest(Path(workload))[:16]}"
@@ -96,8 +105,8 @@ def run_identity(config, prep) -> dict:
         "workload": None if not workload else
         f"{workload}, DRAM {config.dram_pj_per_byte:g} pJ/B, {config.dram_bytes_per_cycle:g} B/cycle",
         "flow_scripts": _digest_files(flow_templates),
-        "platform_files": _digest_files(platform_files),
-        "tools": dict(sorted(prep.tool_versions.items())),
+        "platform_files": platform,
+        "tools": dict(sorted(tools.items())),
     }
 
 

@@ -4,7 +4,8 @@ Every executor offers the same small interface to the exploration loop
 (``explore.py``), as the strategies offer ask/tell:
 
 - ``check_nodes(flows)``: check each node's tools and platform before any point
-  (one DseError naming the node and what is missing); the tool versions found;
+  (one DseError naming the node and what is missing); what the nodes share
+  (``NodeFacts``: tool versions, platform digest; the run's identity records them);
 - ``free_slots`` / ``busy``: points that may start now / points still running;
 - ``submit(point, ctx, round_no, controller_s)``: start one point;
 - ``finished()``: block until a point is done; the Evaluations of the done points;
@@ -15,6 +16,7 @@ Backends: ``local`` (threads, local.py), ``ray`` (ray_backend.py) and ``dask``
 
 from __future__ import annotations
 
+from edalize_dse.executors.facts import NodeFacts
 from edalize_dse.executors.local import LocalExecutor
 
 
@@ -31,4 +33,4 @@ def make_executor(config):
     return LocalExecutor(config.workers)
 
 
-__all__ = ["LocalExecutor", "make_executor"]
+__all__ = ["LocalExecutor", "NodeFacts", "make_executor"]

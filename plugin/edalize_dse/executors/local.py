@@ -7,6 +7,7 @@ from __future__ import annotations
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from edalize_dse.evaluate import evaluate_point
+from edalize_dse.executors.facts import NodeFacts
 
 
 class LocalExecutor:
@@ -15,9 +16,9 @@ class LocalExecutor:
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="dse-eval")
         self._running: set[Future] = set()
 
-    def check_nodes(self, flows) -> dict:
+    def check_nodes(self, flows) -> NodeFacts:
         """This machine is the only node and ``prepare`` checked its tools already."""
-        return {}
+        return NodeFacts()
 
     @property
     def free_slots(self) -> int:

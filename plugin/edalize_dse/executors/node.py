@@ -27,6 +27,7 @@ from pathlib import Path
 from edalize_dse import __version__
 from edalize_dse.errors import DseError
 from edalize_dse.evaluate import EvaluationContext, evaluate_point
+from edalize_dse.identity import platform_digest
 from edalize_dse.store import Evaluation
 
 # Where a node's points work when nothing is shared; default the system temp folder.
@@ -63,6 +64,7 @@ def node_label(backend: str) -> str:
 class NodeSetup:
     flows: dict  # flow name -> the flow built on this node (its platform, its cache folder)
     versions: dict  # tool -> version, as found on this node
+    platform: str | None  # digest of this node's ASAP7 cell data (identity.platform_digest)
 
 
 # One per worker process: the tools are checked once, not before every point.
@@ -88,6 +90,8 @@ def set_up_node(flow_names, flow_options: dict, driver_version: str, run_token: 
     try:
         marker = scratch_root() / f"edalize-dse-node-{hashlib.sha256(where.encode()).hexdigest()[:16]}.json"
         checked = json.loads(marker.read_text()) if marker.is_file() else None
+        if not isinstance(checked, dict) or "versions" not in checked:
+            checked = None  # none yet, or written by an older release (versions only): check again
     except (OSError, ValueError) as exc:
         raise DseError(f"its scratch folder cannot be used ({exc}); set {SCRATCH_ENV} on the node "
                        "to a writable folder") from None
@@ -99,18 +103,19 @@ def set_up_node(flow_names, flow_options: dict, driver_version: str, run_token: 
             versions.update(flow.preflight())  # this node's pyosys, sta (or ORFS)
         flows[name] = flow
     if checked is not None:
-        versions = checked
+        versions, platform = checked["versions"], checked["platform"]
     else:
+        platform = platform_digest(flows.values())
         try:  # written whole or not at all: another process may read it at once
             fd, tmp = tempfile.mkstemp(prefix=".edalize-dse-node-", dir=marker.parent)
             with os.fdopen(fd, "w") as out:
-                json.dump(versions, out)
+                json.dump({"versions": versions, "platform": platform}, out)
             os.replace(tmp, marker)
             forget_old_markers(marker.parent)
         except OSError as exc:
             raise DseError(f"its scratch folder cannot be written ({exc}); set {SCRATCH_ENV} on the node "
                            "to a writable folder") from None
-    _SETUPS[key] = NodeSetup(flows, versions)
+    _SETUPS[key] = NodeSetup(flows, versions, platform)
     return _SETUPS[key]
 
 
@@ -126,10 +131,10 @@ def forget_old_markers(folder: Path, max_age_s: float = 86400) -> None:
 
 
 def check_node(flow_names, flow_options: dict, driver_version: str, run_token: str, backend: str) -> dict:
-    """The driver's check of one node before any point: {node, versions, problem}."""
+    """The driver's check of one node before any point: {node, versions, platform, problem}."""
     try:
         setup = set_up_node(flow_names, flow_options, driver_version, run_token)
-        return dict(node=node_label(backend), versions=dict(setup.versions), problem=None)
+        return dict(node=node_label(backend), versions=dict(setup.versions), platform=setup.platform, problem=None)
     except DseError as exc:
         return dict(node=node_label(backend), versions={}, problem=str(exc))
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from edalize_dse import __version__
 from edalize_dse.errors import DseError
+from edalize_dse.executors.facts import NodeFacts
 from edalize_dse.executors.node import PointJob, PointResult, unpack
 from edalize_dse.store import Evaluation, utc_now
 
@@ -72,8 +73,8 @@ class RemoteExecutor(ABC):
         """Disconnect; stop what this executor started (a local cluster, batch jobs)."""
 
     # ---- the executor interface (explore.py)
-    def check_nodes(self, flows) -> dict:
-        """Check every node before any point; the tool versions they share."""
+    def check_nodes(self, flows) -> NodeFacts:
+        """Check every node before any point; the tool versions and platform they share."""
         reports = self._node_reports()
         if not reports:
             raise DseError(f"the {self.backend} cluster has no worker able to take a point "
@@ -89,8 +90,12 @@ class RemoteExecutor(ABC):
                     raise DseError(f"node {other['node']} has {tool} {theirs!r} but node {first['node']} has "
                                    f"{mine!r}: install the same tool versions on every node (results of "
                                    "different tools do not compare)")
+            if other.get("platform") != first.get("platform"):
+                raise DseError(f"node {other['node']} has other ASAP7 cell data (lib, lef) than node "
+                               f"{first['node']}: point every node's ASAP7_PLATFORM_DIR (or FLOW_HOME) at the "
+                               "same platform files (results on different cells do not compare)")
         log.info("%s: %d node(s) checked: %s", self.backend, len(reports), ", ".join(r["node"] for r in reports))
-        return dict(first["versions"])
+        return NodeFacts(dict(first["versions"]), first.get("platform"))
 
     @property
     def free_slots(self) -> int:
