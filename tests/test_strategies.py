@@ -204,7 +204,7 @@ def test_diffusion_ablation_switches_run_and_are_checked(space):
         make_strategy("diffusion", space, seed=0, reference="nadir")
     with pytest.raises(DseError, match="explore, local, recombine and density"):
         make_strategy("diffusion", space, seed=0, explore=0.5, local=0.3, recombine=0.3)
-    for options in ({"screen": "random", "target_rule": "front"}, {"local": 0.3, "recombine": 0.3},
+    for options in ({"screen": "random", "target_rule": "front"}, {"local": 0.3, "recombine": 0.3, "density": 0.0},
                     {"density": 0.5, "reference": "mixed", "exploit": 0.5}):
         strategy = make_strategy("diffusion", space, seed=0, **{**FAST["diffusion"], **options})
         batches = drive(strategy, rounds=4, batch=3)

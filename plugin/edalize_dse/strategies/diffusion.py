@@ -20,11 +20,14 @@ One model round (after the Sobol initial design of ``ModelBasedStrategy``):
    (refining where the front is measured), the rest against one beyond the seen
    range (reaching for pieces outside the front's box; ``reference``).
 
-Besides the model's samples, the candidates include a share (``explore``) of
-uniform points and, optionally, local moves of the front's points (``local``), their
-parameter-wise mixes (``recombine``), draws from a per-parameter Parzen density
-of the best quarter by Pareto rank (``density``), and for a small space every
-unseen legal point (``screen_all``). ``target_rule`` and ``screen`` switch parts
+Besides the model's samples (a quarter of the candidates by default), the
+candidates include a share (``explore``, 0.25) of uniform points, a share
+(``density``, 0.5) drawn from a per-parameter Parzen density of the best quarter
+by Pareto rank (what the good points share, such as a separable problem's
+distance variables, is sampled densely; the screen still judges every candidate
+by the predictor; BENCHMARKS.md, issue 16), and, optionally, local moves of the
+front's points (``local``), their parameter-wise mixes (``recombine``) and for a
+small space every unseen legal point (``screen_all``). ``target_rule`` and ``screen`` switch parts
 off for the ablations, ``reference`` (``seen`` or ``front`` for the whole batch
 instead of the default's half and half) and ``exploit`` (part of the batch picked
 by the mean, kappa 0) change the screen (BENCHMARKS.md, issue 16).
@@ -85,7 +88,7 @@ class DiffusionStrategy(ModelBasedStrategy):
         "recombine": "share of candidates that mix the current front's points parameter by parameter "
                      "(default 0.0)",
         "density": "share of candidates drawn from a per-parameter Parzen density of the best quarter of the "
-                   "points by Pareto rank (a TPE-style l(x); default 0.0)",
+                   "points by Pareto rank (a TPE-style l(x); default 0.5)",
         "reference": "the screen's hypervolume reference: mixed (the front's for the first half of each batch, "
                      "the seen range's for the rest; default), seen (0.1 beyond the worst value seen) or front "
                      "(0.1 of the front's extent beyond the front's nadir)",
@@ -102,7 +105,7 @@ class DiffusionStrategy(ModelBasedStrategy):
     def __init__(self, space, seed: int = 0, init_points: int = 10, candidates: int = 256, targets: int = 16,
                  ddim_steps: int = 20, cfg_weight: float = 1.0, guide_scale: float = 2.0, train_steps: int = 1500,
                  finetune_steps: int = 300, kappa: float = 1.0, explore: float = 0.25, local: float = 0.0,
-                 recombine: float = 0.0, density: float = 0.0, reference: str = "mixed", exploit: float = 0.0,
+                 recombine: float = 0.0, density: float = 0.5, reference: str = "mixed", exploit: float = 0.0,
                  target_rule: str = "hv", screen: str = "hv", screen_all: int = 0):
         super().__init__(space, seed, init_points)
         self.candidates = int(candidates)
