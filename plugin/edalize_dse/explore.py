@@ -325,7 +325,7 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
         executor = make_executor(config)
         nodes = executor.check_nodes(prep.flows)
         prep.tool_versions.update(nodes.versions)
-        store = open_store(output, run_identity(config, prep, nodes), config.restart)
+        store = open_store(output, run_identity(config, prep, nodes.platform), config.restart)
     except BaseException:
         if executor is not None:
             executor.shutdown()

@@ -78,19 +78,17 @@ def platform_digest(flows) -> str | None:
     return None
 
 
-def run_identity(config, prep, nodes=None) -> dict:
+def run_identity(config, prep, node_platform: str | None = None) -> dict:
     """Item -> value or digest, for everything a point's result depends on.
 
-    ``nodes`` (``executors.NodeFacts``): with a cluster executor, the tool versions
-    and platform digest its nodes reported (the driver may have neither)."""
+    With a cluster executor the driver may have no tools or platform of its own:
+    ``prep.tool_versions`` then holds the nodes' versions (``check_nodes``) and
+    ``node_platform`` the digest of their cell data."""
     from edalize_dse.flows.synth import SynthFlow
 
     flow_templates = [p for f in prep.flows for p in _tree_files(templates_dir() / ("synth" if isinstance(
         f, SynthFlow) else f.name))]
-    platform = (nodes.platform if nodes is not None else None) or platform_digest(prep.flows)
-    tools = dict(prep.tool_versions)
-    if nodes is not None:
-        tools.update(nodes.versions)
+    platform = node_platform or platform_digest(prep.flows)
     workload = config.workload
     if workload and Path(workload).is_file():
         workload = f"{Path(workload).name} sha256:{content_digest(Path(workload))[:16]}"
@@ -106,7 +104,7 @@ def run_identity(config, prep, nodes=None) -> dict:
         f"{workload}, DRAM {config.dram_pj_per_byte:g} pJ/B, {config.dram_bytes_per_cycle:g} B/cycle",
         "flow_scripts": _digest_files(flow_templates),
         "platform_files": platform,
-        "tools": dict(sorted(tools.items())),
+        "tools": dict(sorted(prep.tool_versions.items())),
     }
 
 
