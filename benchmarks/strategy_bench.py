@@ -11,9 +11,10 @@ The study on the tabulated ASAP7 benchmark (``make study``; numbers in BENCHMARK
         --strategies diffusion qnehvi nsga2 motpe sobol random dosa --seeds 10 --budgets 25 50 100 200 --batch 8
 
 A table is pool-based (``objectives.TableObjective``): a run evaluates only the
-table's rows, each at most once; a proposal that is not such a row is answered by
-the nearest row the run has not evaluated, and the strategy is told that row
-(``answered_by``). ``table:SPACE,TABLE#PARAM=V1/V2`` splits a table for the
+table's rows, each at most once; on a sampled table the strategies' space is
+restricted to its rows (``objectives.RowSpace``), and a proposal that is still not
+an unevaluated row is answered by the nearest row the run has not evaluated, the
+strategy being told that row (``answered_by``). ``table:SPACE,TABLE#PARAM=V1/V2`` splits a table for the
 transfer study: the rows whose PARAM is V1 or V2 are the prior, the rest the
 pool and the true front; strategy ``<name>+prior`` is ``<name>`` warm-started
 with the prior (``strategy.warm_start``), and ``<name>@KEY=VALUE,...`` is a
@@ -153,6 +154,10 @@ def objective_identity(spec: str) -> str:
         for path in rest.split(",", 1):
             # The content, not the file: a re-compressed table is the same objective.
             digest.update((gzip.open if path.endswith(".gz") else open)(path, "rb").read())
+        if _objective(spec).sampled:
+            # Since the sixth session the strategies of a sampled table see only its rows
+            # (objectives.RowSpace); runs saved under the earlier nearest-row mapping differ.
+            digest.update(b"strategies restricted to the rows")
         return f"table-{digest.hexdigest()[:16]}"
     return label(spec)
 

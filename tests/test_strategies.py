@@ -8,7 +8,7 @@ import torch
 
 from conftest import SPACE, write_space
 from edalize_dse.diffuse import denoiser as dn
-from edalize_dse.diffuse.screening import front_reference, select_batch, shortfall
+from edalize_dse.diffuse.screening import front_reference, select_batch, select_batch_sampled, shortfall
 from edalize_dse.diffuse.targets import STEP_MAX, STEP_MIN, adapt_step, select_targets
 from edalize_dse.errors import DseError
 from edalize_dse.pareto import front
@@ -175,6 +175,24 @@ def test_front_reference_counts_only_gains_inside_the_fronts_box():
                         reference_picks=1) == [1, 0]
 
 
+def test_sampled_gain_averages_over_members_and_keeps_each_members_front():
+    front_pts = np.array([[0.5, 0.5]])
+    # Candidate 0: member 0 sees it at the ideal point, member 1 at 0.2, the other three
+    # dominated (mean 0.64: no gain by the mean). Candidate 1: every member sees 0.4.
+    samples = np.array([[[0.0, 0.0], [0.4, 0.4]], [[0.2, 0.2], [0.4, 0.4]]] + [[[1.0, 1.0], [0.4, 0.4]]] * 3)
+    # Against 1.1, averaged over five: candidate 0 gains (0.85 + 0.45) / 5 = 0.26, candidate 1 0.13.
+    assert select_batch_sampled(front_pts, samples, n=1) == [0]
+    assert select_batch(front_pts, samples.mean(axis=0), np.zeros((2, 2)), n=1, kappa=0.0) == [1]
+    # Member 0 has candidate 0 infeasible: its gain falls to 0.09 and candidate 1 wins.
+    feasible = np.ones((5, 2), dtype=bool)
+    feasible[0, 0] = False
+    assert select_batch_sampled(front_pts, samples, n=1, feasible=feasible) == [1]
+    # Candidate 2 is a near-copy of candidate 1 (0.129 alone): once candidate 1 is in every
+    # member's front it gains nothing, and the second pick is candidate 0.
+    three = np.concatenate([samples, samples[:, 1:2] + 0.001], axis=1)
+    assert select_batch_sampled(front_pts, three, n=2, feasible=np.c_[feasible, np.ones(5, bool)]) == [1, 0]
+
+
 def test_strategy_options_parse_from_text():
     assert parse_options("init_points=16, explore=0.5,kappa=2") == {"init_points": 16, "explore": 0.5, "kappa": 2}
     assert parse_options(["population_size=8"]) == {"population_size": 8}
@@ -202,10 +220,12 @@ def test_diffusion_ablation_switches_run_and_are_checked(space):
         make_strategy("diffusion", space, seed=0, screen="mean")
     with pytest.raises(DseError, match="reference"):
         make_strategy("diffusion", space, seed=0, reference="nadir")
+    with pytest.raises(DseError, match="gain"):
+        make_strategy("diffusion", space, seed=0, gain="mean")
     with pytest.raises(DseError, match="explore, local, recombine and density"):
         make_strategy("diffusion", space, seed=0, explore=0.5, local=0.3, recombine=0.3)
     for options in ({"screen": "random", "target_rule": "front"}, {"local": 0.3, "recombine": 0.3, "density": 0.0},
-                    {"density": 0.5, "reference": "mixed", "exploit": 0.5}):
+                    {"density": 0.5, "reference": "mixed", "exploit": 0.5}, {"gain": "members"}):
         strategy = make_strategy("diffusion", space, seed=0, **{**FAST["diffusion"], **options})
         batches = drive(strategy, rounds=4, batch=3)
         assert strategy.model_rounds >= 1

@@ -191,11 +191,17 @@ def test_a_sampled_table_is_pool_based(tmp_path):
 def test_a_run_on_a_sampled_table_evaluates_only_its_rows_each_once(tmp_path):
     space, path = _pool_table(tmp_path)
     spec = f"table:{space},{path}"
-    _, _, _, rows, _, legalised, _ = strategy_bench.run_one(spec, "random", 0, 5, 2, {})
-    assert legalised > 0  # the random strategy proposes points of the whole 3 x 3 space
-    # Every row exactly once; the infeasible one counts as no front point.
-    assert sorted(r for r in rows if r is not None) == sorted([list(r[2:4]) for r in POOL_ROWS if r[4] <= 0])
-    assert rows.count(None) == 1
+    # The strategies' space is the rows (RowSpace): a point of the 3 x 3 box that is no row is invalid.
+    table = strategy_bench._objective(spec)
+    assert table.space.violations({"a": 1, "b": 0}) == ["not a row of the table"]
+    assert table.space.is_valid({"a": 1, "b": 1})
+    for strategy in ("random", "sobol", "motpe"):
+        _, _, _, rows, _, legalised, _ = strategy_bench.run_one(spec, strategy, 0, 5, 2, {})
+        # Each strategy proposes rows by itself (its own legalisation): nothing is moved after the fact.
+        assert legalised == 0, strategy
+        # Every row exactly once; the infeasible one counts as no front point.
+        assert sorted(r for r in rows if r is not None) == sorted([list(r[2:4]) for r in POOL_ROWS if r[4] <= 0])
+        assert rows.count(None) == 1
 
 
 def test_a_split_table_sets_the_prior_rows_aside_from_the_pool_and_the_front(tmp_path):

@@ -39,7 +39,11 @@ class PredictorEnsemble:
         """Differentiable ensemble mean (used for guidance)."""
         return torch.stack([net(x) for net in self.members]).mean(dim=0)
 
-    def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def each(self, x: torch.Tensor) -> torch.Tensor:
+        """Every member's prediction, (members, rows, outputs): the ensemble as samples."""
         with torch.no_grad():
-            preds = torch.stack([net(x) for net in self.members])
+            return torch.stack([net(x) for net in self.members])
+
+    def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        preds = self.each(x)
         return preds.mean(dim=0), preds.std(dim=0)

@@ -19,7 +19,13 @@ The hypervolume's reference point is 0.1 beyond the worst value seen
 points that open new regions (a disconnected front's other pieces), the second
 only what improves the front where a benchmark measures it. The strategy's
 default takes the front's for the first half of the batch and the seen range's
-for the rest (BENCHMARKS.md, issue 16)."""
+for the rest (BENCHMARKS.md, issue 16).
+
+``select_batch_sampled`` is the other gain (the strategy's ``gain=members``): each
+ensemble member's prediction is one sample of the QoR, and a candidate's gain is
+the hypervolume gain averaged over the members, each member keeping its own
+front of the points picked so far (the Monte-Carlo expected improvement that
+qNEHVI integrates over a GP posterior, here over the ensemble)."""
 
 from __future__ import annotations
 
@@ -80,4 +86,42 @@ def select_batch(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, n: int
         chosen.append(pick)
         left.remove(pick)
         current = np.vstack([current, optimistic[pick]])
+    return chosen
+
+
+def select_batch_sampled(front: np.ndarray, samples: np.ndarray, n: int, feasible: np.ndarray | None = None,
+                         reference: np.ndarray | None = None, reference_picks: int | None = None) -> list[int]:
+    """The greedy batch by hypervolume gain averaged over QoR samples.
+
+    ``samples``: (K, N, m), sample k's QoR of each of the N candidates; ``feasible``:
+    (K, N), whether sample k has the candidate meet every QoR constraint (an
+    infeasible sample adds nothing). The picked points join each sample's own front
+    with that sample's values, as joint posterior draws would. When no candidate
+    gains, the one whose mean is closest to non-dominated (plus its share of
+    infeasible samples) is taken. ``reference``, ``reference_picks``: as in
+    ``select_batch``."""
+    samples = np.asarray(samples, dtype=float)
+    k, count, m = samples.shape
+    wide = np.full(m, REFERENCE)
+    ref = wide if reference is None else np.asarray(reference, float)
+    feasible = np.ones((k, count), dtype=bool) if feasible is None else np.asarray(feasible, dtype=bool)
+    fronts = [np.atleast_2d(front) for _ in range(k)]
+    mean = samples.mean(axis=0)
+    chosen: list[int] = []
+    left = list(range(count))
+    while left and len(chosen) < n:
+        r = ref if reference_picks is None or len(chosen) < reference_picks else wide
+        gains = np.zeros(len(left))
+        for s in range(k):
+            base = _hv(fronts[s], r)
+            gains += [_hv(np.vstack([fronts[s], samples[s, i]]), r) - base if feasible[s, i] else 0.0
+                      for i in left]
+        if gains.max() > 1e-12:
+            pick = left[int(np.argmax(gains))]
+        else:
+            missed = 1.0 - feasible[:, left].mean(axis=0)
+            pick = left[int(np.argmin(shortfall(mean[left], np.vstack(fronts)) + missed))]
+        chosen.append(pick)
+        left.remove(pick)
+        fronts = [np.vstack([f, samples[s, pick]]) if feasible[s, pick] else f for s, f in enumerate(fronts)]
     return chosen

@@ -29,8 +29,10 @@ by the predictor; BENCHMARKS.md, issue 16), and, optionally, local moves of the
 front's points (``local``), their parameter-wise mixes (``recombine``) and for a
 small space every unseen legal point (``screen_all``). ``target_rule`` and ``screen`` switch parts
 off for the ablations, ``reference`` (``seen`` or ``front`` for the whole batch
-instead of the default's half and half) and ``exploit`` (part of the batch picked
-by the mean, kappa 0) change the screen (BENCHMARKS.md, issue 16).
+instead of the default's half and half), ``exploit`` (part of the batch picked
+by the mean, kappa 0) and ``gain`` (``members``: the gain averaged over the
+ensemble's members, a Monte-Carlo expected improvement, instead of the gain of
+the optimistic mean) change the screen (BENCHMARKS.md, issue 16).
 
 With QoR constraints (``qor_constraints``) the rounds are constraint-aware: the
 predictor ensemble also predicts each constraint's scaled slack (<= 0: met);
@@ -68,6 +70,8 @@ from edalize_dse.strategies.model_based import ModelBasedStrategy
 
 # The most candidates the greedy hypervolume screen scores one by one (see model_propose).
 SCREEN_CAP = 1024
+# gain=members scores each candidate once per ensemble member: it sees at most this many.
+SAMPLED_CAP = 256
 
 
 class DiffusionStrategy(ModelBasedStrategy):
@@ -94,6 +98,9 @@ class DiffusionStrategy(ModelBasedStrategy):
                      "(0.1 of the front's extent beyond the front's nadir)",
         "exploit": "share of each batch picked by the predicted mean's hypervolume gain (kappa 0) before the "
                    "rest is picked optimistically (default 0.0)",
+        "gain": "the screen's hypervolume gain: optimistic (of the ensemble mean minus kappa spreads; default) "
+                "or members (averaged over the ensemble members' predictions, each member keeping its own "
+                "front of the batch so far; kappa unused)",
         "target_rule": "conditioning targets: hv (front points weighted by hypervolume contribution, pushed "
                        "beyond the front; default), uniform (unweighted), front (not pushed)",
         "screen_all": "a space with at most this many valid points has every unseen one screened besides "
@@ -106,7 +113,7 @@ class DiffusionStrategy(ModelBasedStrategy):
                  ddim_steps: int = 20, cfg_weight: float = 1.0, guide_scale: float = 2.0, train_steps: int = 1500,
                  finetune_steps: int = 300, kappa: float = 1.0, explore: float = 0.25, local: float = 0.0,
                  recombine: float = 0.0, density: float = 0.5, reference: str = "mixed", exploit: float = 0.0,
-                 target_rule: str = "hv", screen: str = "hv", screen_all: int = 0):
+                 target_rule: str = "hv", screen: str = "hv", screen_all: int = 0, gain: str = "optimistic"):
         super().__init__(space, seed, init_points)
         self.candidates = int(candidates)
         self.targets = int(targets)
@@ -132,6 +139,9 @@ class DiffusionStrategy(ModelBasedStrategy):
             raise ValueError(f"target_rule must be one of {', '.join(RULES)}, got '{self.target_rule}'")
         if self.screen not in ("hv", "random"):
             raise ValueError(f"screen must be hv or random, got '{self.screen}'")
+        self.gain = str(gain)
+        if self.gain not in ("optimistic", "members"):
+            raise ValueError(f"gain must be optimistic or members, got '{self.gain}'")
         if self.candidates < 1 or self.targets < 1 or self.ddim_steps < 1:
             raise ValueError("candidates, targets and ddim_steps must be at least 1")
         shares = {"explore": self.explore, "local": self.local, "recombine": self.recombine,
@@ -151,7 +161,7 @@ class DiffusionStrategy(ModelBasedStrategy):
 
         from edalize_dse.diffuse import denoiser as dn
         from edalize_dse.diffuse.predictor import PredictorEnsemble
-        from edalize_dse.diffuse.screening import front_reference, select_batch, shortfall
+        from edalize_dse.diffuse.screening import front_reference, select_batch, select_batch_sampled, shortfall
 
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.model_rounds)
         rng = np.random.default_rng([self.seed, self.model_rounds])
@@ -238,18 +248,26 @@ class DiffusionStrategy(ModelBasedStrategy):
         mean, spread = self.predictor.predict(xp)
         mean, spread = mean.numpy().astype(float), spread.numpy().astype(float)
         feasibility = probability_feasible(mean[:, m:], spread[:, m:]) if slack.shape[1] else None
-        if len(pool) > SCREEN_CAP and self.screen == "hv":
-            # The greedy screen costs a hypervolume per candidate and pick: keep the
-            # SCREEN_CAP candidates closest to (or furthest beyond) the front.
+        cap = SAMPLED_CAP if self.gain == "members" else SCREEN_CAP
+        if len(pool) > cap and self.screen == "hv":
+            # The greedy screen costs a hypervolume per candidate and pick (per member with
+            # gain=members): keep the cap candidates closest to (or furthest beyond) the front.
             short = shortfall(mean[:, :m] - self.kappa * spread[:, :m], front)
             if feasibility is not None:
                 short = short + (1.0 - feasibility)
-            keep = np.sort(np.argsort(short, kind="stable")[:SCREEN_CAP])
+            keep = np.sort(np.argsort(short, kind="stable")[:cap])
             pool = [pool[i] for i in keep]
-            mean, spread = mean[keep], spread[keep]
+            xp, mean, spread = xp[keep], mean[keep], spread[keep]
             feasibility = None if feasibility is None else feasibility[keep]
         if self.screen == "random":
             picks = list(rng.permutation(len(pool))[:n])
+        elif self.gain == "members":
+            samples = self.predictor.each(xp).numpy().astype(float)
+            # A member's sample is feasible when it predicts every scaled slack <= 0.
+            feasible = np.all(samples[:, :, m:] <= 0.0, axis=2) if slack.shape[1] else None
+            picks = select_batch_sampled(front, samples[:, :, :m], n, feasible,
+                                         None if self.reference == "seen" else front_reference(front),
+                                         (n + 1) // 2 if self.reference == "mixed" else None)
         else:
             picks = select_batch(front, mean[:, :m], spread[:, :m], n, self.kappa, feasibility,
                                  None if self.reference == "seen" else front_reference(front),
