@@ -100,7 +100,8 @@ class DiffusionStrategy(ModelBasedStrategy):
                    "rest is picked optimistically (default 0.0)",
         "gain": "the screen's hypervolume gain: optimistic (of the ensemble mean minus kappa spreads; default) "
                 "or members (averaged over the ensemble members' predictions, each member keeping its own "
-                "front of the batch so far; kappa then only orders the cut to 256 candidates, exploit is unused)",
+                f"front of the batch so far; kappa then only orders the cut to {SAMPLED_CAP} candidates, exploit "
+                "is unused)",
         "target_rule": "conditioning targets: hv (front points weighted by hypervolume contribution, pushed "
                        "beyond the front; default), uniform (unweighted), front (not pushed)",
         "screen_all": "a space with at most this many valid points has every unseen one screened besides "
