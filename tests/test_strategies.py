@@ -193,6 +193,81 @@ def test_sampled_gain_averages_over_members_and_keeps_each_members_front():
     assert select_batch_sampled(front_pts, three, n=2, feasible=np.c_[feasible, np.ones(5, bool)]) == [1, 0]
 
 
+def _predictor_error(linear: bool, x, y, x_test, y_test, epochs=300, weights=None):
+    from edalize_dse.diffuse.predictor import PredictorEnsemble
+
+    torch.manual_seed(0)
+    ensemble = PredictorEnsemble(x.shape[1], y.shape[1], linear=linear)
+    ensemble.fit(x, y, epochs, torch.Generator().manual_seed(0), weights=weights)
+    mean, spread = ensemble.predict(x_test)
+    assert torch.allclose(mean, ensemble.mean(x_test), atol=1e-5)  # guidance sees the same mean
+    return float(((mean - y_test) ** 2).mean())
+
+
+def test_predictor_linear_part_learns_an_additive_qor_from_few_points_and_the_mlps_the_rest():
+    gen = torch.Generator().manual_seed(1)
+    w = torch.randn(10, 2, generator=gen)
+
+    def additive(x):
+        return x @ w + 0.5
+
+    x, x_test = (torch.rand(n, 10, generator=gen) * 2 - 1 for n in (16, 400))
+    # 16 points in 10 dimensions: the ridge part gets an additive QoR nearly right where
+    # the MLPs alone (the sixth session's predictor) do not.
+    with_linear = _predictor_error(True, x, additive(x), x_test, additive(x_test))
+    mlp_only = _predictor_error(False, x, additive(x), x_test, additive(x_test))
+    assert with_linear < 0.25 * mlp_only
+
+    # Not additive (DTLZ's cosines): the MLPs model what the linear part leaves.
+    def curved(x):
+        return torch.stack([x[:, 0] ** 2, torch.cos(2.0 * x[:, 1])], dim=1)
+
+    x = torch.rand(300, 10, generator=gen) * 2 - 1
+    from edalize_dse.diffuse.predictor import PredictorEnsemble
+
+    ridge_alone = PredictorEnsemble(10, 2)
+    ridge_alone._fit_linear(x, curved(x), None)
+    ridge_error = float(((ridge_alone._linear(x_test) - curved(x_test)) ** 2).mean())
+    curved_error = _predictor_error(True, x, curved(x), x_test, curved(x_test))
+    assert curved_error < 0.3 * ridge_error
+
+    # A row's weight counts in the ridge part as in the bootstrap: the same points told
+    # twice with opposite values, one copy weighted 0.05, are predicted near the other.
+    x = torch.rand(20, 10, generator=gen) * 2 - 1
+    twice, values = torch.cat([x, x]), torch.cat([additive(x), -additive(x)])
+    weights = torch.cat([torch.full((20,), 0.05), torch.ones(20)])
+    assert _predictor_error(True, twice, values, x, -additive(x), weights=weights) < 0.1 * float(
+        (additive(x) ** 2).mean())
+
+
+def test_predictor_spread_grows_along_directions_the_data_has_not_pinned_down():
+    from edalize_dse.diffuse.predictor import PredictorEnsemble
+
+    gen = torch.Generator().manual_seed(2)
+    # 100 points where column 9 (a one-hot column no point has used) is always 0.
+    x = torch.rand(100, 10, generator=gen) * 2 - 1
+    x[:, 9] = 0.0
+    y = (x[:, :3].sum(dim=1, keepdim=True) + 0.05 * torch.randn(100, 1, generator=gen))
+    probe = torch.rand(50, 10, generator=gen) * 2 - 1
+    probe[:, 9] = 0.0
+    unused = probe.clone()
+    unused[:, 9] = 1.0
+    spreads, ensembles = {}, {}
+    for kind in ("posterior", "members"):
+        torch.manual_seed(0)
+        ensembles[kind] = PredictorEnsemble(10, 1, spread=kind)
+        ensembles[kind].fit(x, y, 100, torch.Generator().manual_seed(0))
+        spreads[kind] = [ensembles[kind].predict(p)[1] for p in (probe, unused)]
+    # The MLPs' disagreement alone (the ridge part fits these points) does not see the
+    # unused column; the ridge part's posterior spread does, up to its cap: the ridge
+    # fit's leave-one-out error (s2), what a prediction misses by on an unseen point.
+    members, posterior = ([float(v.mean()) for v in spreads[k]] for k in ("members", "posterior"))
+    assert members[1] < 1.2 * members[0]
+    assert posterior[1] > 1.5 * posterior[0]
+    capped = (spreads["members"][1] ** 2 + ensembles["posterior"].noise.float()).sqrt()
+    assert torch.allclose(spreads["posterior"][1], capped, rtol=1e-4)
+
+
 def test_strategy_options_parse_from_text():
     assert parse_options("init_points=16, explore=0.5,kappa=2") == {"init_points": 16, "explore": 0.5, "kappa": 2}
     assert parse_options(["population_size=8"]) == {"population_size": 8}

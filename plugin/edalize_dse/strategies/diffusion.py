@@ -6,8 +6,9 @@ One model round (after the Sobol initial design of ``ModelBasedStrategy``):
 1. data: successful evaluations, encoded (``encoding``) and their objectives
    normalised (``qor``; condition = 2 * normalised - 1, in [-1, 1] over the seen range);
 2. fine-tune: the denoiser (``diffuse.denoiser``; condition dropout for
-   classifier-free guidance) and the predictor ensemble (``diffuse.predictor``)
-   are trained from scratch in the first round and warm-started afterwards;
+   classifier-free guidance) and the predictor ensemble (``diffuse.predictor``:
+   a ridge regression on all points, solved each round, plus MLPs on what it
+   leaves) are trained from scratch in the first round and warm-started afterwards;
 3. targets: ``diffuse.targets`` picks conditioning targets on the front pushed
    toward the ideal point by an adaptive step;
 4. sample: DDIM with classifier-free guidance, steered by the predictor's
@@ -32,7 +33,9 @@ off for the ablations, ``reference`` (``seen`` or ``front`` for the whole batch
 instead of the default's half and half), ``exploit`` (part of the batch picked
 by the mean, kappa 0) and ``gain`` (``members``: the gain averaged over the
 ensemble's members, a Monte-Carlo expected improvement, instead of the gain of
-the optimistic mean) change the screen (BENCHMARKS.md, issue 16).
+the optimistic mean) change the screen; ``predictor`` (``mlp``: without the ridge
+part, the predictor up to the sixth session) and ``spread`` (``members``: without
+the ridge part's posterior spread) are ablations (BENCHMARKS.md, issue 16).
 
 With QoR constraints (``qor_constraints``) the rounds are constraint-aware: the
 predictor ensemble also predicts each constraint's scaled slack (<= 0: met);
@@ -108,13 +111,18 @@ class DiffusionStrategy(ModelBasedStrategy):
                       "the candidates (0: only the candidates; default 0)",
         "screen": "how the batch is chosen from the candidates: hv (greedy predicted hypervolume gain; "
                   "default) or random (no screening, an ablation)",
+        "predictor": "the QoR predictor: linear+mlp (a ridge regression on all points plus the MLP ensemble on "
+                     "what it leaves; default) or mlp (the MLP ensemble alone)",
+        "spread": "the predictor's uncertainty the screen uses: linear+members (the ridge part's posterior spread "
+                  "plus the MLPs' disagreement; default) or members (the MLPs' disagreement only)",
     }
 
     def __init__(self, space, seed: int = 0, init_points: int = 10, candidates: int = 256, targets: int = 16,
                  ddim_steps: int = 20, cfg_weight: float = 1.0, guide_scale: float = 2.0, train_steps: int = 1500,
                  finetune_steps: int = 300, kappa: float = 1.0, explore: float = 0.25, local: float = 0.0,
                  recombine: float = 0.0, density: float = 0.5, reference: str = "mixed", exploit: float = 0.0,
-                 target_rule: str = "hv", screen: str = "hv", screen_all: int = 0, gain: str = "optimistic"):
+                 target_rule: str = "hv", screen: str = "hv", screen_all: int = 0, gain: str = "optimistic",
+                 predictor: str = "linear+mlp", spread: str = "linear+members"):
         super().__init__(space, seed, init_points)
         self.candidates = int(candidates)
         self.targets = int(targets)
@@ -143,6 +151,12 @@ class DiffusionStrategy(ModelBasedStrategy):
         self.gain = str(gain)
         if self.gain not in ("optimistic", "members"):
             raise ValueError(f"gain must be optimistic or members, got '{self.gain}'")
+        self.predictor_kind = str(predictor)
+        if self.predictor_kind not in ("linear+mlp", "mlp"):
+            raise ValueError(f"predictor must be linear+mlp or mlp, got '{self.predictor_kind}'")
+        self.spread = str(spread)
+        if self.spread not in ("linear+members", "members"):
+            raise ValueError(f"spread must be linear+members or members, got '{self.spread}'")
         if self.candidates < 1 or self.targets < 1 or self.ddim_steps < 1:
             raise ValueError("candidates, targets and ddim_steps must be at least 1")
         shares = {"explore": self.explore, "local": self.local, "recombine": self.recombine,
@@ -186,7 +200,9 @@ class DiffusionStrategy(ModelBasedStrategy):
             # fused: the same Adam update in one kernel per step (a third less time on CPU).
             self.denoiser_opt = torch.optim.Adam(self.denoiser.parameters(), lr=2e-3, fused=True)
             # The predictor gains one output per QoR constraint: its scaled slack.
-            self.predictor = PredictorEnsemble(self.encoder.dim, m + slack.shape[1])
+            self.predictor = PredictorEnsemble(self.encoder.dim, m + slack.shape[1],
+                                               linear=self.predictor_kind == "linear+mlp",
+                                               spread="posterior" if self.spread == "linear+members" else "members")
         dn.train(self.denoiser, x, 2 * yt - 1, self.train_steps if first else self.finetune_steps, gen,
                  self.denoiser_opt, weights=weights)
         self.predictor.fit(x, torch.tensor(np.hstack([y, slack_scaled]), dtype=torch.float32),

@@ -1,0 +1,127 @@
+"""How well the DiffuSE QoR predictor ranks points it was not trained on, and how
+large its spread is against its error, per predictor variant, after n
+evaluations: what the screen works with.
+
+    PYTHONPATH=plugin python benchmarks/predictor_accuracy.py --sizes 16 50 100 --repeats 3
+
+Per problem (both tables and some synthetic problems of the suite), each repeat
+draws n points at random (seeded) as the training data, fits the predictor on
+them exactly as a model round does (objectives normalised by ``QorScaler``,
+constraint slacks scaled by ``column_scale``, first-round epochs), and scores the
+other points: Spearman's rank correlation of each objective's prediction with
+its true value over the held-out *feasible* points (what the screen must
+order); with a QoR constraint, the ROC AUC of the predicted slack as a
+feasibility classifier; and the mean spread against the mean absolute error
+over all outputs (a spread far below the error makes the screen's optimism
+blind). Variants: ``linear+mlp`` (the default: ridge regression plus the MLP
+ensemble on its residual, spread with the ridge part's posterior), the same
+with ``spread=members`` (the MLPs' disagreement only; the same mean), ``mlp``
+(the ensemble alone) and ``linear`` (the ridge part alone, no spread). A
+synthetic problem's points are 3,000 valid points drawn at random from its
+space."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+from sklearn.metrics import roc_auc_score
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from objectives import SyntheticProblem, TableObjective  # noqa: E402
+
+from edalize_dse.diffuse.predictor import PredictorEnsemble  # noqa: E402
+from edalize_dse.encoding import SpaceEncoder  # noqa: E402
+from edalize_dse.qor import QorScaler  # noqa: E402
+from edalize_dse.qor_constraints import column_scale, slacks  # noqa: E402
+from edalize_dse.store import Evaluation  # noqa: E402
+
+TABLES = {"gemmini_table": ("cores/spaces/gemmini_table.yml", "benchmarks/tables/gemmini_table.csv.gz"),
+          "gemmini_table2": ("cores/spaces/gemmini_table2.yml", "benchmarks/tables/gemmini_table2.csv.gz")}
+VARIANTS = ("linear+mlp", "linear+mlp, spread=members", "mlp", "linear")
+
+
+def load(name: str):
+    """(space, successful evaluations) of a table or of 3,000 random points of a synthetic problem."""
+    if name in TABLES:
+        table = TableObjective(*(HERE.parent / p for p in TABLES[name]))
+        return table.space, [Evaluation(k, table.points[k], "ok", dict(v)) for k, v in table.rows.items() if v]
+    problem = SyntheticProblem(name)
+    points = problem.space.enumerate_valid()
+    rng = np.random.default_rng(9)
+    points = [points[i] for i in rng.permutation(len(points))[:3000]]
+    evs = [Evaluation(problem.space.canonical(p), p, "ok", dict(problem.evaluate(p))) for p in points]
+    return problem.space, [e for e in evs if e.qor]
+
+
+def predict(variant: str, x, y, x_test, seed: int):
+    """(mean, spread) of a variant fitted on (x, y), at x_test."""
+    torch.manual_seed(seed)
+    ensemble = PredictorEnsemble(x.shape[1], y.shape[1], linear=variant != "mlp",
+                                 spread="members" if "spread=members" in variant else "posterior")
+    if variant == "linear":
+        ensemble._fit_linear(x, y, None)
+        mean = ensemble._linear(x_test).numpy()
+        return mean, np.zeros_like(mean)
+    ensemble.fit(x, y, 300, torch.Generator().manual_seed(seed))  # a first round's epochs
+    mean, spread = ensemble.predict(x_test)
+    return mean.numpy(), spread.numpy()
+
+
+def scores(space, evs, n: int, repeat: int) -> dict:
+    """{variant: [Spearman per objective..., AUC of feasibility when constrained, mean spread,
+    mean absolute error]} for one draw."""
+    encoder = SpaceEncoder(space)
+    x_all = torch.tensor(encoder.encode_many([e.params for e in evs]), dtype=torch.float32)
+    objectives = space.objectives
+    m = len(objectives)
+    slack = slacks([e.qor for e in evs], space.qor_constraints)
+    order = np.random.default_rng(repeat).permutation(len(evs))
+    train, test = order[:n], order[n:]
+    scaler = QorScaler(objectives)
+    raw = scaler.raw([evs[i] for i in train])
+    scaler.fit(raw)
+    y_test = scaler.transform(scaler.raw([evs[i] for i in test]))
+    y = torch.tensor(np.hstack([scaler.transform(raw), slack[train] / column_scale(slack[train])]),
+                     dtype=torch.float32)
+    feasible = (slack[test] <= 0).all(axis=1)
+    out = {}
+    for variant in VARIANTS:
+        mean, spread = predict(variant, x_all[train], y, x_all[test], repeat)
+        row = [spearmanr(mean[feasible, j], y_test[feasible, j])[0] for j in range(m)]
+        if slack.shape[1]:
+            row.append(roc_auc_score(feasible, -mean[:, m:].max(axis=1)))
+        out[variant] = row + [float(spread[:, :m].mean()), float(np.abs(mean[:, :m] - y_test).mean())]
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--problems", nargs="+", default=["gemmini_table", "gemmini_table2", "zdt1", "dtlz2", "c2dtlz2"])
+    ap.add_argument("--sizes", nargs="+", type=int, default=[16, 50, 100])
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    print("| problem | n | predictor | Spearman per objective (held-out feasible points) | feasibility AUC "
+          "| objectives' mean spread / mean error |")
+    print("|---|---|---|---|---|---|")
+    for name in args.problems:
+        space, evs = load(name)
+        m = len(space.objectives)
+        for n in args.sizes:
+            runs = [scores(space, evs, n, r) for r in range(args.repeats)]
+            for variant in VARIANTS:
+                mean = np.mean([r[variant] for r in runs], axis=0)
+                auc = f"{mean[m]:.3f}" if len(mean) > m + 2 else "—"
+                print(f"| {name} | {n} | {variant} | {' / '.join(f'{v:.3f}' for v in mean[:m])} | {auc} "
+                      f"| {mean[-2]:.3f} / {mean[-1]:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
