@@ -21,12 +21,12 @@ penalised normal matrix and s2 the mean squared leave-one-out error of the
 ridge fit (the Bayesian linear model's predictive spread, its noise read from
 how well the fit predicts points it did not see, capped at that error). The
 MLPs' part alone collapses while the ridge part fits fewer points than the
-encoding has columns (table 2 at 16 points: mean spread 0.005 against a mean
+encoding has columns (table 2 at 16 points: mean spread 0.006 against a mean
 error of 0.22; with the posterior part 0.17); the posterior part is large
 exactly along the encoded directions the data has not pinned down, such as a
 one-hot column no point has used. ``mean`` and ``each`` (the gain=members
 samples) are the fits' predictions; ``predict`` adds the posterior part to the
-spread. Variants (ablations): ``spread="mlp"`` (the MLPs' disagreement only)
+spread. Variants (ablations): ``spread="members"`` (the MLPs' disagreement only)
 and ``linear=False`` (the MLPs alone, the sixth session's predictor)."""
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class PredictorEnsemble:
         # fused: one kernel per step for all parameters (the same update, in about half the time on CPU).
         self.optimizers = [torch.optim.Adam(m.parameters(), lr=3e-3, weight_decay=1e-4, fused=True)
                            for m in self.members]
+        if spread not in ("posterior", "members"):
+            raise ValueError(f"spread must be posterior or members, got '{spread}'")
         self.linear = linear
         self.posterior = linear and spread == "posterior"
         # The ridge part: zero until the first fit (and for linear=False).
