@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from objectives import SyntheticProblem, TableObjective  # noqa: E402
+from suite import TABLES  # noqa: E402  (name: space, table, transfer split)
 
 from edalize_dse.diffuse.predictor import PredictorEnsemble  # noqa: E402
 from edalize_dse.encoding import SpaceEncoder  # noqa: E402
@@ -42,15 +43,13 @@ from edalize_dse.qor import QorScaler  # noqa: E402
 from edalize_dse.qor_constraints import column_scale, slacks  # noqa: E402
 from edalize_dse.store import Evaluation  # noqa: E402
 
-TABLES = {"gemmini_table": ("cores/spaces/gemmini_table.yml", "benchmarks/tables/gemmini_table.csv.gz"),
-          "gemmini_table2": ("cores/spaces/gemmini_table2.yml", "benchmarks/tables/gemmini_table2.csv.gz")}
 VARIANTS = ("linear+mlp", "linear+mlp, spread=members", "mlp", "linear")
 
 
 def load(name: str):
     """(space, successful evaluations) of a table or of 3,000 random points of a synthetic problem."""
     if name in TABLES:
-        table = TableObjective(*(HERE.parent / p for p in TABLES[name]))
+        table = TableObjective(*(HERE.parent / p for p in TABLES[name][:2]))
         return table.space, [Evaluation(k, table.points[k], "ok", dict(v)) for k, v in table.rows.items() if v]
     problem = SyntheticProblem(name)
     points = problem.space.enumerate_valid()
@@ -66,8 +65,8 @@ def predict(variant: str, x, y, x_test, seed: int):
     ensemble = PredictorEnsemble(x.shape[1], y.shape[1], linear=variant != "mlp",
                                  spread="members" if "spread=members" in variant else "posterior")
     if variant == "linear":
-        ensemble._fit_linear(x, y, None)
-        mean = ensemble._linear(x_test).numpy()
+        ensemble.fit_linear(x, y, None)
+        mean = ensemble.linear_part(x_test).numpy()
         return mean, np.zeros_like(mean)
     ensemble.fit(x, y, 300, torch.Generator().manual_seed(seed))  # a first round's epochs
     mean, spread = ensemble.predict(x_test)

@@ -226,8 +226,8 @@ def test_predictor_linear_part_learns_an_additive_qor_from_few_points_and_the_ml
     from edalize_dse.diffuse.predictor import PredictorEnsemble
 
     ridge_alone = PredictorEnsemble(10, 2)
-    ridge_alone._fit_linear(x, curved(x), None)
-    ridge_error = float(((ridge_alone._linear(x_test) - curved(x_test)) ** 2).mean())
+    ridge_alone.fit_linear(x, curved(x), None)
+    ridge_error = float(((ridge_alone.linear_part(x_test) - curved(x_test)) ** 2).mean())
     curved_error = _predictor_error(True, x, curved(x), x_test, curved(x_test))
     assert curved_error < 0.3 * ridge_error
 

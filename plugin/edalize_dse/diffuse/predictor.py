@@ -57,7 +57,7 @@ class PredictorEnsemble:
         self.inverse = torch.zeros(dim + 1, dim + 1, dtype=torch.float64)  # C, see the module's doc
         self.noise = torch.zeros(outputs, dtype=torch.float64)  # s2 per output
 
-    def _fit_linear(self, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor | None) -> None:
+    def fit_linear(self, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor | None) -> None:
         """Weighted ridge regression on every row (a prior row counts ``weight`` times)."""
         a = torch.cat([x, torch.ones(len(x), 1)], dim=1).double()
         w = torch.ones(len(x), dtype=torch.float64) if weights is None else weights.double()
@@ -71,7 +71,8 @@ class PredictorEnsemble:
         loo = (y.double() - a @ coef) / (1.0 - leverage.clamp(max=0.99))[:, None]
         self.noise = (loo ** 2 * w[:, None]).sum(dim=0) / w.sum()
 
-    def _linear(self, x: torch.Tensor) -> torch.Tensor:
+    def linear_part(self, x: torch.Tensor) -> torch.Tensor:
+        """The ridge part's prediction (zero before the first fit and with linear=False)."""
         return x @ self.weight + self.bias
 
     def fit(self, x: torch.Tensor, y: torch.Tensor, epochs: int, generator: torch.Generator,
@@ -79,8 +80,8 @@ class PredictorEnsemble:
         """``weights`` (one per row): the bootstrap draws rows with these relative
         probabilities, and the ridge part counts them alike."""
         if self.linear:
-            self._fit_linear(x, y, weights)
-        residual = y - self._linear(x)
+            self.fit_linear(x, y, weights)
+        residual = y - self.linear_part(x)
         for net, opt in zip(self.members, self.optimizers):
             if weights is None:
                 idx = torch.randint(0, x.shape[0], (x.shape[0],), generator=generator)
@@ -97,12 +98,12 @@ class PredictorEnsemble:
 
     def mean(self, x: torch.Tensor) -> torch.Tensor:
         """Differentiable ensemble mean (used for guidance)."""
-        return self._linear(x) + torch.stack([net(x) for net in self.members]).mean(dim=0)
+        return self.linear_part(x) + torch.stack([net(x) for net in self.members]).mean(dim=0)
 
     def each(self, x: torch.Tensor) -> torch.Tensor:
         """Every member's prediction, (members, rows, outputs): the ensemble as samples."""
         with torch.no_grad():
-            return self._linear(x) + torch.stack([net(x) for net in self.members])
+            return self.linear_part(x) + torch.stack([net(x) for net in self.members])
 
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and spread per output (the spread's two parts: see the module's doc)."""
