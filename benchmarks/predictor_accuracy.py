@@ -63,7 +63,7 @@ def predict(variant: str, x, y, x_test, seed: int):
     """(mean, spread) of a variant fitted on (x, y), at x_test."""
     torch.manual_seed(seed)
     ensemble = PredictorEnsemble(x.shape[1], y.shape[1], linear=variant != "mlp",
-                                 spread="members" if "spread=members" in variant else "posterior")
+                                 spread="members" if "spread=members" in variant else "linear+members")
     if variant == "linear":
         ensemble.fit_linear(x, y, None)
         mean = ensemble.linear_part(x_test).numpy()

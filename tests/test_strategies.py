@@ -253,7 +253,7 @@ def test_predictor_spread_grows_along_directions_the_data_has_not_pinned_down():
     unused = probe.clone()
     unused[:, 9] = 1.0
     spreads, ensembles = {}, {}
-    for kind in ("posterior", "members"):
+    for kind in ("linear+members", "members"):
         torch.manual_seed(0)
         ensembles[kind] = PredictorEnsemble(10, 1, spread=kind)
         ensembles[kind].fit(x, y, 100, torch.Generator().manual_seed(0))
@@ -261,11 +261,11 @@ def test_predictor_spread_grows_along_directions_the_data_has_not_pinned_down():
     # The MLPs' disagreement alone (the ridge part fits these points) does not see the
     # unused column; the ridge part's posterior spread does, up to its cap: the ridge
     # fit's leave-one-out error (s2), what a prediction misses by on an unseen point.
-    members, posterior = ([float(v.mean()) for v in spreads[k]] for k in ("members", "posterior"))
+    members, posterior = ([float(v.mean()) for v in spreads[k]] for k in ("members", "linear+members"))
     assert members[1] < 1.2 * members[0]
     assert posterior[1] > 1.5 * posterior[0]
-    capped = (spreads["members"][1] ** 2 + ensembles["posterior"].noise.float()).sqrt()
-    assert torch.allclose(spreads["posterior"][1], capped, rtol=1e-4)
+    capped = (spreads["members"][1] ** 2 + ensembles["linear+members"].noise.float()).sqrt()
+    assert torch.allclose(spreads["linear+members"][1], capped, rtol=1e-4)
 
 
 def test_strategy_options_parse_from_text():

@@ -39,18 +39,23 @@ from torch import nn
 RIDGE = 0.1
 
 
+def _with_intercept(x: torch.Tensor) -> torch.Tensor:
+    """Encoded rows with a trailing 1 (the intercept's column), in double precision."""
+    return torch.cat([x, torch.ones(len(x), 1)], dim=1).double()
+
+
 class PredictorEnsemble:
     def __init__(self, dim: int, outputs: int, members: int = 5, hidden: int = 64, linear: bool = True,
-                 spread: str = "posterior"):
+                 spread: str = "linear+members"):
         self.members = [nn.Sequential(nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
                                       nn.Linear(hidden, outputs)) for _ in range(members)]
         # fused: one kernel per step for all parameters (the same update, in about half the time on CPU).
         self.optimizers = [torch.optim.Adam(m.parameters(), lr=3e-3, weight_decay=1e-4, fused=True)
                            for m in self.members]
-        if spread not in ("posterior", "members"):
-            raise ValueError(f"spread must be posterior or members, got '{spread}'")
+        if spread not in ("linear+members", "members"):
+            raise ValueError(f"spread must be linear+members or members, got '{spread}'")
         self.linear = linear
-        self.posterior = linear and spread == "posterior"
+        self.posterior = linear and spread == "linear+members"
         # The ridge part: zero until the first fit (and for linear=False).
         self.weight = torch.zeros(dim, outputs)
         self.bias = torch.zeros(outputs)
@@ -59,7 +64,7 @@ class PredictorEnsemble:
 
     def fit_linear(self, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor | None) -> None:
         """Weighted ridge regression on every row (a prior row counts ``weight`` times)."""
-        a = torch.cat([x, torch.ones(len(x), 1)], dim=1).double()
+        a = _with_intercept(x)
         w = torch.ones(len(x), dtype=torch.float64) if weights is None else weights.double()
         penalty = RIDGE * torch.eye(a.shape[1], dtype=torch.float64)
         penalty[-1, -1] = 0.0
@@ -67,9 +72,13 @@ class PredictorEnsemble:
         coef = self.inverse @ (a.T @ (y.double() * w[:, None]))
         self.weight, self.bias = coef[:-1].float(), coef[-1].float()
         # Leave-one-out residuals of a linear smoother: r_i / (1 - h_i), h_i the row's leverage.
-        leverage = (a @ self.inverse * a).sum(dim=1) * w
+        leverage = self._reach(a) * w
         loo = (y.double() - a @ coef) / (1.0 - leverage.clamp(max=0.99))[:, None]
         self.noise = (loo ** 2 * w[:, None]).sum(dim=0) / w.sum()
+
+    def _reach(self, a: torch.Tensor) -> torch.Tensor:
+        """a' C a per row of ``a`` (encodings with the intercept's 1)."""
+        return (a @ self.inverse * a).sum(dim=1)
 
     def linear_part(self, x: torch.Tensor) -> torch.Tensor:
         """The ridge part's prediction (zero before the first fit and with linear=False)."""
@@ -110,10 +119,9 @@ class PredictorEnsemble:
         preds = self.each(x)
         variance = preds.var(dim=0)
         if self.posterior:
-            a = torch.cat([x, torch.ones(len(x), 1)], dim=1).double()
             # a' C a grows without bound along directions no point has pinned down (1 / RIDGE
             # per unit of length): capped at 1, the spread there is the ridge part's
             # leave-one-out error, what an unseen point's prediction misses by.
-            reach = (a @ self.inverse * a).sum(dim=1).clamp(max=1.0)
+            reach = self._reach(_with_intercept(x)).clamp(max=1.0)
             variance = variance + (reach[:, None] * self.noise).float()
         return preds.mean(dim=0), variance.sqrt()

@@ -202,7 +202,7 @@ class DiffusionStrategy(ModelBasedStrategy):
             # The predictor gains one output per QoR constraint: its scaled slack.
             self.predictor = PredictorEnsemble(self.encoder.dim, m + slack.shape[1],
                                                linear=self.predictor_kind == "linear+mlp",
-                                               spread="posterior" if self.spread == "linear+members" else "members")
+                                               spread=self.spread)
         dn.train(self.denoiser, x, 2 * yt - 1, self.train_steps if first else self.finetune_steps, gen,
                  self.denoiser_opt, weights=weights)
         self.predictor.fit(x, torch.tensor(np.hstack([y, slack_scaled]), dtype=torch.float32),
