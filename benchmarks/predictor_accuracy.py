@@ -13,12 +13,13 @@ its true value over the held-out *feasible* points (what the screen must
 order); with a QoR constraint, the ROC AUC of the predicted slack as a
 feasibility classifier; and the mean spread against the mean absolute error
 over all outputs (a spread far below the error makes the screen's optimism
-blind). Variants: ``linear+mlp`` (the default: ridge regression plus the MLP
-ensemble on its residual, spread with the ridge part's posterior), the same
-with ``spread=members`` (the MLPs' disagreement only; the same mean), ``mlp``
-(the ensemble alone) and ``linear`` (the ridge part alone, no spread). A
-synthetic problem's points are 3,000 valid points drawn at random from its
-space."""
+blind). Variants: ``quadratic+mlp`` (the default: ridge regression on the
+encoding and the squares of its ordinal columns, plus the MLP ensemble on its
+residual, spread with the ridge part's posterior), ``linear+mlp`` (the same
+without the squares), the same with ``spread=members`` (the MLPs' disagreement
+only; the same mean), ``mlp`` (the ensemble alone) and ``linear`` (the ridge
+part alone on the encoding, no spread). A synthetic problem's points are 3,000
+valid points drawn at random from its space."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ from edalize_dse.qor import QorScaler  # noqa: E402
 from edalize_dse.qor_constraints import column_scale, slacks  # noqa: E402
 from edalize_dse.store import Evaluation  # noqa: E402
 
-VARIANTS = ("linear+mlp", "linear+mlp, spread=members", "mlp", "linear")
+VARIANTS = ("quadratic+mlp", "linear+mlp", "linear+mlp, spread=members", "mlp", "linear")
 
 
 def load(name: str):
@@ -59,11 +60,13 @@ def load(name: str):
     return problem.space, [e for e in evs if e.qor]
 
 
-def predict(variant: str, x, y, x_test, seed: int):
-    """(mean, spread) of a variant fitted on (x, y), at x_test."""
+def predict(variant: str, x, y, x_test, seed: int, curved: list[int]):
+    """(mean, spread) of a variant fitted on (x, y), at x_test; ``curved``: the encoder's
+    ordinal columns, squared by the quadratic variant."""
     torch.manual_seed(seed)
     ensemble = PredictorEnsemble(x.shape[1], y.shape[1], linear=variant != "mlp",
-                                 spread="members" if "spread=members" in variant else "linear+members")
+                                 spread="members" if "spread=members" in variant else "linear+members",
+                                 curved=curved if variant.startswith("quadratic") else None)
     if variant == "linear":
         ensemble.fit_linear(x, y, None)
         mean = ensemble.linear_part(x_test).numpy()
@@ -92,7 +95,7 @@ def scores(space, evs, n: int, repeat: int) -> dict:
     feasible = (slack[test] <= 0).all(axis=1)
     out = {}
     for variant in VARIANTS:
-        mean, spread = predict(variant, x_all[train], y, x_all[test], repeat)
+        mean, spread = predict(variant, x_all[train], y, x_all[test], repeat, encoder.curved_columns())
         row = [spearmanr(mean[feasible, j], y_test[feasible, j])[0] for j in range(m)]
         if slack.shape[1]:
             row.append(roc_auc_score(feasible, -mean[:, m:].max(axis=1)))

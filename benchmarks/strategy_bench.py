@@ -47,7 +47,14 @@ the runs that did (how many did, of all).
 
 Outputs under ``--out`` (default benchmarks/results): ``strategies_<tag>.csv``
 (every run's ratio after every evaluation), ``strategies_<tag>.md`` (mean ± std
-per budget), ``hv_<objective>_<tag>.png``, ``controller_<tag>.csv`` (ask times)."""
+per budget), ``hv_<objective>_<tag>.png``, ``controller_<tag>.csv`` (ask times).
+
+``--keep STRATEGY ...``: those strategies' runs are not run (nor read from
+``--runs``) but read from the committed outputs of an earlier run of the same
+study (``strategies_<tag>.csv``, ``controller_<tag>.csv`` under ``--out``): after a
+change to one strategy, the baselines' hours of runs are not repeated. Whoever
+keeps a strategy vouches that it has not changed since those outputs were made;
+a kept run the outputs do not hold is an error naming it."""
 
 from __future__ import annotations
 
@@ -281,6 +288,9 @@ def main(argv=None):
     ap.add_argument("--runs", default=None,
                     help="folder of finished runs, read back instead of re-run (default build/strategy_runs/TAG)")
     ap.add_argument("--out", default=str(HERE / "results"))
+    ap.add_argument("--keep", nargs="+", default=[], metavar="STRATEGY",
+                    help="strategies whose runs are read from --out's strategies_TAG.csv and controller_TAG.csv "
+                         "(an earlier run of this study) instead of run")
     args = ap.parse_args(argv)
 
     options: dict = {}
@@ -300,7 +310,11 @@ def main(argv=None):
     runs.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results, todo, stale = {}, [], 0
+    kept = read_kept(Path(args.out), args.tag, [j for j in jobs if j[1] in args.keep])
     for job in jobs:
+        if job[1] in args.keep:
+            results[job[:3]] = (job[0], job[1], job[2], None, kept[job[:3]][1], 0)
+            continue
         saved = runs / run_file(*job)
         data = json.loads(saved.read_text()) if saved.is_file() else None
         if data is not None and len(data) > 6 and data[6] != strategy_defaults(job[1]):
@@ -310,7 +324,8 @@ def main(argv=None):
             results[job[:3]] = (job[0], *data[1:6])
         else:
             todo.append(job)
-    print(f"{len(jobs)} runs: {len(jobs) - len(todo)} read back from {runs}, {len(todo)} to run"
+    print(f"{len(jobs)} runs: {len(jobs) - len(todo) - len(kept)} read back from {runs}, {len(todo)} to run"
+          + (f", {len(kept)} kept from {args.out}" if kept else "")
           + (f" ({stale} saved under other strategy defaults)" if stale else ""), flush=True)
 
     def keep(job, res):
@@ -330,11 +345,36 @@ def main(argv=None):
             keep(job, run_one(*job))
     print(f"{len(todo)} runs in {time.perf_counter() - started:.0f} s")
     results = [results[job[:3]] for job in jobs]
-    curves = report(results, args, Path(args.out))
+    curves = report(results, args, Path(args.out), {key: curve for key, (curve, _) in kept.items()})
     return results, curves
 
 
-def report(results, args, out: Path):
+def read_kept(out: Path, tag: str, jobs: list) -> dict:
+    """{(problem, strategy, seed): (hypervolume ratio curve, ask seconds)} of the kept
+    jobs, from an earlier run's strategies_TAG.csv and controller_TAG.csv."""
+    if not jobs:
+        return {}
+    by_label: dict = {}
+    for name, column in ((f"strategies_{tag}.csv", "hv_ratio"), (f"controller_{tag}.csv", "ask_s")):
+        path = out / name
+        if not path.is_file():
+            raise SystemExit(f"--keep: {path} is not there; run the kept strategies (drop --keep)")
+        with open(path, newline="") as fh:
+            for row in csv.DictReader(fh):
+                key = (row["objective"], row["strategy"], int(row["seed"]))
+                by_label.setdefault(key, ([], []))[column == "ask_s"].append(float(row[column]))
+    kept = {}
+    for spec, strategy, seed, budget, *_ in jobs:
+        curve, asks = by_label.get((label(spec), strategy, seed), ([], []))
+        if len(curve) < budget:
+            raise SystemExit(f"--keep: {out / f'strategies_{tag}.csv'} has {len(curve)} of {budget} evaluations "
+                             f"of {label(spec)} {strategy} seed {seed}; run it (drop {strategy} from --keep)")
+        kept[(spec, strategy, seed)] = (curve, asks)
+    return kept
+
+
+def report(results, args, out: Path, kept: dict | None = None):
+    """``kept``: the curves of the runs read from earlier outputs (their rows are None)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -345,6 +385,9 @@ def report(results, args, out: Path):
     for spec in args.problems:
         mine = [r for r in results if r[0] == spec]
         reference = _objective(spec).reference()
+        if reference is None and kept and any(r[3] is None for r in mine):
+            raise SystemExit(f"--keep: {label(spec)} has no known front (the union of the runs' points is its "
+                             "reference), so every run must be run")
         if reference is None:  # no known front: the union of all runs
             union = np.array([row for r in mine for row in r[3] if row is not None], dtype=float)
             import moocore
@@ -353,7 +396,8 @@ def report(results, args, out: Path):
             ideal, nadir = front.min(axis=0), front.max(axis=0)
             reference = (ideal, nadir, normalized_hypervolume(front, ideal, nadir))
         for _, strategy, seed, rows, *_ in mine:
-            curves[(spec, strategy, seed)] = hv_curve(rows, *reference)
+            curves[(spec, strategy, seed)] = kept[(spec, strategy, seed)] if rows is None \
+                else hv_curve(rows, *reference)
 
     with open(out / f"strategies_{args.tag}.csv", "w", newline="") as fh:
         w = csv.writer(fh)

@@ -3,6 +3,8 @@ both tabulated ASAP7 benchmarks, and the transfer study on the tables.
 
     nice python benchmarks/suite.py            # make suite: the whole suite (hours)
     python benchmarks/suite.py --quick         # seconds: 2 seeds, small budgets, synthetic problems
+    # after a change to diffusion only: the baselines' results are read from benchmarks/results
+    nice python benchmarks/suite.py --keep nsga2 motpe sobol random
 
 Parts (``--parts``, default all three):
 
@@ -75,6 +77,9 @@ def run_part(tag: str, problems: list[str], strategies: list[str], conf: dict, a
             "--out", str(args.out), "--runs", str(Path(args.runs) / tag)]
     for option in args.option:
         argv += ["--option", option]
+    kept = [s for s in strategies if s in args.keep or strategy_bench.strategy_setup(s, {})[0] in args.keep]
+    if kept:
+        argv += ["--keep", *kept]
     _, curves = strategy_bench.main(argv)
     return curves
 
@@ -134,6 +139,9 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="runs in parallel (processes)")
     ap.add_argument("--option", action="append", default=[], metavar="STRATEGY:KEY=VALUE")
     ap.add_argument("--out", default=str(HERE / "results"))
+    ap.add_argument("--keep", nargs="+", default=[], metavar="STRATEGY",
+                    help="strategies (and their +prior rows) read from --out's results of an earlier suite "
+                         "instead of run (strategy_bench --keep)")
     ap.add_argument("--runs", default=str(ROOT / "build" / "strategy_runs"),
                     help="folder of finished runs (one subfolder per part), read back instead of re-run")
     args = ap.parse_args(argv)

@@ -122,6 +122,47 @@ def test_same_seed_and_prior_give_the_same_proposals(tmp_path, name):
     assert proposals(None) != with_prior
 
 
+def test_screen_optimism_moves_with_the_share_of_the_data_a_prior_holds(tmp_path):
+    space = load_space(write_space(tmp_path, TOY))
+    # Own data only: the screen's kappa is kappa.
+    alone = make_strategy("diffusion", space, 1, init_points=6, kappa=0.5, prior_kappa=1.0, stall_growth=1.0,
+                          **FAST["diffusion"])
+    run_rounds(alone, space, rounds=3)
+    assert alone.model_rounds >= 1 and alone.optimism() == 0.5
+    # 24 prior rows of weight 0.5 against the own rows: kappa + share * (prior_kappa - kappa),
+    # the share by weight, so it falls as the run's own results come in.
+    primed = make_strategy("diffusion", space, 1, kappa=0.5, prior_kappa=1.0, stall_growth=1.0,
+                           **FAST["diffusion"])
+    primed.warm_start(toy_prior(space), weight=0.5)
+    shares = []
+    for _ in range(3):
+        run_rounds(primed, space, rounds=1)
+        shares.append(primed.optimism())
+    own = [0, 4, 8]  # own results at each ask
+    assert shares == pytest.approx([0.5 + 0.5 * 12 / (12 + k) for k in own])
+    with pytest.raises(DseError, match="prior_kappa"):
+        make_strategy("diffusion", space, 1, prior_kappa=-1)
+
+
+def test_screen_optimism_grows_while_the_batches_add_nothing_to_the_front(tmp_path):
+    space = load_space(write_space(tmp_path, TOY))
+    strategy = make_strategy("diffusion", space, 2, init_points=6, kappa=0.5, stall_growth=2.0, **FAST["diffusion"])
+    run_rounds(strategy, space, rounds=2, batch=3)  # the initial design
+    kappas = []
+    for _ in range(4):
+        points = strategy.ask(2)
+        kappas.append(strategy.optimism())
+        # Every proposal measures far worse than anything seen: no batch reaches the front.
+        strategy.tell([Evaluation(space.point_id(p), p, "ok", {"f1": 1e3, "f2": 1e3}) for p in points])
+    # The first model round has nothing to judge; then x2 per stalled round, capped at 4x.
+    assert kappas == [0.5, 1.0, 2.0, 2.0]
+    # A batch that reaches the front ends the stall.
+    points = strategy.ask(2)
+    strategy.tell([Evaluation(space.point_id(p), p, "ok", {"f1": -1.0, "f2": -1.0}) for p in points])
+    strategy.ask(2)
+    assert strategy.stalled == 0 and strategy.optimism() == 0.5
+
+
 def test_prior_weight_zero_only_excludes(tmp_path):
     space = load_space(write_space(tmp_path, TOY))
     prior = toy_prior(space)

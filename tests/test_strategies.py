@@ -240,6 +240,43 @@ def test_predictor_linear_part_learns_an_additive_qor_from_few_points_and_the_ml
         (additive(x) ** 2).mean())
 
 
+CURVY = """
+name: curvy
+parameters:
+  size: {layer: hardware, type: pow2, low: 1, high: 64, default: 8}
+  flag: {layer: eda, type: bool, default: false}
+  mode: {layer: eda, type: choice, choices: [a, b, c], default: a}
+  two: {layer: eda, type: int, low: 0, high: 1, default: 0}
+  effort: {layer: eda, type: int, low: 0, high: 9, default: 0}
+objectives:
+  - {name: f1, goal: min}
+"""
+
+
+def test_predictor_squares_of_the_ordinal_columns_fit_a_bowl_from_few_points(tmp_path):
+    from edalize_dse.diffuse.predictor import PredictorEnsemble
+    from edalize_dse.encoding import SpaceEncoder
+
+    # Squares only where they are not constant: size and effort, not the bool, the one-hot
+    # columns of the choice, nor a two-level int.
+    encoder = SpaceEncoder(load_space(write_space(tmp_path, CURVY)))
+    assert encoder.dim == 7 and encoder.curved_columns() == [0, 6]
+    gen = torch.Generator().manual_seed(3)
+    x, x_test = (torch.rand(n, 7, generator=gen) * 2 - 1 for n in (24, 400))
+
+    def bowl(x):  # best at an inner value of column 0, plus a slope along column 6
+        return (x[:, :1] - 0.2) ** 2 + 0.5 * x[:, 6:7]
+
+    errors = {}
+    for curved in ([], [0, 6]):
+        ridge = PredictorEnsemble(7, 1, curved=curved)
+        ridge.fit_linear(x, bowl(x), None)
+        errors[len(curved)] = float(((ridge.linear_part(x_test) - bowl(x_test)) ** 2).mean())
+        spread = ridge.predict(x_test)[1]
+        assert spread.shape == (400, 1) and bool((spread > 0).all())
+    assert errors[2] < 0.2 * errors[0]
+
+
 def test_predictor_spread_grows_along_directions_the_data_has_not_pinned_down():
     from edalize_dse.diffuse.predictor import PredictorEnsemble
 

@@ -243,6 +243,31 @@ def test_suite_quick_runs_the_synthetic_problems_and_resumes(tmp_path, capsys):
     assert (tmp_path / "out" / "suite-quick.md").read_text() == text
 
 
+def test_suite_keeps_a_strategys_results_from_its_earlier_outputs_instead_of_running_it(tmp_path, capsys):
+    # After a change to one strategy the baselines are not run again: --keep reads their
+    # curves and ask times back from the committed CSVs, and the report is the same.
+    out = tmp_path / "out"
+    argv = ["--quick", "--parts", "synthetic", "--problems", "zdt3", "--strategies", "random", "sobol",
+            "--jobs", "1", "--out", str(out)]
+    assert suite.main(argv + ["--runs", str(tmp_path / "runs")]) == 0
+    text = (out / "suite-quick.md").read_text()
+    report = (out / "strategies_suite-synthetic-quick.md").read_text()
+    capsys.readouterr()
+    assert suite.main(argv + ["--runs", str(tmp_path / "fresh"), "--keep", "sobol"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 runs: 0 read back from" in printed and ", 2 to run, 2 kept from" in printed
+    assert (out / "suite-quick.md").read_text() == text
+    def sobol_cells(md):  # the kept row's cells, the ask times (rounded in the CSV) aside
+        return [line.split(" | ")[:-1] for line in md.splitlines() if "| sobol |" in line]
+
+    assert sobol_cells((out / "strategies_suite-synthetic-quick.md").read_text()) == sobol_cells(report) != []
+    assert not list((tmp_path / "fresh").rglob("*sobol*"))  # kept, so neither run nor saved
+    # A kept strategy the outputs do not hold is an error naming it, before anything runs.
+    with pytest.raises(SystemExit, match="motpe seed 0; run it"):
+        suite.main(["--quick", "--parts", "synthetic", "--problems", "zdt3", "--strategies", "random", "motpe",
+                    "--jobs", "1", "--out", str(out), "--runs", str(tmp_path / "fresh"), "--keep", "motpe"])
+
+
 def test_suite_transfer_part_runs_with_and_without_the_prior(tmp_path, capsys):
     assert suite.main(["--quick", "--parts", "transfer", "--strategies", "random", "--jobs", "1",
                        "--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")]) == 0

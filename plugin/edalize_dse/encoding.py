@@ -60,6 +60,18 @@ class SpaceEncoder:
         self._pool_oldest = 0  # where the next refresh starts replacing
         self._drawn_keys: tuple = (None, [])  # the last fresh pool and its keys
 
+    def curved_columns(self) -> list[int]:
+        """Columns of the ordinal parameters with more than two levels (int, pow2, float): a
+        QoR can bend along them (best at an inner value), which the square of the column
+        lets a linear model fit; a choice's one-hot columns and a bool square to a constant."""
+        columns = []
+        for p, (start, width) in zip(self.params, self.slices):
+            if p.type in ("int", "pow2", "float"):
+                values = p.values()
+                if values is None or len(values) > 2:
+                    columns.append(start)
+        return columns
+
     # ---- one parameter
     @staticmethod
     def _ordinal_position(p: Parameter, value) -> float:

@@ -44,6 +44,7 @@ class ModelBasedStrategy(Strategy):
         # One entry per model round: wall seconds of each part and in total.
         self.round_times: list[dict] = []
         self.data_weights = np.ones(0)  # per row of the latest round's data (see propose)
+        self.prior_rows = 0  # how many of those rows, the first ones, are the prior's
 
     def pending_points(self) -> list[dict]:
         # The canonical JSON of a point is the point itself, sorted: read it back.
@@ -57,6 +58,7 @@ class ModelBasedStrategy(Strategy):
         prior = usable(self.prior_data(), self.space.objectives)
         data = prior + usable(self.history, self.space.objectives)
         self.data_weights = np.array([self.prior_weight] * len(prior) + [1.0] * (len(data) - len(prior)))
+        self.prior_rows = len(prior)
         # A prior stands in for the initial design: it lasts init_points - len(prior) points.
         if own + len(prior) < self.init_points or len(data) < MIN_MODEL_POINTS:
             return self.design.next(n, seen, own)
