@@ -4,7 +4,7 @@ both tabulated ASAP7 benchmarks, and the transfer study on the tables.
     nice python benchmarks/suite.py            # make suite: the whole suite (hours)
     python benchmarks/suite.py --quick         # seconds: 2 seeds, small budgets, synthetic problems
     # after a change to diffusion only: the baselines' results are read from benchmarks/results
-    nice python benchmarks/suite.py --keep nsga2 motpe sobol random
+    nice python benchmarks/suite.py --strategies diffusion nsga2 motpe sobol random --keep nsga2 motpe sobol random
 
 Parts (``--parts``, default all three):
 

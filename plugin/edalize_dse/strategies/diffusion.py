@@ -7,8 +7,9 @@ One model round (after the Sobol initial design of ``ModelBasedStrategy``):
    normalised (``qor``; condition = 2 * normalised - 1, in [-1, 1] over the seen range);
 2. fine-tune: the denoiser (``diffuse.denoiser``; condition dropout for
    classifier-free guidance) and the predictor ensemble (``diffuse.predictor``:
-   a ridge regression on all points, solved each round, plus MLPs on what it
-   leaves) are trained from scratch in the first round and warm-started afterwards;
+   a ridge regression on all points and the squares of the ordinal columns,
+   solved each round, plus MLPs on what it leaves) are trained from scratch in
+   the first round and warm-started afterwards;
 3. targets: ``diffuse.targets`` picks conditioning targets on the front pushed
    toward the ideal point by an adaptive step;
 4. sample: DDIM with classifier-free guidance, steered by the predictor's
@@ -35,9 +36,11 @@ off for the ablations, ``reference`` (``seen`` or ``front`` for the whole batch
 instead of the default's half and half), ``exploit`` (part of the batch picked
 by the mean, kappa 0) and ``gain`` (``members``: the gain averaged over the
 ensemble's members, a Monte-Carlo expected improvement, instead of the gain of
-the optimistic mean) change the screen; ``predictor`` (``mlp``: without the ridge
-part, the predictor up to the sixth session) and ``spread`` (``members``: without
-the ridge part's posterior spread) are ablations (BENCHMARKS.md, issue 16).
+the optimistic mean) change the screen; ``predictor`` (``linear+mlp``: the ridge
+part without the squares, the seventh session's; ``mlp``: without the ridge part,
+the predictor up to the sixth session), ``spread`` (``members``: without the ridge
+part's posterior spread) and ``stall_growth`` (1: no stall rule) are ablations
+(BENCHMARKS.md, issue 16).
 
 With QoR constraints (``qor_constraints``) the rounds are constraint-aware: the
 predictor ensemble also predicts each constraint's scaled slack (<= 0: met);
