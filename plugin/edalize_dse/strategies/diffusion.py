@@ -19,10 +19,10 @@ One model round (after the Sobol initial design of ``ModelBasedStrategy``):
 6. screen: ``diffuse.screening`` keeps the ``n`` candidates with the largest
    greedy predicted hypervolume gain of the optimistic QoR (ensemble mean minus
    kappa spreads; kappa grows with the share of the data a prior holds and
-   while the batches stop reaching the front, ``optimism``); the first half of the batch is scored against a reference just
-   beyond the front (refining where the front is measured), the rest against one
-   beyond the seen range (reaching for pieces outside the front's box;
-   ``reference``).
+   while the batches stop reaching the front, ``optimism``); the first half of
+   the batch is scored against a reference just beyond the front (refining
+   where the front is measured), the rest against one beyond the seen range
+   (reaching for pieces outside the front's box; ``reference``).
 
 Besides the model's samples (a quarter of the candidates by default), the
 candidates include a share (``explore``, 0.25) of uniform points, a share
