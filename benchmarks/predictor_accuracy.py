@@ -13,10 +13,11 @@ its true value over the held-out *feasible* points (what the screen must
 order); with a QoR constraint, the ROC AUC of the predicted slack as a
 feasibility classifier; and the mean spread against the mean absolute error
 over all outputs (a spread far below the error makes the screen's optimism
-blind). Variants: ``quadratic+mlp`` (the default: ridge regression on the
-encoding and the squares of its ordinal columns, plus the MLP ensemble on its
-residual, spread with the ridge part's posterior), ``linear+mlp`` (the same
-without the squares), the same with ``spread=members`` (the MLPs' disagreement
+blind). Variants: ``quadratic+trend+mlp`` (the default: ridge regression on the
+encoding, the squares of its ordinal columns and the trends of its numeric
+choices, plus the MLP ensemble on its residual, spread with the ridge part's
+posterior), ``quadratic+mlp`` (without the trends), ``linear+mlp`` (without the
+squares too), the same with ``spread=members`` (the MLPs' disagreement
 only; the same mean), ``mlp`` (the ensemble alone) and ``linear`` (the ridge
 part alone on the encoding, no spread). A synthetic problem's points are 3,000
 valid points drawn at random from its space."""
@@ -44,7 +45,7 @@ from edalize_dse.qor import QorScaler  # noqa: E402
 from edalize_dse.qor_constraints import column_scale, slacks  # noqa: E402
 from edalize_dse.store import Evaluation  # noqa: E402
 
-VARIANTS = ("quadratic+mlp", "linear+mlp", "linear+mlp, spread=members", "mlp", "linear")
+VARIANTS = ("quadratic+trend+mlp", "quadratic+mlp", "linear+mlp", "linear+mlp, spread=members", "mlp", "linear")
 
 
 def load(name: str):
@@ -60,13 +61,14 @@ def load(name: str):
     return problem.space, [e for e in evs if e.qor]
 
 
-def predict(variant: str, x, y, x_test, seed: int, curved: list[int]):
-    """(mean, spread) of a variant fitted on (x, y), at x_test; ``curved``: the encoder's
-    ordinal columns, squared by the quadratic variant."""
+def predict(variant: str, x, y, x_test, seed: int, encoder: SpaceEncoder):
+    """(mean, spread) of a variant fitted on (x, y), at x_test: the quadratic variants
+    square the encoder's ordinal columns, the trend variant adds its numeric choices' trends."""
     torch.manual_seed(seed)
     ensemble = PredictorEnsemble(x.shape[1], y.shape[1], linear=variant != "mlp",
                                  spread="members" if "spread=members" in variant else "linear+members",
-                                 curved=curved if variant.startswith("quadratic") else None)
+                                 curved=encoder.curved_columns() if variant.startswith("quadratic") else None,
+                                 trends=encoder.trend_columns() if "trend" in variant else None)
     if variant == "linear":
         ensemble.fit_linear(x, y, None)
         mean = ensemble.linear_part(x_test).numpy()
@@ -95,7 +97,7 @@ def scores(space, evs, n: int, repeat: int) -> dict:
     feasible = (slack[test] <= 0).all(axis=1)
     out = {}
     for variant in VARIANTS:
-        mean, spread = predict(variant, x_all[train], y, x_all[test], repeat, encoder.curved_columns())
+        mean, spread = predict(variant, x_all[train], y, x_all[test], repeat, encoder)
         row = [spearmanr(mean[feasible, j], y_test[feasible, j])[0] for j in range(m)]
         if slack.shape[1]:
             row.append(roc_auc_score(feasible, -mean[:, m:].max(axis=1)))

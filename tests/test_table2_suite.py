@@ -280,6 +280,24 @@ def test_suite_transfer_part_runs_with_and_without_the_prior(tmp_path, capsys):
     assert "## Transfer" in text and "| table:gemmini_table#clock_period_ps=500 | random |" in text
 
 
+def test_transfer_ratio_is_the_mean_with_the_prior_over_the_mean_without_and_a_bound_when_runs_fall_short():
+    conf = dict(seeds=2, budgets=[50, 100])
+
+    def curve(reached_at):  # a hypervolume ratio that first reaches 95 % after reached_at evaluations
+        return [0.5] * (reached_at - 1) + [0.96] * (100 - reached_at + 1) if reached_at else [0.5] * 100
+
+    def ratio(without, with_prior):
+        curves = {("p", "s", k): curve(r) for k, r in enumerate(without)}
+        curves.update({("p", "s+prior", k): curve(r) for k, r in enumerate(with_prior)})
+        return suite.prior_ratio(curves, "p", "s", "s+prior", conf)
+
+    assert ratio([40, 60], [10, 20]) == "0.30x"
+    # A run without the prior that never got there needs more than the budget: counted as
+    # 100, the ratio is an upper bound (15 / 80).
+    assert ratio([60, None], [10, 20]) == "< 0.19x"
+    assert ratio([40, 60], [10, None]) == "—"  # a primed run fell short: no ratio
+
+
 def test_a_strategy_variant_is_a_row_of_its_own_with_its_options(tmp_path):
     name, opts, prior = strategy_bench.strategy_setup("diffusion@kappa=0,explore=0.1+prior",
                                                       {"diffusion": {"kappa": 1.0, "cfg_weight": 2.0}})

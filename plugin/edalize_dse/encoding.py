@@ -60,6 +60,16 @@ class SpaceEncoder:
         self._pool_oldest = 0  # where the next refresh starts replacing
         self._drawn_keys: tuple = (None, [])  # the last fresh pool and its keys
 
+    def varying_width(self) -> int:
+        """How many coordinates can differ between points: those of the parameters with
+        more than one value (a one-value parameter's coordinate is the same everywhere)."""
+        width = 0
+        for p, (_, block) in zip(self.params, self.slices):
+            values = p.values()
+            if values is None or len(values) > 1:
+                width += block
+        return width
+
     def curved_columns(self) -> list[int]:
         """Columns of the ordinal parameters with more than two levels (int, pow2, float): a
         QoR can bend along them (best at an inner value), which the square of the column
@@ -71,6 +81,27 @@ class SpaceEncoder:
                 if values is None or len(values) > 2:
                     columns.append(start)
         return columns
+
+    def trend_columns(self) -> list[tuple[int, int, list[float], list[float] | None]]:
+        """The numeric choices with more than two levels (a clock period, a memory size):
+        (start, width, positions, log positions) per parameter, each position the value's
+        place in [-1, 1] along its range (log positions: of the log, None unless every value
+        is positive). Their one-hot block says nothing of the order of the values; the
+        positions let a linear model carry a trend seen over some levels to others, such as
+        a timing slack over a clock it has no point at (BENCHMARKS.md, issue 16)."""
+        trends = []
+        for p, (start, width) in zip(self.params, self.slices):
+            values = p.choices if p.type == "choice" else []
+            if len(values) > 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                low, high = min(values), max(values)
+                if high == low:  # 0, 0.0 and -0.0: no order to speak of
+                    continue
+                positions = [2.0 * (v - low) / (high - low) - 1.0 for v in values]
+                logs = None
+                if low > 0:
+                    logs = [2.0 * math.log(v / low) / math.log(high / low) - 1.0 for v in values]
+                trends.append((start, width, positions, logs))
+        return trends
 
     # ---- one parameter
     @staticmethod

@@ -5,10 +5,15 @@ ordinal parameters' columns: a QoR best at an inner value of a parameter (DTLZ's
 distance variables, a bowl) is then in reach of the linear part from few points
 (DTLZ2 at 30 points: Spearman 0.933 / 0.963 / 0.975 against 0.901 / 0.938 /
 0.948), at a small cost on the tables at 16-30 points (BENCHMARKS.md, "The
-screen's optimism and the ridge part's squares"). Each MLP is trained on its own
-bootstrap resample of the data and from its own initial weights. The MLPs are
-kept between rounds and fine-tuned (warm start); the ridge part is solved
-again each round (closed form).
+screen's optimism and the ridge part's squares"). With ``trends`` (the default
+too), each numeric choice of more than two levels (a clock period, a memory
+size) adds its value and its log value: its one-hot block alone has no order, so
+a linear fit could neither share one slope over the levels nor carry a slope
+seen between two clocks to a third (table 2 at 30 points: Spearman 0.965 / 0.644
+/ 0.887 against 0.961 / 0.484 / 0.821; BENCHMARKS.md, "The ridge part's trends
+and the initial design"). Each MLP is trained on its own bootstrap resample of
+the data and from its own initial weights. The MLPs are kept between rounds and
+fine-tuned (warm start); the ridge part is solved again each round (closed form).
 
 Why a linear part: with the few dozen points a run has when it must choose
 well, most of a design space's QoR is additive in the encoded parameters
@@ -47,6 +52,14 @@ RIDGE = 0.1
 # the fit only where the data asks for one (at RIDGE the squares cost the tables' ranking at
 # 16-30 points: table 1's second objective 0.946 -> 0.879 at 16 points).
 SQUARE_RIDGE = 1.0
+# ... and on the one-hot columns of a numeric choice with a trend (``trends``): a hundred times
+# RIDGE, so its levels are read off the trend's two columns (value and log value, at RIDGE)
+# and a level departs from the trend only where the data insists. At RIDGE the one-hot
+# columns take most of a slope and the trend carries little of it to a level no point has:
+# fitted on table 2's 800 and 1000 ps rows, the ridge part misses the slack at 1250 and
+# 1600 ps by -531 ps on average without trends, by -351 / -248 / -177 / -139 with this
+# penalty at 1 / 3 / 10 / 100 (BENCHMARKS.md, "The ridge part's trends and the initial design").
+LEVEL_RIDGE = 10.0
 
 
 def _with_intercept(a: torch.Tensor) -> torch.Tensor:
@@ -56,9 +69,12 @@ def _with_intercept(a: torch.Tensor) -> torch.Tensor:
 
 class PredictorEnsemble:
     def __init__(self, dim: int, outputs: int, members: int = 5, hidden: int = 64, linear: bool = True,
-                 spread: str = "linear+members", curved: list[int] | None = None):
+                 spread: str = "linear+members", curved: list[int] | None = None,
+                 trends: list[tuple] | None = None):
         """``curved``: encoded columns (ordinal parameters with more than two levels) whose
-        squares join the ridge part's features."""
+        squares join the ridge part's features. ``trends``: numeric choices as
+        ``SpaceEncoder.trend_columns`` gives them, whose value (and log value) join the
+        features as linear maps of their one-hot blocks."""
         self.members = [nn.Sequential(nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
                                       nn.Linear(hidden, outputs)) for _ in range(members)]
         # fused: one kernel per step for all parameters (the same update, in about half the time on CPU).
@@ -69,7 +85,19 @@ class PredictorEnsemble:
         self.linear = linear
         self.posterior = linear and spread == "linear+members"
         self.curved = list(curved or [])
-        width = dim + len(self.curved)
+        # One row per trend column: the weights on the encoding that give the value's position
+        # (the one-hot block is -1/+1, so position = sum over the block of (x + 1) / 2 * p).
+        maps, self.levels = [], []
+        for start, block, *positions in trends or []:
+            self.levels += range(start, start + block)
+            for pos in positions:
+                if pos is not None:
+                    row = torch.zeros(dim)
+                    row[start:start + block] = torch.tensor(pos, dtype=torch.float32) / 2
+                    maps.append(row)
+        self.trend_map = torch.stack(maps, dim=1) if maps else torch.zeros(dim, 0)
+        self.trend_offset = self.trend_map.sum(dim=0)
+        width = dim + len(self.curved) + self.trend_map.shape[1]
         # The ridge part: zero until the first fit (and for linear=False).
         self.weight = torch.zeros(width, outputs)
         self.bias = torch.zeros(outputs)
@@ -77,15 +105,22 @@ class PredictorEnsemble:
         self.noise = torch.zeros(outputs, dtype=torch.float64)  # s2 per output
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The ridge part's features of encoded rows: the encoding, then the curved columns' squares."""
-        return torch.cat([x, x[:, self.curved] ** 2], dim=1) if self.curved else x
+        """The ridge part's features of encoded rows: the encoding, the curved columns'
+        squares, then the trends' positions (linear in x, so the guidance's gradient too)."""
+        parts = [x]
+        if self.curved:
+            parts.append(x[:, self.curved] ** 2)
+        if self.trend_map.shape[1]:
+            parts.append(x @ self.trend_map + self.trend_offset)
+        return torch.cat(parts, dim=1) if len(parts) > 1 else x
 
     def fit_linear(self, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor | None) -> None:
         """Weighted ridge regression on every row (a prior row counts ``weight`` times)."""
         a = _with_intercept(self.features(x))
         w = torch.ones(len(x), dtype=torch.float64) if weights is None else weights.double()
-        penalty = torch.diag(torch.tensor([RIDGE] * x.shape[1] + [SQUARE_RIDGE] * len(self.curved) + [0.0],
-                                          dtype=torch.float64))
+        encoded = [LEVEL_RIDGE if i in self.levels else RIDGE for i in range(x.shape[1])]
+        penalty = torch.diag(torch.tensor(encoded + [SQUARE_RIDGE] * len(self.curved)
+                                          + [RIDGE] * self.trend_map.shape[1] + [0.0], dtype=torch.float64))
         self.inverse = torch.linalg.inv(a.T @ (a * w[:, None]) + penalty)
         coef = self.inverse @ (a.T @ (y.double() * w[:, None]))
         self.weight, self.bias = coef[:-1].float(), coef[-1].float()

@@ -7,9 +7,9 @@ One model round (after the Sobol initial design of ``ModelBasedStrategy``):
    normalised (``qor``; condition = 2 * normalised - 1, in [-1, 1] over the seen range);
 2. fine-tune: the denoiser (``diffuse.denoiser``; condition dropout for
    classifier-free guidance) and the predictor ensemble (``diffuse.predictor``:
-   a ridge regression on all points and the squares of the ordinal columns,
-   solved each round, plus MLPs on what it leaves) are trained from scratch in
-   the first round and warm-started afterwards;
+   a ridge regression on all points, the squares of the ordinal columns and the
+   numeric choices' trends, solved each round, plus MLPs on what it leaves) are
+   trained from scratch in the first round and warm-started afterwards;
 3. targets: ``diffuse.targets`` picks conditioning targets on the front pushed
    toward the ideal point by an adaptive step;
 4. sample: DDIM with classifier-free guidance, steered by the predictor's
@@ -36,9 +36,10 @@ off for the ablations, ``reference`` (``seen`` or ``front`` for the whole batch
 instead of the default's half and half), ``exploit`` (part of the batch picked
 by the mean, kappa 0) and ``gain`` (``members``: the gain averaged over the
 ensemble's members, a Monte-Carlo expected improvement, instead of the gain of
-the optimistic mean) change the screen; ``predictor`` (``linear+mlp``: the ridge
-part without the squares, the seventh session's; ``mlp``: without the ridge part,
-the predictor up to the sixth session), ``spread`` (``members``: without the ridge
+the optimistic mean) change the screen; ``predictor`` (``quadratic+mlp``: the
+ridge part without the trends, the eighth session's; ``linear+mlp``: without the
+squares too, the seventh session's; ``mlp``: without the ridge part, the
+predictor up to the sixth session), ``spread`` (``members``: without the ridge
 part's posterior spread) and ``stall_growth`` (1: no stall rule) are ablations
 (BENCHMARKS.md, issue 16).
 
@@ -82,12 +83,15 @@ SCREEN_CAP = 1024
 SAMPLED_CAP = 256
 # The most the screen's optimism grows in a stall (``stall_growth``, ``optimism``).
 STALL_CAP = 4.0
+# The predictor's variants (``predictor``), the default first.
+PREDICTORS = ("quadratic+trend+mlp", "quadratic+mlp", "linear+mlp", "mlp")
 
 
 class DiffusionStrategy(ModelBasedStrategy):
     name = "diffusion"
     OPTIONS = {
-        "init_points": "Sobol points before the models are used (default 10)",
+        "init_points": "Sobol points before the models are used (default 0: a third of the encoding's varying "
+                       "coordinates, at least 8)",
         "candidates": "points sampled from the diffusion model per round, before screening (default 256)",
         "targets": "conditioning targets per round (default 16)",
         "ddim_steps": "DDIM sampling steps (default 20)",
@@ -124,20 +128,21 @@ class DiffusionStrategy(ModelBasedStrategy):
                       "the candidates (0: only the candidates; default 0)",
         "screen": "how the batch is chosen from the candidates: hv (greedy predicted hypervolume gain; "
                   "default) or random (no screening, an ablation)",
-        "predictor": "the QoR predictor: quadratic+mlp (a ridge regression on all points, on the encoding and the "
-                     "squares of its ordinal columns, plus the MLP ensemble on what it leaves; default), linear+mlp "
-                     "(the same without the squares) or mlp (the MLP ensemble alone)",
+        "predictor": "the QoR predictor: quadratic+trend+mlp (a ridge regression on all points, on the encoding, "
+                     "the squares of its ordinal columns and the value and log value of each numeric choice of "
+                     "more than two levels, plus the MLP ensemble on what it leaves; default), quadratic+mlp "
+                     "(without the trends), linear+mlp (without the squares too) or mlp (the MLP ensemble alone)",
         "spread": "the predictor's uncertainty the screen uses: linear+members (the ridge part's posterior spread "
                   "plus the MLPs' disagreement; default) or members (the MLPs' disagreement only)",
     }
 
-    def __init__(self, space, seed: int = 0, init_points: int = 10, candidates: int = 256, targets: int = 16,
+    def __init__(self, space, seed: int = 0, init_points: int = 0, candidates: int = 256, targets: int = 16,
                  ddim_steps: int = 20, cfg_weight: float = 1.0, guide_scale: float = 2.0, train_steps: int = 1500,
                  finetune_steps: int = 300, kappa: float = 0.5, prior_kappa: float = 1.0, stall_growth: float = 1.5,
                  explore: float = 0.25, local: float = 0.0, recombine: float = 0.0, density: float = 0.5,
                  reference: str = "mixed", exploit: float = 0.0, target_rule: str = "hv", screen: str = "hv",
                  screen_all: int = 0, gain: str = "optimistic",
-                 predictor: str = "quadratic+mlp", spread: str = "linear+members"):
+                 predictor: str = "quadratic+trend+mlp", spread: str = "linear+members"):
         super().__init__(space, seed, init_points)
         self.candidates = int(candidates)
         self.targets = int(targets)
@@ -174,8 +179,8 @@ class DiffusionStrategy(ModelBasedStrategy):
         if self.gain not in ("optimistic", "members"):
             raise ValueError(f"gain must be optimistic or members, got '{self.gain}'")
         self.predictor_kind = str(predictor)
-        if self.predictor_kind not in ("quadratic+mlp", "linear+mlp", "mlp"):
-            raise ValueError(f"predictor must be quadratic+mlp, linear+mlp or mlp, got '{self.predictor_kind}'")
+        if self.predictor_kind not in PREDICTORS:
+            raise ValueError(f"predictor must be one of {', '.join(PREDICTORS)}, got '{self.predictor_kind}'")
         self.spread = str(spread)
         if self.spread not in ("linear+members", "members"):
             raise ValueError(f"spread must be linear+members or members, got '{self.spread}'")
@@ -248,7 +253,8 @@ class DiffusionStrategy(ModelBasedStrategy):
             # The predictor gains one output per QoR constraint: its scaled slack.
             self.predictor = PredictorEnsemble(
                 self.encoder.dim, m + slack.shape[1], linear=self.predictor_kind != "mlp", spread=self.spread,
-                curved=self.encoder.curved_columns() if self.predictor_kind == "quadratic+mlp" else None)
+                curved=self.encoder.curved_columns() if "quadratic" in self.predictor_kind else None,
+                trends=self.encoder.trend_columns() if "trend" in self.predictor_kind else None)
         dn.train(self.denoiser, x, 2 * yt - 1, self.train_steps if first else self.finetune_steps, gen,
                  self.denoiser_opt, weights=weights)
         self.predictor.fit(x, torch.tensor(np.hstack([y, slack_scaled]), dtype=torch.float32),

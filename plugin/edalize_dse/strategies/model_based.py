@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from abc import abstractmethod
 
@@ -30,15 +31,23 @@ from edalize_dse.strategies.sobol import SobolDesign
 log = logging.getLogger("edalize_dse.strategies")
 
 MIN_MODEL_POINTS = 4
+# init_points=0 (``diffusion``'s default): the initial design is a third of the encoding's
+# varying coordinates, at least AUTO_INIT_MIN points. A narrow space needs few points before a
+# model round helps (the synthetic problems, 8 coordinates: 8 points instead of 12 gain at
+# every budget), a wide one more (table 2, 41: 8 instead of 16 cost 32 evaluations to 95 %;
+# BENCHMARKS.md, "The ridge part's trends and the initial design").
+AUTO_INIT_MIN = 8
+AUTO_INIT_SHARE = 1 / 3
 
 
 class ModelBasedStrategy(Strategy):
     def __init__(self, space, seed: int = 0, init_points: int = 10):
         super().__init__(space, seed)
-        if int(init_points) < 1:
-            raise ValueError(f"init_points must be at least 1, got {init_points}")
-        self.init_points = int(init_points)
+        if int(init_points) < 0:
+            raise ValueError(f"init_points must be at least 1 (or 0: by the space's width), got {init_points}")
         self.encoder = SpaceEncoder(space)
+        self.init_points = int(init_points) or max(AUTO_INIT_MIN,
+                                                   math.ceil(AUTO_INIT_SHARE * self.encoder.varying_width()))
         self.design = SobolDesign(self.encoder, seed)
         self.model_rounds = 0
         # One entry per model round: wall seconds of each part and in total.
