@@ -87,9 +87,9 @@ class PredictorEnsemble:
         self.curved = list(curved or [])
         # One row per trend column: the weights on the encoding that give the value's position
         # (the one-hot block is -1/+1, so position = sum over the block of (x + 1) / 2 * p).
-        maps, self.levels = [], []
+        maps, self.levels = [], set()
         for start, block, *positions in trends or []:
-            self.levels += range(start, start + block)
+            self.levels.update(range(start, start + block))
             for pos in positions:
                 if pos is not None:
                     row = torch.zeros(dim)

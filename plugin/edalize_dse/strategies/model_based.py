@@ -3,7 +3,8 @@
 timed and logged.
 
 The initial design lasts until ``init_points`` points have been asked (evaluated
-or pending) and at least ``MIN_MODEL_POINTS`` of them succeeded; a model round
+or pending; ``init_points`` 0: a number by the encoding's width, ``AUTO_INIT_*``)
+and at least ``MIN_MODEL_POINTS`` of them succeeded; a model round
 works from the successful evaluations only (failed points are never QoR data,
 and never asked again since they are in ``evaluated``).
 
