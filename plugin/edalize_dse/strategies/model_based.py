@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from abc import abstractmethod
 
@@ -35,10 +34,10 @@ MIN_MODEL_POINTS = 4
 # init_points=0 (``diffusion``'s default): the initial design is a third of the encoding's
 # varying coordinates, at least AUTO_INIT_MIN points. A narrow space needs few points before a
 # model round helps (the synthetic problems, 8 coordinates: 8 points instead of 12 gain at
-# every budget), a wide one more (table 2, 41: 8 instead of 16 cost 32 evaluations to 95 %;
+# most budgets), a wide one more (table 2, 41: 8 instead of 16 cost 44 evaluations to 95 %;
 # BENCHMARKS.md, "The ridge part's trends and the initial design").
 AUTO_INIT_MIN = 8
-AUTO_INIT_SHARE = 1 / 3
+AUTO_INIT_DIVISOR = 3
 
 
 class ModelBasedStrategy(Strategy):
@@ -47,8 +46,9 @@ class ModelBasedStrategy(Strategy):
         if int(init_points) < 0:
             raise ValueError(f"init_points must be at least 1 (or 0: by the space's width), got {init_points}")
         self.encoder = SpaceEncoder(space)
+        # (-(-a // b): a / b rounded up, in integers.)
         self.init_points = int(init_points) or max(AUTO_INIT_MIN,
-                                                   math.ceil(AUTO_INIT_SHARE * self.encoder.varying_width()))
+                                                   -(-self.encoder.varying_width() // AUTO_INIT_DIVISOR))
         self.design = SobolDesign(self.encoder, seed)
         self.model_rounds = 0
         # One entry per model round: wall seconds of each part and in total.
