@@ -87,9 +87,9 @@ class PredictorEnsemble:
         self.curved = list(curved or [])
         # One row per trend column: the weights on the encoding that give the value's position
         # (the one-hot block is -1/+1, so position = sum over the block of (x + 1) / 2 * p).
-        maps, self.levels = [], set()
+        maps, levels = [], set()
         for start, block, *positions in trends or []:
-            self.levels.update(range(start, start + block))
+            levels.update(range(start, start + block))
             for pos in positions:
                 if pos is not None:
                     row = torch.zeros(dim)
@@ -98,6 +98,10 @@ class PredictorEnsemble:
         self.trend_map = torch.stack(maps, dim=1) if maps else torch.zeros(dim, 0)
         self.trend_offset = self.trend_map.sum(dim=0)
         width = dim + len(self.curved) + self.trend_map.shape[1]
+        # The ridge penalty per feature, then 0 for the intercept (see RIDGE and below it).
+        self.penalty = torch.diag(torch.tensor([LEVEL_RIDGE if i in levels else RIDGE for i in range(dim)]
+                                               + [SQUARE_RIDGE] * len(self.curved)
+                                               + [RIDGE] * self.trend_map.shape[1] + [0.0], dtype=torch.float64))
         # The ridge part: zero until the first fit (and for linear=False).
         self.weight = torch.zeros(width, outputs)
         self.bias = torch.zeros(outputs)
@@ -118,10 +122,7 @@ class PredictorEnsemble:
         """Weighted ridge regression on every row (a prior row counts ``weight`` times)."""
         a = _with_intercept(self.features(x))
         w = torch.ones(len(x), dtype=torch.float64) if weights is None else weights.double()
-        encoded = [LEVEL_RIDGE if i in self.levels else RIDGE for i in range(x.shape[1])]
-        penalty = torch.diag(torch.tensor(encoded + [SQUARE_RIDGE] * len(self.curved)
-                                          + [RIDGE] * self.trend_map.shape[1] + [0.0], dtype=torch.float64))
-        self.inverse = torch.linalg.inv(a.T @ (a * w[:, None]) + penalty)
+        self.inverse = torch.linalg.inv(a.T @ (a * w[:, None]) + self.penalty)
         coef = self.inverse @ (a.T @ (y.double() * w[:, None]))
         self.weight, self.bias = coef[:-1].float(), coef[-1].float()
         # Leave-one-out residuals of a linear smoother: r_i / (1 - h_i), h_i the row's leverage.
