@@ -28,10 +28,11 @@ class OrfsData:
     """ORFS reference data (the variable list and the ASAP7 designs' metric rules), read
     from a real checkout ($FLOW_HOME/flow/...) or from the copy in ../shared/orfs."""
 
-    def __init__(self, variables: Path, designs: Path, origin: str):
+    def __init__(self, variables: Path, designs: Path, origin: str, configs: Path | None = None):
         self.variables = variables  # variables.yaml
         self.designs = designs  # <design>/rules-base.json
         self.origin = origin
+        self.configs = configs  # <design>/config.mk (with rules-base.json) of designs to import and run
 
     def rules(self, design: str) -> Path:
         return self.designs / design / "rules-base.json"
@@ -44,9 +45,10 @@ def find_orfs_data(environ=os.environ, shared: Path = SHARED_ORFS_DATA) -> "Orfs
     for flow in ([Path(flow_home), Path(flow_home) / "flow"] if flow_home else []):
         variables, designs = flow / "scripts" / "variables.yaml", flow / "designs" / "asap7"
         if variables.is_file() and any(designs.glob("*/rules-base.json")):
-            return OrfsData(variables, designs, f"FLOW_HOME={flow_home}")
+            return OrfsData(variables, designs, f"FLOW_HOME={flow_home}", designs)
     if (shared / "variables.yaml").is_file():
-        return OrfsData(shared / "variables.yaml", shared / "asap7", str(shared))
+        configs = shared / "designs"
+        return OrfsData(shared / "variables.yaml", shared / "asap7", str(shared), configs if configs.is_dir() else None)
     return ("OpenROAD-flow-scripts reference data not found: set FLOW_HOME to an ORFS checkout "
             f"(flow/scripts/variables.yaml, flow/designs/asap7/*/rules-base.json) or provide {shared}")
 

@@ -58,7 +58,12 @@ def test_defaults_render_a_flat_speed_run_with_orfs_dont_use(tmp_path, platform_
     for pattern in ORFS_ASAP7_DONT_USE.split():
         assert f"-dont_use {pattern}" in ys
     assert "-script abc_speed.abc" in ys and (work / "abc_speed.abc").is_file()
-    assert "buffer -p" in (work / "abc_speed.abc").read_text()
+    abc = (work / "abc_speed.abc").read_text()
+    # ORFS's driver and load for ABC, depth rounds, then buffering and sizing against them.
+    assert "buffer -c -p" in abc and abc.count("&if -g -K 6") == 3 and "upsize -c -D 1000" in abc
+    assert (work / "abc.constr").read_text() == "set_driving_cell BUFx2_ASAP7_75t_R\nset_load 3.898\n"
+    assert "-constr abc.constr" in ys
+    assert "source repair.tcl" in texts["sta.tcl"] and "write_verilog netlist_repaired.v" in texts["sta.tcl"]
     assert "set_input_delay 0 -clock clk" in texts["sta.tcl"]
     # RTL is named relative to the run folder: the output directory is not in the scripts.
     assert "read_verilog -sv ../rtl/gemmini_mesh.v" in ys and "read_verilog -sv ../rtl/gemmini.v" in ys
@@ -72,7 +77,7 @@ def test_each_knob_changes_the_scripts(tmp_path, platform_dir, tools):
                                       "ASAP7_USE_VT": "LVT RVT", "DONT_USE_CELLS": "SDF* ICG*"})
     ys, sta = texts["synth.ys"], texts["sta.tcl"]
     assert "synth -top gemmini -booth\n" in ys  # hierarchy kept, Booth on
-    assert "dfflibmap -prepare" in ys and "abc -dff -D 800 -script abc_balanced.abc" in ys
+    assert "dfflibmap -prepare" in ys and "abc -dff -D 800 -constr abc.constr -script abc_balanced.abc" in ys
     abc = (work / "abc_balanced.abc").read_text()
     assert "buffer -N 8 -p" in abc and "dretime" in abc and "&nf -p -D 800" in abc
     assert "set_input_delay 160 -clock clk" in sta and "set_output_delay 160 -clock clk" in sta

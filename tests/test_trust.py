@@ -212,13 +212,13 @@ def test_check_space_checks_names_against_the_core(tmp_path, platform_dir):
 
 
 def test_flop_cells_and_a_log_without_false_problems(tmp_path, platform_dir, tools):
-    """Flops map to DFFHQx4 by default (this flow has no sizing step after synthesis, so an
-    x1 flop would drive its whole fanout); flop_cells=x1 maps ORFS's DFFHQNx1, 20 % smaller."""
+    """Flops map to ORFS's DFFHQNx1 by default (the repair sizes those that drive much);
+    flop_cells=x4 keeps the non-inverting DFFHQx4, 25 % larger. Repair off: the flops as mapped."""
     gen = get_generator("core", core=write_core(tmp_path), clock_port="wb_clk_i")
     design = gen.generate(gen.resolve({"W": 8}), tmp_path / "p" / "rtl")
     flow = get_flow("synth", cache=False)
-    strong, _ = flow.run(design, {}, tmp_path / "p" / "x4")
-    small, _ = flow.run(design, {"flop_cells": "x1"}, tmp_path / "p" / "x1")
+    strong, _ = flow.run(design, {"flop_cells": "x4", "repair": 0}, tmp_path / "p" / "x4")
+    small, _ = flow.run(design, {"repair": 0}, tmp_path / "p" / "x1")
     x4 = (tmp_path / "p" / "x4" / "netlist.v").read_text()
     x1 = (tmp_path / "p" / "x1" / "netlist.v").read_text()
     assert "DFFHQx4_ASAP7_75t_R" in x4 and "DFFHQNx1" not in x4

@@ -1,5 +1,6 @@
-"""Zero-configuration start: a core whose target only says `flow: dse` (generator core),
-with no design-space file, explores a default space and writes it for the user."""
+"""Zero-configuration start: a core whose target only says `flow: dse` (no generator
+option, no design-space file) explores its own RTL in a default space and writes it for
+the user."""
 
 import shutil
 import subprocess
@@ -31,7 +32,6 @@ targets:
     flow: dse
     toplevel: mac_lanes
     parameters: [WIDTH, LANES, PIPE]
-    flow_options: {generator: core}
 """
 
 
@@ -66,3 +66,5 @@ def test_core_without_space_file_explores_four_points_and_writes_its_space(tmp_p
     summary = yaml.safe_load((results / "summary.json").read_text())
     assert summary["counts"]["evaluations"] == 4 and summary["counts"]["ok"] == 4
     assert summary["space_file"] == str(written)
+    run_config = yaml.safe_load((results.parent / "dse-run.json").read_text())
+    assert run_config["flow"]["generator"] == "core"  # no generator option: the core's own RTL

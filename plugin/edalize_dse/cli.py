@@ -196,6 +196,19 @@ def _options(args) -> int:
     return 0
 
 
+def _import_orfs(args) -> int:
+    from edalize_dse.orfs_import import import_orfs
+
+    core, space, design = import_orfs(args.config, args.to, args.flow_variant, args.link)
+    cores_root = core.parent.parent
+    print(f"Imported {design.name} (top {design.top}, {len(design.verilog_files)} RTL files, SDC {design.sdc.name}"
+          + (f", {len(design.macro_libs)} macro liberty view(s)" if design.macro_libs else "")
+          + (", SystemVerilog through slang" if design.frontend == "slang" else "") + ")")
+    print(f"  core:  {core}\n  space: {space}")
+    print(f"Run it: fusesoc --cores-root {cores_root} run --target=dse orfs:asap7:{design.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edalize-dse", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"edalize-dse {__version__}")
@@ -232,6 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     opt = sub.add_parser("options", help="every run option, grouped by concern (a Markdown table)")
     opt.set_defaults(func=_options)
+
+    imp = sub.add_parser("import-orfs", help="an OpenROAD-flow-scripts design (its config.mk) as a FuseSoC core "
+                                             "and design-space file for 'fusesoc run --target=dse'")
+    imp.add_argument("config", help="the design's config.mk (in an ORFS tree, or a design folder with src/)")
+    imp.add_argument("--to", default=".", help="folder to write <name>/<name>.core and its space into (default .)")
+    imp.add_argument("--flow-variant", help="FLOW_VARIANT the config.mk is read with (default: none, as ORFS's base)")
+    imp.add_argument("--link", action="store_true", help="link the design's files into the core folder instead of "
+                                                         "copying them (edits to the RTL then reach the core)")
+    imp.set_defaults(func=_import_orfs)
 
     chk = sub.add_parser("check-space", help="validate a design-space file and describe it")
     chk.add_argument("space")

@@ -24,13 +24,19 @@ DEFAULT_SPACE_FILE = "default_space.yml"
 OBJECTIVES = (("area_um2", "min"), ("power_mw", "min"), ("fmax_mhz", "max"))
 
 
-def _eda_choices(flow) -> dict:
-    """knob -> the values the default space tries (its default first), for the knobs of ``flow``."""
+def _eda_choices(flow, clock_ps=None) -> dict:
+    """knob -> the values the default space tries (its default first), for the knobs of ``flow``;
+    ``clock_ps`` is the design's own clock (its SDC), else the knob's default."""
     from edalize_dse.flows.synth import abc_scripts
 
-    clock = flow.KNOBS["clock_period_ps"].default if "clock_period_ps" in flow.KNOBS else 1000
+    if clock_ps:  # a design that has its own clock: closer steps around it
+        clock = clock_ps
+        periods = [clock, round(clock * 0.8, 3), round(clock * 1.25, 3)]
+    else:
+        clock = flow.KNOBS["clock_period_ps"].default if "clock_period_ps" in flow.KNOBS else 1000
+        periods = [clock, clock // 2, clock * 2]
     wanted = {
-        "clock_period_ps": [clock, clock // 2, clock * 2],
+        "clock_period_ps": periods,
         "ASAP7_USE_VT": ["RVT", "LVT", "SLVT"],
         "abc_script": [s for s in ("speed", "area", "balanced") if s in abc_scripts()],
         "booth": [0, 1],
@@ -53,7 +59,7 @@ def _around(value) -> list | None:
     return sorted({max(1, value // 2), value, value * 2})
 
 
-def default_space(name: str, vlogparams: dict, flow) -> dict:
+def default_space(name: str, vlogparams: dict, flow, clock_ps=None) -> dict:
     """The space document (as YAML would load it) for a core's vlogparams and a flow."""
     parameters = {}
     for pname, value in vlogparams.items():
@@ -61,7 +67,7 @@ def default_space(name: str, vlogparams: dict, flow) -> dict:
         if values:
             parameters[pname] = {"layer": "hardware", "type": "choice", "choices": values, "default": value,
                                  "description": f"vlogparam (core value {value})"}
-    for knob, values in _eda_choices(flow).items():
+    for knob, values in _eda_choices(flow, clock_ps).items():
         parameters[knob] = {"layer": "eda", "type": "choice", "choices": values, "default": values[0],
                             "description": flow.KNOBS[knob].meaning}
     return {"name": f"{name}_default",

@@ -109,7 +109,7 @@ class RunConfig:
     def flow_options(self) -> dict:
         caching = self.cache_dir != "off"
         return dict(timeout_s=self.tool_timeout, cache=caching, cache_dir=self.cache_dir if caching else None,
-                    activity=self.activity)
+                    activity=self.activity, frontend=self.frontend)
 
 
 @dataclass
@@ -140,7 +140,8 @@ def check_inputs(config: RunConfig) -> Prepared:
         constraints_source = "run option qor_constraints"
         space.qor_constraints = parse_qor_constraints(config.qor_constraints, constraints_source)
     generator = get_generator(config.generator, core=config.core, chipyard_root=config.chipyard_root,
-                              timeout_s=config.tool_timeout, clock_port=config.clock_port)
+                              timeout_s=config.tool_timeout, clock_port=config.clock_port,
+                              frontend=config.frontend)
     if hasattr(generator, "check"):
         generator.check()  # an external generator's checkout
     flows = [get_flow(name, **config.flow_options()) for name in config.fidelity.split("+")]
@@ -183,8 +184,10 @@ def check_inputs(config: RunConfig) -> Prepared:
     if broken:
         raise SpaceError(space.path, f"the default point is not a valid {generator.name} configuration: {broken[0]}")
     if config.executor == "local":  # elsewhere each node finds its own platform (executors.check_nodes)
+        corner = space.parameters.get("CORNER")
+        corners = (corner.values() or [corner.default]) if corner is not None else ["TC"]
         for flow in flows:
-            flow.check_platform()
+            flow.check_platform(corners=list(corners))
     prior = None
     if config.prior:
         from edalize_dse.prior import load_prior

@@ -83,8 +83,28 @@ def parse_sta_log(log: Path) -> dict:
     values = {}
     power = {}
     macro_rows = None  # per-instance power of the macros, when the script asked for it
+    slew_rows = None  # report_check_types -max_transition rows, when the script asked for them
+    clocks = {}
+    untimed = []
     for line in text.splitlines():
         stripped = line.strip()
+        if stripped.startswith("DSE_UNTIMED "):
+            untimed.append(" ".join(stripped.split()[1:3]))
+            continue
+        if stripped == "DSE_SLEW_BEGIN":
+            slew_rows = []
+            continue
+        if stripped == "DSE_SLEW_END":
+            values["max_slew_violations"] = str(sum(1 for row in slew_rows if row.endswith("(VIOLATED)")))
+            slew_rows = None
+            continue
+        if slew_rows is not None:
+            slew_rows.append(stripped)
+            continue
+        if stripped.startswith("DSE_CLOCK "):
+            name, period, slack, achieved = stripped.split()[1:5]
+            clocks[name] = {"period_ps": float(period), "slack_ps": float(slack), "achieved_ps": float(achieved)}
+            continue
         if stripped.startswith("DSE_MACRO_POWER_BEGIN"):
             macro_rows = []
             continue
@@ -128,8 +148,11 @@ def parse_sta_log(log: Path) -> dict:
         power["macro"] = instances
         power["combinational"] = max(0.0, power["combinational"] - instances)
     try:
+        known = ("wns_ps", "tns_ps", "period_ps")
+        extra = {k: float(v) for k, v in values.items() if k not in known and k != "macro_rows"}
         return {"wns_ps": float(values["wns_ps"]), "tns_ps": float(values["tns_ps"]),
-                "period_ps": float(values["period_ps"]), "power_w": power}
+                "period_ps": float(values["period_ps"]), "power_w": power, "extra": extra, "clocks": clocks,
+                "untimed": untimed}
     except ValueError as exc:
         raise ToolFailure("sta", f"unparsable OpenSTA value: {exc}", log, tail(log)) from None
 

