@@ -141,3 +141,37 @@ endmodule
     assert metrics["max_fanout_violations"] == 0 and metrics["repair_buffers"] > 0
     with pytest.raises(ToolFailure, match="electrical violations left after repair"):
         _run(core, tmp_path, {"clock_period_ps": 300, "abc_script": "area", "repair": 0}, name="off")
+
+
+def test_liberty_tables_normalise_units_and_respect_dont_use(platform_dir):
+    from edalize_dse import liberty
+    from edalize_dse.platform import find_platform
+
+    ram = liberty.read_cells([platform_dir / "lib" / "NLDM" / "fakeram7_256x32.lib"])["fakeram7_256x32"]
+    assert ram.max_cap_ff == pytest.approx(500.0) and ram.max_transition_ps == pytest.approx(227.0)  # ns, pF
+    libs = find_platform().liberty("RVT")
+    cells = liberty.read_cells(libs.values())
+    assert cells["INVx1_ASAP7_75t_R"].max_cap_ff == pytest.approx(46.08)  # ps, fF as written
+    families = liberty.families(cells, dont_use=["*xp*_ASAP7*"])
+    assert families["INV_ASAP7_75t_R"][:2] == ["INVx1_ASAP7_75t_R", "INVx2_ASAP7_75t_R"]
+    assert not any("xp" in c for members in families.values() for c in members)
+    assert families["DFFHQN_ASAP7_75t_R"] == ["DFFHQNx1_ASAP7_75t_R", "DFFHQNx2_ASAP7_75t_R", "DFFHQNx3_ASAP7_75t_R"]
+    assert liberty.drive("NAND2x1p5_ASAP7_75t_R") == 1.5 and liberty.drive("INVxp33_ASAP7_75t_R") == 0.33
+
+
+def test_a_changed_sdc_or_macro_view_changes_the_run_identity(tmp_path):
+    from edalize_dse.explore import RunConfig
+    from edalize_dse.identity import generator_inputs
+
+    (tmp_path / "top.v").write_text(TWO_DOMAINS)
+    (tmp_path / "c.sdc").write_text(TWO_CLOCKS_SDC)
+    (tmp_path / "m.lib").write_text("library (m) { cell (m) { area : 1; } }\n")
+    core = {"files": [str(tmp_path / "top.v")], "top": "two_domains", "sdc": str(tmp_path / "c.sdc"),
+            "macros": {"liberty": [str(tmp_path / "m.lib")], "lef": []}}
+    config = RunConfig(generator="core", core=core)
+    generator = CoreGenerator(core)
+    before = generator_inputs(config, generator)
+    (tmp_path / "c.sdc").write_text(TWO_CLOCKS_SDC.replace("900", "800"))
+    after_sdc = generator_inputs(config, generator)
+    (tmp_path / "m.lib").write_text("library (m) { cell (m) { area : 2; } }\n")
+    assert len({before, after_sdc, generator_inputs(config, generator)}) == 3

@@ -59,6 +59,10 @@ def generator_inputs(config, generator) -> str:
             "include_files": _digest_files(include_files),
             "parameters": core.get("parameters", {}),
             "defines": core.get("defines", {}),
+            # The timing constraint and the macros' views decide the results as much as the RTL.
+            "sdc": _digest_files([core["sdc"]] if core.get("sdc") else []),
+            "macros": {kind: _digest_files(paths) for kind, paths in sorted(core.get("macros", {}).items())},
+            "frontend": config.frontend,
         })
     if generator.name == "chipyard":
         return _digest_json({"root": str(config.chipyard_root or ""),
