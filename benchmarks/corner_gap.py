@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tt-dir", type=Path, default=ROOT.parent / "shared" / "pdk" / "asap7" / "lib" / "NLDM")
     args = parser.parse_args(argv)
     every = []
-    print(f"| group | flavour | arcs | TT/FF delay, median | 10th-90th percentile |\n|---|---|---|---|---|")
+    print("| group | flavour | arcs | TT/FF delay, median | 10th-90th percentile |\n|---|---|---|---|---|")
     for ff in args.ff:
         m = _GROUP.search(ff.name)
         if not m:

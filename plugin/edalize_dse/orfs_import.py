@@ -31,7 +31,7 @@ from edalize_dse import sdc
 from edalize_dse.errors import DseError
 
 # Variables of ORFS's own that the importer sets before reading config.mk.
-_OURS = {"DESIGN_HOME", "PLATFORM_DIR", "FLOW_HOME", "WORK_HOME", "DSE_PRINT"}
+_OURS = {"DESIGN_HOME", "PLATFORM_DIR", "FLOW_HOME", "WORK_HOME", "DSE_ASSIGNED"}
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+|override\s+)*([A-Za-z_]\w*)\s*(?::|::|\?|\+|!)?=", re.MULTILINE)
 # $(DESIGN_HOME)/<dir>/<dir>, each folder a plain name or one make variable.
 _SEGMENT = r"(\$[({]\w+[)}]|[\w.+-]+)"
