@@ -57,4 +57,7 @@ def test_orfs_design_imports_and_runs_through_fusesoc(name, designs, tmp_path, p
     assert 0.8 < float(row["stdcell_area_um2"]) / orfs_area < 1.25
     assert float(row["max_cap_violations"]) == 0 and float(row["max_slew_violations"]) == 0
     if name == "riscv32i":
-        assert float(row["macro_count"]) == 1 and float(row["untimed_instances"]) == 0
+        # Its fakeram7_256x32 instances are timed black boxes with the liberty view's area.
+        count = float(row["macro_count"])
+        assert count >= 1 and float(row["macro_area_um2"]) == pytest.approx(count * 343.985)
+        assert float(row["untimed_instances"]) == 0
