@@ -83,19 +83,21 @@ def _make(makefile: Path, cwd: Path, flow_variant: str | None) -> dict:
     return values
 
 
-def _wrapper(config: Path, design_home: Path, platform_dir: Path, work: Path, assigned: list[str]) -> str:
+def _makefile(config: Path, design_home: Path, platform_dir: Path, body: list[str]) -> str:
+    work = design_home.parent / "work"
+    """A makefile that reads ``config`` as ORFS does, then ``body`` (lines that print)."""
     # ORFS defines these before (DESIGN_HOME, PLATFORM_DIR) or after (DESIGN_NICKNAME)
     # it includes the design's config; recursively expanded values see them either way.
-    return (f"DESIGN_HOME := {design_home}\nFLOW_HOME := {design_home.parent}\n"
-            f"PLATFORM_DIR = {platform_dir}\nWORK_HOME := {work}\n"
-            f"include {config}\n"
-            "DESIGN_NICKNAME ?= $(DESIGN_NAME)\n"
-            "FLOW_VARIANT ?= base\n"
-            # What the file set, and what it only defaults with ?= when the environment has it.
-            f"DSE_ASSIGNED := {' '.join(assigned)}\n"
+    head = [f"DESIGN_HOME := {design_home}", f"FLOW_HOME := {design_home.parent}", f"PLATFORM_DIR = {platform_dir}",
+            f"WORK_HOME := {work}", f"include {config}", "DESIGN_NICKNAME ?= $(DESIGN_NAME)", "FLOW_VARIANT ?= base"]
+    return "\n".join(head + body + [".PHONY: all", "all: ; @:"]) + "\n"
+
+
+def _print_variables(assigned: list[str]) -> list[str]:
+    """Every variable the file set, and those it only defaults with ?= that the environment has."""
+    return [f"DSE_ASSIGNED := {' '.join(assigned)}",
             "$(foreach v,$(sort $(.VARIABLES)),$(if $(or $(filter file command line,$(origin $(v))),"
-            "$(filter $(v),$(DSE_ASSIGNED))),$(info DSEVAR $(v)=$($(v)))))\n"
-            ".PHONY: all\nall: ; @:\n")
+            "$(filter $(v),$(DSE_ASSIGNED))),$(info DSEVAR $(v)=$($(v)))))"]
 
 
 def evaluate_config(config_mk, flow_variant: str | None = None, platform_dir: Path | None = None) -> dict:
@@ -115,7 +117,7 @@ def evaluate_config(config_mk, flow_variant: str | None = None, platform_dir: Pa
             home = _flat_design_home(config, text, tmp, platform_dir, flow_variant)
         makefile = tmp / "dse-import.mk"
         assigned = sorted(set(_ASSIGNMENT.findall(text)))
-        makefile.write_text(_wrapper(config, home, platform_dir, tmp / "work", assigned))
+        makefile.write_text(_makefile(config, home, platform_dir, _print_variables(assigned)))
         values = _make(makefile, config.parent, flow_variant)
         for key in _OURS:
             values.pop(key, None)
@@ -137,12 +139,8 @@ def _flat_design_home(config: Path, text: str, tmp: Path, platform_dir: Path, fl
         return home
     # The folder names may be make expressions ($(DESIGN_NICKNAME), $(PLATFORM)): let make expand them.
     probe = tmp / "probe.mk"
-    lines = [f"DESIGN_HOME := {home}", f"PLATFORM_DIR = {platform_dir}", f"include {config}",
-             "DESIGN_NICKNAME ?= $(DESIGN_NAME)", "FLOW_VARIANT ?= base"]
-    for i, (first, second) in enumerate(refs):
-        lines.append(f"$(info DSEVAR ref{i}={first} {second})")
-    lines += [".PHONY: all", "all: ; @:"]
-    probe.write_text("\n".join(lines) + "\n")
+    probe.write_text(_makefile(config, home, platform_dir, [f"$(info DSEVAR ref{i}={first} {second})"
+                                                            for i, (first, second) in enumerate(refs)]))
     expanded = _make(probe, config.parent, flow_variant)
     src = config.parent / "src"
     for i in range(len(refs)):

