@@ -41,6 +41,29 @@ def tiny_space(folder: Path, widths=(2,)) -> Path:
     return path
 
 
+def fusesoc_core(folder: Path, hang: bool = True) -> Path:
+    """A FuseSoC core (name test:fault:toggle) of the tiny core and space with a ``dse``
+    target of one point; returns its cores root."""
+    core = tiny_core(folder / "core", hang=hang)
+    tiny_space(folder / "core")
+    (folder / "core" / "toggle.core").write_text(f"""CAPI=2:
+name: test:fault:toggle:0.1.0
+filesets:
+  rtl: {{files: [toggle.v], file_type: verilogSource}}
+  space: {{files: [space.yml: {{file_type: dseSpace}}]}}
+parameters:
+  W: {{datatype: int, default: {core['parameters']['W']}, paramtype: vlogparam}}
+targets:
+  dse:
+    filesets: [rtl, space]
+    flow: dse
+    toplevel: toggle
+    parameters: [W]
+    flow_options: {{generator: core, budget: 1, workers: 1, strategy: random, cache_dir: 'off'}}
+""")
+    return folder / "core"
+
+
 def run_config(folder: Path, output: Path, hang: bool = False, widths=(2,), **options) -> Path:
     """A run configuration file for ``edalize-dse run --config``."""
     flow = {"generator": "core", "core": tiny_core(folder / "core", hang), "cache_dir": "off"}
@@ -56,6 +79,15 @@ def run_config(folder: Path, output: Path, hang: bool = False, widths=(2,), **op
     path = folder / f"run-{output.name}.json"
     path.write_text(json.dumps(doc))
     return path
+
+
+def one_error_line(stderr: str) -> str:
+    """The one ``edalize-dse:`` line a failed or stopped run prints (asserts there is just that)."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert len(lines) == 1, stderr[-3000:]
+    assert lines[0].startswith("edalize-dse: "), lines
+    return lines[0]
 
 
 def cli(*args) -> list[str]:

@@ -59,6 +59,8 @@ def test_compare_verdict_and_exit_status(tmp_path, verdict):
 
 def test_exit_statuses_are_distinct_and_tolerance_turns_a_small_loss_into_a_match(tmp_path):
     assert len(set(COMPARE_EXIT.values())) == 3
+    # Each status has one meaning across commands: compare's differences are not run's failures.
+    assert not {COMPARE_EXIT["dominate"], COMPARE_EXIT["regress"]} & {2, 3, 4, 5, 6, 70}
     old = summary(tmp_path / "old", BASE)
     new = summary(tmp_path / "new", [(100.0, 500.0), (200.0, 800.0), (401.0, 999.0)])
     assert compare(old, new).returncode == COMPARE_EXIT["regress"]

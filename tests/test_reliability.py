@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORES, SHARED_ORFS_DATA, find_orfs_data
-from faulty_runs import (cli, kill_all_in, processes_in, run_config, start, synthesis_running, tiny_core,
-                         tiny_space, wait_for)
+from conftest import SHARED_ORFS_DATA, find_orfs_data
+from faulty_runs import (cli, fusesoc_core, kill_all_in, one_error_line, processes_in, run_config, start,
+                         synthesis_running, tiny_core, tiny_space, wait_for)
 from edalize_dse.cache import RESULT_FILE, ResultCache
-from edalize_dse.errors import DseError, EnvironmentFault, SpaceError
+from edalize_dse.errors import EnvironmentFault, SpaceError
 from edalize_dse.evaluate import EvaluationContext, evaluate_point
 from edalize_dse.flows import get_flow
 from edalize_dse.generators import get_generator
@@ -31,14 +31,6 @@ from edalize_dse.space import load_space
 from edalize_dse.store import STORE_NAME, DamagedStore, Evaluation, Store
 
 FUSESOC = str(Path(sys.executable).with_name("fusesoc"))
-
-
-def one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert "Traceback" not in stderr, stderr[-3000:]
-    assert len(lines) == 1, stderr[-3000:]
-    assert lines[0].startswith("edalize-dse: "), lines
-    return lines[0]
 
 
 def rows(store_path: Path) -> list[tuple]:
@@ -107,28 +99,12 @@ def test_ctrl_c_stops_a_hung_tool_without_tool_timeout(tmp_path, platform_dir, t
 
 
 def test_ctrl_c_through_fusesoc_leaves_no_orphaned_run(tmp_path, platform_dir, tools, cleanup):
-    core = tiny_core(tmp_path / "core", hang=True)
-    tiny_space(tmp_path / "core")
-    (tmp_path / "core" / "toggle.core").write_text(f"""CAPI=2:
-name: test:fault:toggle:0.1.0
-filesets:
-  rtl: {{files: [toggle.v], file_type: verilogSource}}
-  space: {{files: [space.yml: {{file_type: dseSpace}}]}}
-parameters:
-  W: {{datatype: int, default: {core['parameters']['W']}, paramtype: vlogparam}}
-targets:
-  dse:
-    filesets: [rtl, space]
-    flow: dse
-    toplevel: toggle
-    parameters: [W]
-    flow_options: {{generator: core, budget: 1, workers: 1, strategy: random, cache_dir: 'off'}}
-""")
-    fusesoc = start([FUSESOC, "--cores-root", str(tmp_path / "core"), "run", "--target=dse", "test:fault:toggle"],
-                    tmp_path)
+    cores = fusesoc_core(tmp_path)
+    fusesoc = start([FUSESOC, "--cores-root", str(cores), "run", "--target=dse", "test:fault:toggle"], tmp_path)
     wait_for(lambda: synthesis_running(tmp_path), 180, "the hung synthesis under FuseSoC")
-    fusesoc.send_signal(signal.SIGINT)  # FuseSoC alone: it kills make, the run must follow
-    fusesoc.communicate(timeout=60)
+    fusesoc.send_signal(signal.SIGINT)  # FuseSoC alone: it passes the signal on, the run stops with it
+    _, err = fusesoc.communicate(timeout=60)
+    assert fusesoc.returncode == 130 and "edalize-dse: interrupted" in err, err[-2000:]
     wait_for(lambda: not processes_in(tmp_path), 20, "the run and its tools to stop with FuseSoC")
 
 
@@ -137,9 +113,10 @@ def test_timed_out_point_is_not_recorded_and_is_retried_on_resume(tmp_path, plat
     for attempt in (1, 2):
         run = subprocess.run(cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path,
                              capture_output=True, text=True, timeout=300)
-        # Nothing was measured: no feasible point, exit 5 (README "Exit status").
-        assert run.returncode == 5, run.stderr[-2000:]
+        # Nothing was measured, and the line says why: every point ran past the limit (README "Exit status").
+        assert run.returncode == 6, run.stderr[-2000:]
         assert "1 point(s) ran past tool_timeout and were not recorded" in run.stdout, (attempt, run.stdout)
+        assert "every one of the 1 point(s) evaluated ran past tool_timeout (1 s)" in one_error_line(run.stderr)
         assert rows(tmp_path / "out" / STORE_NAME) == []
         # The second run asked the same point again (it was not stored as failed).
         assert (tmp_path / "out" / "points").is_dir() and len(list((tmp_path / "out" / "points").iterdir())) == 1
@@ -193,7 +170,8 @@ def test_read_only_points_folder_stops_the_run_with_one_line(tmp_path, platform_
     if run.returncode == 77:
         pytest.skip(f"cannot mount in a user namespace here: {run.stderr.strip()}")
     line = one_error_line(run.stderr)
-    assert run.returncode == 2 and "read-only file system" in line and "re-run the same command" in line
+    # A machine fault mid-run: 3 (README "Exit status"), not 2, which says nothing was started.
+    assert run.returncode == 3 and "read-only file system" in line and "re-run the same command" in line
     assert rows(out / STORE_NAME) == []  # not stored as failed: a resumed run evaluates it
 
 
@@ -283,9 +261,17 @@ def test_a_damaged_store_is_reported_and_never_overwritten(tmp_path, damage):
     with pytest.raises(DamagedStore) as err:
         Store(path)
     message = str(err.value)
-    assert str(path) in message and ".recover" in message and "another --output" in message
+    assert str(path) in message and f"edalize-dse recover {tmp_path}" in message and "another --output" in message
     assert "\n" not in message
     assert path.read_bytes() == data  # untouched
+    # The recipe the message gives works (SQLite's own .recover fails on Debian's sqlite3 3.40).
+    run = subprocess.run(cli("recover", str(tmp_path)), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "recovered" in run.stdout, run.stdout + run.stderr
+    assert (tmp_path / f"{STORE_NAME}.damaged").read_bytes() == data
+    store = Store(path)
+    kept = [e.point_id for e in store.evaluations()]
+    store.close()
+    assert kept == (["abc"] if damage == "garbled_header" else kept) and set(kept) <= {"abc"}
 
 
 def test_a_zero_byte_store_stops_the_run_with_one_line(tmp_path, platform_dir, tools):
@@ -299,18 +285,47 @@ def test_a_zero_byte_store_stops_the_run_with_one_line(tmp_path, platform_dir, t
     assert (out / STORE_NAME).read_bytes() == b"" and not (out / "points").exists()
 
 
-def test_an_internal_error_prints_where_its_details_are(tmp_path):
-    """A hand-edited row SQLite accepts but we cannot read: not a crash, one line and a log."""
+def test_a_row_that_does_not_read_is_a_damaged_store_and_recover_keeps_the_rest(tmp_path):
+    """A valid SQLite file with one garbled JSON field: exit 2 naming the row, not an
+    internal error; ``recover`` keeps every other row and the report reads them."""
     out = tmp_path / "out"
-    _good_store(out / STORE_NAME)
+    store = Store(out / STORE_NAME)
+    store.record_identity({"space": "x"})
+    for i in range(3):
+        store.add(Evaluation(point_id=f"p{i}", params={"W": 2 + i}, status="ok", qor={"area_um2": 1.0 + i},
+                             strategy="t", started_at="s", finished_at="f"))
+    store.close()
     db = sqlite3.connect(out / STORE_NAME)
-    db.execute("UPDATE evaluations SET qor = '{not json'")
+    db.execute("UPDATE evaluations SET qor = '{not json' WHERE point_id = 'p1'")
     db.commit()
     db.close()
-    space = tiny_space(tmp_path)
+    space = tiny_space(tmp_path, widths=(2, 3, 4))
     run = subprocess.run(cli("report", str(out), "--space", str(space)), capture_output=True, text=True, timeout=120)
     line = one_error_line(run.stderr)
-    assert run.returncode == 70 and "internal error JSONDecodeError" in line
+    assert run.returncode == 2 and "row 2 (point p1) cannot be read" in line and "edalize-dse recover" in line
+    run = subprocess.run(cli("recover", str(out)), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "recovered 2 evaluation(s)" in run.stdout and "1 row(s) could not be read" \
+        in run.stdout, run.stdout + run.stderr
+    assert (out / f"{STORE_NAME}.damaged").is_file()
+    store = Store(out / STORE_NAME)
+    assert [e.point_id for e in store.evaluations()] == ["p0", "p2"] and store.recorded_identity() == {"space": "x"}
+    store.close()
+    assert subprocess.run(cli("report", str(out), "--space", str(space)), capture_output=True, text=True,
+                          timeout=120).returncode == 0
+
+
+def test_an_internal_error_prints_where_its_details_are(tmp_path):
+    """A bug of ours (here: the summary raises TypeError): not a crash, one line and a log."""
+    out = tmp_path / "out"
+    _good_store(out / STORE_NAME)
+    space = tiny_space(tmp_path)
+    code = ("import sys; from edalize_dse import cli, report\n"
+            "def broken(*args): raise TypeError('a bug of ours')\n"
+            "report.summary_text = broken\n"
+            f"sys.exit(cli.main(['report', {str(out)!r}, '--space', {str(space)!r}]))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    line = one_error_line(run.stderr)
+    assert run.returncode == 70 and "internal error TypeError: a bug of ours" in line
     log = Path(line.split("details in ")[1].split(";")[0])
     assert log.parent == out and "Traceback" in log.read_text()
 
@@ -360,6 +375,8 @@ def test_an_int_range_up_to_10_12_is_not_listed(tmp_path):
     ("constraints: ['x / y > 1']\n", "cannot be evaluated at the default point: division by zero"),
     ("constraints: ['log2(y) > 1']\n", "cannot be evaluated at the default point: math domain error"),
     ("constraints: ['x ** 10**10 > 1']\n", "2 ** 10000000000 is too large"),
+    # 1 at the default point (x = 1 there), too large at x's other end: refused, not half the space dropped.
+    ("constraints: ['y ** 10**10 >= 0']\n", "overflows at y=4: 4 ** 10000000000 is too large"),
     ("constraints: ['" + " + ".join(["x"] * 2000) + " > 1']\n", "is too long"),
     ("constraints: ['" + " + ".join(["x"] * 300) + " > 1']\n", "terms is too large"),
 ])
@@ -408,3 +425,79 @@ def test_orfs_reference_data_is_found_in_flow_home_else_shared_else_skipped(tmp_
     assert "error" not in run.stdout.splitlines()[-1]
 
 
+
+
+# ---- output files and cache entries
+def test_an_output_file_is_replaced_whole_or_not_at_all(tmp_path):
+    """report.html on a disk that fills while it is written: the earlier copy stays whole
+    and no temporary file is left (needs unprivileged user namespaces for the tmpfs)."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) not available")
+    out = tmp_path / "out"
+    out.mkdir()
+    script = f"""
+import errno, sys
+from pathlib import Path
+from edalize_dse import report_html
+from edalize_dse.space import load_space
+from edalize_dse.store import Evaluation
+out = Path({str(out)!r})
+space = load_space({str(tiny_space(tmp_path))!r})
+evs = [Evaluation(point_id=f"p{{i}}", params={{"W": 2}}, status="ok", qor={{"area_um2": 1.0 + i, "fmax_mhz": 9.0}},
+                  id=i + 1, log_tail="x" * 20000, error="e" * 20000) for i in range(150)]
+report_html.write(out, space, evs[:1])
+before = (out / "report.html").read_bytes()
+try:
+    report_html.write(out, space, evs)
+except OSError as exc:
+    assert exc.errno == errno.ENOSPC, exc
+    assert (out / "report.html").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["report.html"], list(out.iterdir())
+    print("KEPT")
+else:
+    print("FITTED")
+"""
+    (tmp_path / "fill.py").write_text(script)
+    run = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=8m tmpfs {out} || exit 77; "
+                          f"{sys.executable} {tmp_path / 'fill.py'}"], capture_output=True, text=True, timeout=300)
+    if run.returncode == 77:
+        pytest.skip(f"cannot mount in a user namespace here: {run.stderr.strip()}")
+    assert run.returncode == 0 and "KEPT" in run.stdout, run.stdout + run.stderr[-3000:]
+
+
+def test_a_cache_entry_that_is_a_file_is_a_miss_and_leaves_nothing_behind(tmp_path):
+    cache = ResultCache(tmp_path / "cache")
+    key = "ab" + "0" * 62
+    entry = tmp_path / "cache" / key[:2] / key
+    entry.parent.mkdir(parents=True)
+    entry.write_text("not a folder")
+    assert cache.get(key) is None
+    assert list(entry.parent.iterdir()) == []  # neither the file nor a '.removed-PID' copy
+
+
+# ---- command line
+def test_a_usage_error_is_one_line(tmp_path):
+    for args, words in ((["run", "--budget", "x"], "argument --budget: invalid int value: 'x'"),
+                        (["frobnicate"], "invalid choice: 'frobnicate'"),
+                        (["compare"], "the following arguments are required: old, new")):
+        run = subprocess.run(cli(*args), capture_output=True, text=True, timeout=60)
+        line = one_error_line(run.stderr)
+        assert run.returncode == 2 and words in line and "--help" in line, line
+
+
+def test_a_comment_edit_in_the_space_file_keeps_the_results(tmp_path, platform_dir, tools):
+    out = tmp_path / "out"
+    config = run_config(tmp_path, out)
+    first = subprocess.run(cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path, capture_output=True,
+                           text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    space = tmp_path / "space.yml"
+    space.write_text("# explored for the W sweep\n" + space.read_text().replace("goal: min}", "goal: min}  # area"))
+    again = subprocess.run(cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0 and "0 evaluation(s) run now, 1 resumed" in again.stdout, again.stderr[-2000:]
+    # A change of what a point is (the parameter's values) is still refused.
+    space.write_text(space.read_text().replace("choices: [2]", "choices: [2, 3]"))
+    changed = subprocess.run(cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path, capture_output=True,
+                             text=True, timeout=300)
+    assert changed.returncode == 2 and "changed: space file" in one_error_line(changed.stderr)

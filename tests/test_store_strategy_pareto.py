@@ -58,8 +58,13 @@ def test_store_identity_binds_and_names_what_changed(tmp_path):
     # --restart keeps the old results aside and starts an empty store.
     fresh = open_store(tmp_path, moved, restart=True)
     assert fresh.evaluations() == [] and fresh.recorded_identity() == moved
+    fresh.add(ev("p2", {"a": 2}))
     fresh.close()
     assert [e.point_id for e in Store(tmp_path / "dse.sqlite.old").evaluations()] == ["p1"]
+    # A second --restart numbers its old store: the first one is never overwritten.
+    open_store(tmp_path, identity, restart=True).close()
+    assert [e.point_id for e in Store(tmp_path / "dse.sqlite.old").evaluations()] == ["p1"]
+    assert [e.point_id for e in Store(tmp_path / "dse.sqlite.old.2").evaluations()] == ["p2"]
 
 
 def test_random_strategy_is_valid_unique_seeded_and_exhausts(tmp_path):

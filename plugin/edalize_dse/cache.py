@@ -148,4 +148,10 @@ def _remove(entry: Path) -> None:
         os.replace(entry, trash)
     except OSError:
         return  # another worker removed or replaced it
-    shutil.rmtree(trash, ignore_errors=True)
+    if trash.is_dir() and not trash.is_symlink():
+        shutil.rmtree(trash, ignore_errors=True)
+    else:  # an entry that is a file (or a link) where a folder belongs
+        try:
+            trash.unlink()
+        except OSError:
+            pass

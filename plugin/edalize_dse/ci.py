@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edalize_dse import atomic, exit_status
 from edalize_dse.errors import DseError
 from edalize_dse.pareto import front, hypervolume, normalized_hypervolume
 from edalize_dse.qor_constraints import total_miss
@@ -29,9 +30,10 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "summary.schema.json
 RUN_RECORD = "run.json"
 
 # ``edalize-dse run``: no point met every QoR constraint (or none succeeded).
-EXIT_NO_FEASIBLE = 5
+EXIT_NO_FEASIBLE = exit_status.NO_FEASIBLE
 # ``edalize-dse compare OLD NEW``: NEW's front against OLD's.
-COMPARE_EXIT = {"match": 0, "dominate": 3, "regress": 4}
+COMPARE_EXIT = {"match": exit_status.OK, "dominate": exit_status.COMPARE_DOMINATES,
+                "regress": exit_status.COMPARE_REGRESSES}
 
 
 # ---------------------------------------------------------------- one line per evaluation
@@ -186,9 +188,9 @@ def write_outputs(output: Path, space, evaluations: list, record: dict | None = 
     files = {"report_html": report_html.write(output, space, evaluations)}
     doc = summary_doc(output, space, evaluations, record, {**files, "summary_json": output / SUMMARY_JSON,
                                                            "summary_md": output / SUMMARY_MD})
-    (output / SUMMARY_JSON).write_text(json.dumps(doc, indent=2) + "\n")
+    atomic.write_text(output / SUMMARY_JSON, json.dumps(doc, indent=2) + "\n")
     markdown = summary_markdown(doc)
-    (output / SUMMARY_MD).write_text(markdown + "\n")
+    atomic.write_text(output / SUMMARY_MD, markdown + "\n")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as fh:

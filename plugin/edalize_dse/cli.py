@@ -1,4 +1,4 @@
-"""Command line: ``edalize-dse run | report | compare | export | check-space``.
+"""Command line: ``edalize-dse run | report | compare | export | recover | options | import-orfs | check-space``.
 
 FuseSoC's ``dse`` flow calls ``python -m edalize_dse run --config dse-run.json``;
 users can call the same commands directly, without FuseSoC."""
@@ -10,18 +10,13 @@ import signal
 import sys
 from pathlib import Path
 
-from edalize_dse import __version__
-from edalize_dse.errors import DseError
+from edalize_dse import __version__, exit_status, signals
+from edalize_dse.errors import DseError, EnvironmentFault
 from edalize_dse.faults import environment_problem, log_internal_error
 
-# Exit statuses (README "Exit status"), each with one line on stderr.
-EXIT_BAD_INPUT = 2      # bad input or a missing tool/platform: nothing was evaluated
-EXIT_ENVIRONMENT = 3    # the machine failed (disk full, store unwritable...): fix it and re-run
-EXIT_ALL_FAILED = 4     # every evaluation failed on the design
-# 5: no point meets the QoR constraints (ci.EXIT_NO_FEASIBLE)
-EXIT_INTERNAL = 70      # a bug of ours: details in a log file named on stderr
-EXIT_INTERRUPTED = 130  # Ctrl-C: finished evaluations are in the store
-EXIT_SIGTERM = 143
+# An error line is one line of at most this many characters (a tool's or a file's text
+# quoted in it is cut), so a CI log shows it whole.
+MAX_LINE = 500
 
 
 def _run(args) -> int:
@@ -49,7 +44,6 @@ def _run(args) -> int:
     args.output_dir = config.output  # where an internal error's details go
     if args.exit_with_parent:
         _exit_with_parent()
-    _stop_on_signals()
     summary = explore(config, progress=not args.no_progress)
     print(summary_text(summary.space, summary.evaluations, summary.files))
     print(f"{summary.new} evaluation(s) run now, {len(summary.evaluations) - summary.new} resumed from "
@@ -62,25 +56,40 @@ def _run(args) -> int:
               f"budget of {config.budget} were run")
     explored = [e for e in summary.evaluations if e.fidelity == summary.evaluations[0].fidelity] \
         if summary.evaluations else []
+    if not explored and summary.timed_out:
+        error_line(f"every one of the {len(summary.timed_out)} point(s) evaluated ran past tool_timeout "
+                   f"({config.tool_timeout:g} s) and none was recorded; raise tool_timeout (or leave it unset: no "
+                   "limit) and re-run the same command to evaluate them")
+        return exit_status.ALL_TIMED_OUT
     if explored and not any(e.ok for e in explored):
         # Nothing was measured: a CI job must not read this run as a result.
-        print(f"edalize-dse: error: every one of the {len(explored)} evaluations failed; the first: "
-              f"{explored[0].error} (log: {explored[0].log_path})", file=sys.stderr)
-        return EXIT_ALL_FAILED
+        error_line(f"every one of the {len(explored)} evaluations failed; the first: "
+                   f"{explored[0].error} (log: {explored[0].log_path})")
+        return exit_status.ALL_FAILED
     return _outcome(summary.space, summary.evaluations, summary.files)
 
 
 def _outcome(space, evaluations, files) -> int:
-    """0 with a feasible point, else ci.EXIT_NO_FEASIBLE and the one-line reason (stderr)."""
-    from edalize_dse.ci import EXIT_NO_FEASIBLE, no_feasible_reason
+    """0 with a feasible point, else NO_FEASIBLE and the one-line reason (stderr)."""
+    from edalize_dse.ci import no_feasible_reason
 
     if "report_html" in files:
         print(f"Report: {Path(files['report_html']).resolve()}")
     reason = no_feasible_reason(space, evaluations)
     if reason:
-        print(f"edalize-dse: {reason}", file=sys.stderr)
-        return EXIT_NO_FEASIBLE
-    return 0
+        print(f"edalize-dse: {one_line(reason)}", file=sys.stderr)
+        return exit_status.NO_FEASIBLE
+    return exit_status.OK
+
+
+def one_line(text: str, limit: int = MAX_LINE) -> str:
+    """``text`` on one line of at most ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 20] + " ... (cut)"
+
+
+def error_line(text: str) -> None:
+    print(f"edalize-dse: error: {one_line(text)}", file=sys.stderr)
 
 
 def _report(args) -> int:
@@ -132,6 +141,21 @@ def _export(args) -> int:
     for note in notes:
         print(f"note: {note}")
     return 0
+
+
+def _recover(args) -> int:
+    from edalize_dse.recover import recover
+
+    done = recover(Path(args.output))
+    print(f"recovered {done.kept} evaluation(s) into {done.store}"
+          + (f"; {done.lost} row(s) could not be read and will be evaluated again" if done.lost else
+             "; the rows on its damaged pages could not be read and will be evaluated again" if done.lost is None
+             else "")
+          + f"; the damaged file is kept as {done.damaged}")
+    if not done.identity:
+        print("note: the run's identity could not be read: resuming there needs --restart (which sets these rows "
+              "aside too); 'edalize-dse report' reads them as they are")
+    return exit_status.OK
 
 
 def _check_space(args) -> int:
@@ -209,8 +233,16 @@ def _import_orfs(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line (the usage block is for ``--help``)."""
+
+    def error(self, message):
+        self.exit(exit_status.BAD_INPUT, f"edalize-dse: error: {one_line(message)} ('{self.prog} --help' lists "
+                                         "the commands and options)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="edalize-dse", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="edalize-dse", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"edalize-dse {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -230,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=_report)
 
     cmp_ = sub.add_parser("compare", help="compare a run's feasible front with a baseline's (exit status: 0 match, "
-                                          "3 NEW dominates, 4 NEW regresses)")
+                                          f"{exit_status.COMPARE_DOMINATES} NEW dominates, "
+                                          f"{exit_status.COMPARE_REGRESSES} NEW regresses)")
     cmp_.add_argument("old", help="the baseline run's output folder (or its summary.json)")
     cmp_.add_argument("new", help="the new run's output folder (or its summary.json)")
     cmp_.add_argument("--tolerance", type=float, default=0.0,
@@ -242,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--point", required=True, help="point id (see evaluations.csv)")
     exp.add_argument("--to", help="destination folder (default: <output>/export/<point>)")
     exp.set_defaults(func=_export)
+
+    rec = sub.add_parser("recover", help="keep every readable row of a damaged store (dse.sqlite), set the damaged "
+                                         "file aside; then the same run command resumes")
+    rec.add_argument("output", help="the exploration's output directory")
+    rec.set_defaults(func=_recover)
 
     opt = sub.add_parser("options", help="every run option, grouped by concern (a Markdown table)")
     opt.set_defaults(func=_options)
@@ -263,27 +301,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Stopped(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, handled as Ctrl-C is (the stop of every tool, then one line)."""
-
-    def __init__(self, signame: str):
-        super().__init__(signame)
-        self.signame = signame
-
-
-def _stop_on_signals() -> None:
-    """Ctrl-C, SIGTERM and SIGHUP kill every running tool's process group first (a hung
-    tool would otherwise hold its worker, and the exit, forever), then unwind the run."""
-    from edalize_dse.runner import stop_all_tools
-
-    def handler(signum, frame):
-        stop_all_tools()
-        raise Stopped(signal.Signals(signum).name)
-
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, handler)
-
-
 def _exit_with_parent() -> None:
     """Linux: get SIGTERM when the parent (FuseSoC's make) dies, so the run stops with it."""
     import ctypes
@@ -296,29 +313,38 @@ def _exit_with_parent() -> None:
     except (OSError, AttributeError):
         return
     if os.getppid() != parent:  # the parent died before the request took effect
-        raise Stopped("SIGTERM")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def stopped_line(exc: KeyboardInterrupt) -> int:
+    """The one line and exit status of a run stopped by a signal (the first one received)."""
+    signum = signals.first_signal(exc)
+    how = "interrupted" if signum == signal.SIGINT else f"stopped by {signum.name}"
+    print(f"edalize-dse: {how}; every tool was stopped, finished evaluations are in the store, re-run the "
+          "same command to resume", file=sys.stderr)
+    return exit_status.BY_SIGNAL[signum]
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    signals.install()  # already done by ``python -m edalize_dse``; here for callers of main()
     try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
-    except DseError as exc:
-        print(f"edalize-dse: error: {' '.join(str(exc).split())}", file=sys.stderr)  # always one line
-        return EXIT_BAD_INPUT
     except KeyboardInterrupt as exc:
-        stopped = isinstance(exc, Stopped) and exc.signame != "SIGINT"
-        how = f"stopped by {exc.signame}" if stopped else "interrupted"
-        print(f"edalize-dse: {how}; every tool was stopped, finished evaluations are in the store, re-run the "
-              "same command to resume", file=sys.stderr)
-        return EXIT_SIGTERM if isinstance(exc, Stopped) and exc.signame == "SIGTERM" else EXIT_INTERRUPTED
+        return stopped_line(exc)
+    except EnvironmentFault as exc:
+        error_line(str(exc))
+        return exit_status.ENVIRONMENT
+    except DseError as exc:
+        error_line(str(exc))
+        return exit_status.BAD_INPUT
     except Exception as exc:
         problem = environment_problem(exc)
         if problem:
-            print(f"edalize-dse: error: {problem}; fix the machine and re-run the same command to resume",
-                  file=sys.stderr)
-            return EXIT_ENVIRONMENT
+            error_line(f"{problem}; fix the machine and re-run the same command to resume")
+            return exit_status.ENVIRONMENT
+        args = locals().get("args")
         log = log_internal_error(exc, getattr(args, "output_dir", None) or getattr(args, "output", None))
-        print(f"edalize-dse: internal error {type(exc).__name__}: {str(exc)[:200]} (details in {log}; please "
+        print(f"edalize-dse: internal error {type(exc).__name__}: {one_line(exc, 200)} (details in {log}; please "
               "report it)", file=sys.stderr)
-        return EXIT_INTERNAL
+        return exit_status.INTERNAL

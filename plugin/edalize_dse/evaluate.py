@@ -1,22 +1,21 @@
 """One point through the whole chain: generator -> flow -> metrics.
 
-Whatever goes wrong inside (an invalid configuration, a tool crash, a timeout,
-an unparsable report) comes back as a failed Evaluation with the reason and
-the log, never as an exception that would stop the exploration. Two exceptions:
-a timeout comes back with status ``timeout`` (not stored: the next run tries the
-point again), and a problem of the machine (disk full, permission denied, a tool
-removed or killed) raises ``EnvironmentFault``, which stops the run with the point
-unrecorded (``faults.py``)."""
+Only the design's own failure is recorded: an invalid configuration or a tool that
+failed on this point comes back as a failed Evaluation with the tool's reason and
+log. A timeout comes back with status ``timeout`` (not stored: the next run tries
+the point again). Anything else says nothing about the point, so it stops the run
+with the point unrecorded: a problem of the machine or of its files (disk full,
+permission denied, a tool removed or killed, a platform file damaged) raises
+``EnvironmentFault`` (``faults.py``), and a bug of ours propagates as it is."""
 
 from __future__ import annotations
 
 import shutil
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from edalize_dse.errors import EnvironmentFault, ToolFailure
+from edalize_dse.errors import DseError, EnvironmentFault, ToolFailure
 from edalize_dse.faults import as_environment_fault
 from edalize_dse.metrics import derive
 from edalize_dse.space import Space
@@ -83,12 +82,17 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
         ev.log_tail = failure.log_tail
         if failure.kind == "timeout":
             ev.status = "timeout"
-    except Exception as exc:  # a bug of ours must not cost the exploration either
+    except EnvironmentFault:
+        raise
+    except DseError as exc:
+        # A platform, macro or input file found unusable now (damaged, removed): not the point's failure.
+        raise EnvironmentFault(f"point {point_id}: {exc}; the run stopped without recording it, fix that and "
+                               "re-run the same command to resume") from None
+    except Exception as exc:
         fault = as_environment_fault(exc, f"point {point_id}")
         if fault is not None:
             raise fault from None
-        ev.error = f"internal error: {exc!r}"
-        ev.log_tail = traceback.format_exc()[-4000:]
+        raise  # a bug of ours: the run stops (its traceback logged), the point stays unrecorded
     ev.finished_at = utc_now()
     return ev
 

@@ -7,11 +7,12 @@ and parameter names, objectives, the platform, the tools) is checked in
 
 from __future__ import annotations
 
-import logging
+import copy
 import json
+import logging
+import shutil
 import sys
 import time
-import copy
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from edalize_dse.evaluate import EvaluationContext
 from edalize_dse.executors import make_executor
 from edalize_dse.flows import get_flow
 from edalize_dse.generators import get_generator
-from edalize_dse.identity import changes, run_identity
+from edalize_dse.identity import changes, run_identity, same_space_file
 from edalize_dse.lock import OutputLock
 from edalize_dse.options import GROUPS, by_group, options
 from edalize_dse.pareto import promotion_order
@@ -32,7 +33,7 @@ from edalize_dse.qor_constraints import check_metrics as check_constraint_metric
 from edalize_dse.qor_constraints import parse_all as parse_qor_constraints
 from edalize_dse.qor_constraints import violation
 from edalize_dse.space import load_space
-from edalize_dse.store import STORE_NAME, Evaluation, Store
+from edalize_dse.store import STORE_NAME, Evaluation, Store, aside
 from edalize_dse.strategies import make_strategy
 
 
@@ -184,16 +185,27 @@ def check_inputs(config: RunConfig) -> Prepared:
     if broken:
         raise SpaceError(space.path, f"the default point is not a valid {generator.name} configuration: {broken[0]}")
     if config.executor == "local":  # elsewhere each node finds its own platform (executors.check_nodes)
-        corner = space.parameters.get("CORNER")
-        corners = (corner.values() or [corner.default]) if corner is not None else ["TC"]
         for flow in flows:
-            flow.check_platform(corners=list(corners))
+            flow.check_platform(**platform_needs(space, flow))
     prior = None
     if config.prior:
         from edalize_dse.prior import load_prior
 
         prior = load_prior(config.prior, space, flows[0].name, config.output)  # a bad entry stops here
     return Prepared(config, space, generator, flows[0], flows[1] if len(flows) > 1 else None, prior=prior)
+
+
+def platform_needs(space, flow) -> dict:
+    """The corners and threshold flavours the space's points will read the liberty files of."""
+    def values(name):
+        param = space.parameters.get(name)
+        if param is None:
+            return [flow.KNOBS[name].default] if name in flow.KNOBS else []
+        listed = param.values()
+        return list(listed) if listed is not None and len(listed) <= 1000 else [param.default]
+
+    vts = sorted({vt for value in values("ASAP7_USE_VT") for vt in str(value).split()}) or ["RVT"]
+    return dict(corners=sorted({str(c) for c in values("CORNER")}) or ["TC"], vts=vts)
 
 
 def prepare(config: RunConfig) -> Prepared:
@@ -238,7 +250,7 @@ def objectives_from_option(items) -> list:
     return objectives
 
 
-def open_store(output: Path, identity: dict, restart: bool) -> Store:
+def open_store(output: Path, identity: dict, restart: bool, space_file=None) -> Store:
     """The output folder's store, bound to this exploration's identity.
 
     Results are resumed only when everything they depend on is unchanged; otherwise
@@ -249,17 +261,20 @@ def open_store(output: Path, identity: dict, restart: bool) -> Store:
     if recorded is None:
         store.record_identity(identity)
         return store
+    recorded = same_space_file(recorded, space_file, identity["space"])
     changed = changes(recorded, identity) if recorded else \
         ["results made by an older edalize-dse that did not record what they depend on"]
     if not changed:
+        store.record_identity(identity)  # as this version words it
         return store
     store.close()
     if not restart:
         raise DseError(f"{output} holds results of a different exploration (changed: {'; '.join(changed)}); "
                        "they are not reused: give another --output, or --restart (FuseSoC: --restart) "
-                       "to start afresh there (the old store is kept as dse.sqlite.old)")
-    old = path.with_name(STORE_NAME + ".old")
+                       "to start afresh there (the old store is kept beside it as dse.sqlite.old, .old.2, ...)")
+    old = aside(path, "old")
     path.replace(old)
+    print(f"note: --restart: the earlier results are kept as {old}", flush=True)
     store = Store(path)
     store.record_identity(identity)
     return store
@@ -297,7 +312,9 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
     from edalize_dse import ci
 
     prep = check_inputs(config)
+    check_tools(prep)
     output = Path(config.output)
+    created = not output.exists()  # a run refused before its store opens leaves no folder behind
     output.mkdir(parents=True, exist_ok=True)
     # One writer per output folder: a second run is refused here, before it starts a tool.
     lock = OutputLock(output).acquire()
@@ -321,18 +338,19 @@ def explore(config: RunConfig, progress: bool = True) -> Summary:
 
     executor = None
     try:
-        check_tools(prep)
         # The nodes are checked before the store is opened: with a cluster executor the
         # tools and cell data that make the results are the nodes', and the run's
         # identity must record those, or a resumed run would reuse results of old tools.
         executor = make_executor(config)
         nodes = executor.check_nodes(prep.flows)
         prep.tool_versions.update(nodes.versions)
-        store = open_store(output, run_identity(config, prep, nodes.platform), config.restart)
+        store = open_store(output, run_identity(config, prep, nodes.platform), config.restart, config.space)
     except BaseException:
         if executor is not None:
             executor.shutdown()
         release()
+        if created:
+            shutil.rmtree(output, ignore_errors=True)
         raise
     try:
         # The run configuration next to its results (``edalize-dse export`` reads it).

@@ -1,7 +1,9 @@
 """What an exploration's results depend on, so a resumed run only ever reuses
 results of the same exploration.
 
-``run_identity`` lists every input that changes a point's QoR: the space file,
+``run_identity`` lists every input that changes a point's QoR: the space (its
+parameters and constraints as parsed: comments, layout, objectives and descriptions
+may change without refusing a resume),
 the generator and its inputs (a user core's RTL contents, top, parameters and
 defines; the embedded generator's templates), the flow and its options (clock
 port, activity, fidelity, workload), the flow's scripts, the platform's files
@@ -14,6 +16,7 @@ result is."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -98,7 +101,7 @@ def run_identity(config, prep, node_platform: str | None = None) -> dict:
         workload = f"{Path(workload).name} sha256:{content_digest(Path(workload))[:16]}"
     return {
         "version": __version__,
-        "space": content_digest(Path(config.space)),
+        "space": space_digest(prep.space),
         "generator": config.generator,
         "generator_inputs": generator_inputs(config, prep.generator),
         "fidelity": config.fidelity,
@@ -110,6 +113,25 @@ def run_identity(config, prep, node_platform: str | None = None) -> dict:
         "platform_files": platform,
         "tools": dict(sorted(prep.tool_versions.items())),
     }
+
+
+def space_digest(space) -> str:
+    """The parameters (name, layer, type, range, default) and constraints of a parsed space."""
+    params = [{k: v for k, v in dataclasses.asdict(p).items() if k != "description"}
+              for _, p in sorted(space.parameters.items())]
+    return "parsed:" + _digest_json({"parameters": params,
+                                     "constraints": [[c.name, c.expr] for c in space.constraints]})
+
+
+def same_space_file(recorded: dict, space_file, digest: str) -> dict:
+    """``recorded`` with its space item replaced by ``digest`` (this run's) when it is the
+    digest of the file's bytes that earlier versions recorded and the file is unchanged."""
+    try:
+        if space_file is not None and recorded.get("space") == content_digest(Path(space_file)):
+            return {**recorded, "space": digest}
+    except OSError:
+        pass
+    return recorded
 
 
 # Names a user recognises, for the one-line message.

@@ -176,7 +176,7 @@ def _options() -> list[Option]:
                "(a point breaking one is infeasible: stored, never on the front)", _qor_constraints),
         Option("restart", "run", "bool", False,
                "start afresh in an output folder whose store was made by a different exploration (the old "
-               "store is kept as dse.sqlite.old)"),
+               "store is kept as dse.sqlite.old, then .old.2, ...)"),
         # ---- flow: how each point is generated and measured
         Option("generator", "flow", "str", "embedded",
                "RTL generator: embedded (Gemmini-style array), chipyard (the real Gemmini, via chipyard_root), "

@@ -11,8 +11,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import tempfile
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -58,12 +60,22 @@ class Platform:
             raise DseError(f"ASAP7 platform {self.root} (via {self.found_via}) has no "
                            f"lib/NLDM/asap7sc7p5t_{group}_{vt}_{tag}_nldm_*.lib[.gz] (corner {corner}); "
                            "point ASAP7_PLATFORM_DIR at a complete ORFS asap7 platform folder"
-                           + ("" if corner == "TC" else f" or leave CORNER at TC"))
+                           + ("" if corner == "TC" else " or leave CORNER at TC"))
         return found[-1]
 
     def liberty(self, vt: str, corner: str = "TC") -> dict[str, Path]:
         """Uncompressed liberty files of one flavour and corner, by cell group (SEQ first)."""
         return {g: decompressed(self.liberty_group(g, vt, corner)) for g in CELL_GROUPS}
+
+    def check_liberty(self, vts=("RVT",), corners=("TC",)) -> None:
+        """Every liberty file the points of these flavours and corners read, decompressed and
+        checked now (``check_liberty_file``): a damaged platform stops the run before its
+        first point, not as a design failure of the points that read it."""
+        for corner in corners:
+            for vt in vts:
+                for group in CELL_GROUPS:
+                    source = self.liberty_group(group, vt, corner)
+                    check_liberty_file(decompressed(source), source)
 
     def corners(self) -> list[str]:
         """The corners whose liberty files the platform has (every group of the RVT flavour)."""
@@ -139,7 +151,41 @@ def _decompressed(path: Path, mtime_ns: int, size: int, cache: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     # Write then rename, so parallel workers never read a half-written file.
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as src:
-        shutil.copyfileobj(src, out)
+    try:
+        with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as src:
+            shutil.copyfileobj(src, out)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        os.unlink(tmp)
+        raise DseError(f"liberty file {path} is damaged: it cannot be decompressed ({exc or type(exc).__name__}); "
+                       "restore it from the platform's distribution") from None
+    except BaseException:
+        os.unlink(tmp)
+        raise
     os.replace(tmp, target)
     return target
+
+
+def check_liberty_file(path: Path, shown: Path | None = None) -> None:
+    """Raise DseError when a liberty file is visibly damaged: no library group, or cut
+    short (its braces do not close). ``shown`` names it in the message (the .gz the
+    user knows rather than our decompressed copy)."""
+    path = Path(path)
+    stat = path.stat()
+    problem = _liberty_problem(path.resolve(), stat.st_mtime_ns, stat.st_size)
+    if problem:
+        raise DseError(f"liberty file {shown or path} is damaged: {problem}; restore it (a platform file: from the "
+                       "platform's distribution)")
+
+
+@lru_cache(maxsize=256)
+def _liberty_problem(path: Path, mtime_ns: int, size: int) -> str | None:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    if not re.search(r"^\s*library\s*\(", text[:1 << 16], re.MULTILINE):
+        return "no 'library (...)' group at its start"
+    opened, closed = text.count("{"), text.count("}")
+    if opened != closed or not text.rstrip().endswith("}"):
+        return f"cut short or garbled ({opened} '{{' against {closed} '}}')"
+    return None

@@ -7,6 +7,7 @@ import csv
 import itertools
 from pathlib import Path
 
+from edalize_dse import atomic
 from edalize_dse.pareto import HYPERVOLUME_MEANING, front, hypervolume, objective_matrix
 from edalize_dse.space import Space
 from edalize_dse.store import Evaluation
@@ -38,7 +39,7 @@ def _rows(space: Space, evaluations: list[Evaluation]):
 
 def write_csv(path: Path, space: Space, evaluations: list[Evaluation]) -> Path:
     header, rows = _rows(space, evaluations)
-    with open(path, "w", newline="") as fh:
+    with atomic.replacing(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         writer.writerows(rows)
@@ -70,7 +71,8 @@ def plot_front(path: Path, space: Space, evaluations: list[Evaluation]) -> Path:
     fig.suptitle(f"{space.name}: {len(usable)} evaluated, {len(best)} on the front (3-D non-dominated), "
                  f"{failed} failed", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=110, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(fig)
     return path
 

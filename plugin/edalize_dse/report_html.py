@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edalize_dse import atomic
 from edalize_dse.pareto import front, normalized_hypervolume, objective_matrix
 
 REPORT_HTML = "report.html"
@@ -284,5 +285,4 @@ Space file: {html.escape(str(space.path))}.</p>
 </body></html>
 """
     path = output / REPORT_HTML
-    path.write_text(page, encoding="utf-8")
-    return path
+    return atomic.write_text(path, page)

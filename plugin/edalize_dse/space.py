@@ -71,6 +71,10 @@ class ConstraintError(ArithmeticError):
     """A constraint expression cannot be evaluated at a point."""
 
 
+class ConstraintOverflow(ConstraintError):
+    """A power in a constraint would exceed ``MAX_RESULT_BITS``."""
+
+
 def _number(value, op: str):
     if isinstance(value, (int, float)):  # bool is an int
         return value
@@ -82,7 +86,7 @@ def _power(a, b):
     if a not in (0, 1, -1) and abs(b) > 1:
         bits = abs(b) * math.log2(abs(a)) if abs(a) > 0 else 0
         if bits > MAX_RESULT_BITS:
-            raise ConstraintError(f"{a!r:.20} ** {b!r:.20} is too large (over {MAX_RESULT_BITS} bits)")
+            raise ConstraintOverflow(f"{a!r:.20} ** {b!r:.20} is too large (over {MAX_RESULT_BITS} bits)")
     return a ** b
 
 
@@ -254,6 +258,21 @@ class Space:
     def is_valid(self, point: dict) -> bool:
         return not self.violations(point)
 
+    def extreme_points(self) -> list[dict]:
+        """The default point with one parameter at either end of its range, then every
+        parameter at its low end and every one at its high end."""
+        default = self.default_point()
+        ends = {}
+        for name, p in self.parameters.items():
+            if p.type == "float" or p.type == "int":
+                ends[name] = (p.low if p.type == "float" else int(p.low), p.high if p.type == "float" else int(p.high))
+            else:
+                values = p.values()
+                ends[name] = (values[0], values[-1])
+        points = [{**default, name: end} for name, pair in ends.items() for end in pair]
+        points += [{name: pair[i] for name, pair in ends.items()} for i in (0, 1)]
+        return points
+
     # ---- identity
     @staticmethod
     def canonical(point: dict) -> str:
@@ -382,6 +401,18 @@ def load_space(path) -> Space:
         except ConstraintError as exc:
             raise SpaceError(path, f"constraint '{c.name}' ({c.expr:.200}) cannot be evaluated at the default "
                                    f"point: {exc}") from None
+    # A power that overflows at some other point would make that point (and every one like it)
+    # silently invalid; the ends of each parameter's range are where powers are largest.
+    for c in constraints:
+        for point in space.extreme_points():
+            try:
+                c.evaluate(point)
+            except ConstraintOverflow as exc:
+                where = ", ".join(f"{k}={v}" for k, v in point.items() if v != space.default_point()[k])
+                raise SpaceError(path, f"constraint '{c.name}' ({c.expr:.200}) overflows at {where or 'a point'}: "
+                                       f"{exc}; bound the power's operands") from None
+            except ConstraintError:
+                pass  # e.g. a division by zero there: that point is invalid, as the module says
     space.qor_constraints = _parse_qor_constraints(path, doc.get("qor_constraints"))
     broken = [c for c in constraints if not c.holds(space.default_point())]
     if broken:

@@ -85,6 +85,21 @@ class Evaluation:
         return self.ok and not self.violation
 
 
+def row_evaluation(r) -> Evaluation:
+    """An Evaluation from a row of EVALUATION_COLUMNS; ValueError or TypeError when a field
+    does not read as what it holds."""
+    params, qor = json.loads(r[2]), json.loads(r[4])
+    tool_versions, timings = json.loads(r[8]), json.loads(r[9])
+    if not all(isinstance(v, dict) for v in (params, qor, tool_versions, timings)):
+        raise ValueError("a JSON field is not an object")
+    if r[3] not in ("ok", "failed"):
+        raise ValueError(f"status {r[3]!r}")
+    return Evaluation(id=r[0], point_id=r[1], params=params, status=r[3], qor=qor, error=r[5], log_path=r[6],
+                      log_tail=r[7], tool_versions=tool_versions, timings=timings, strategy=r[10], round=int(r[11]),
+                      started_at=r[12], finished_at=r[13], cache_hit=bool(r[14]), fidelity=r[15],
+                      attempts=int(r[16]), violation=r[17])
+
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -93,9 +108,20 @@ class DamagedStore(DseError):
 
     def __init__(self, path: Path, problem: str):
         super().__init__(
-            f"{path}: {problem}; the file is left untouched. Recover the rows with "
-            f"'sqlite3 {path} .recover | sqlite3 {path.with_name('recovered.sqlite')}' and move the recovered "
-            f"file into its place, or give this run another --output")
+            f"{path}: {problem}; the file is left untouched. 'edalize-dse recover {path.parent}' keeps every "
+            "readable row and sets the damaged file aside, then the same command resumes; or give this run "
+            "another --output")
+
+
+def aside(path: Path, suffix: str) -> Path:
+    """A free name beside ``path`` for setting it aside: ``<name>.<suffix>``, else
+    ``<name>.<suffix>.2``, ``.3``...; earlier ones are never overwritten."""
+    candidate = path.with_name(f"{path.name}.{suffix}")
+    number = 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.name}.{suffix}.{number}")
+    return candidate
 
 
 def check_store_file(path: Path) -> None:
@@ -203,11 +229,13 @@ class Store:
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {', '.join(EVALUATION_COLUMNS)} FROM evaluations {where} ORDER BY id", args).fetchall()
-        return [Evaluation(id=r[0], point_id=r[1], params=json.loads(r[2]), status=r[3], qor=json.loads(r[4]),
-                           error=r[5], log_path=r[6], log_tail=r[7], tool_versions=json.loads(r[8]),
-                           timings=json.loads(r[9]), strategy=r[10], round=r[11], started_at=r[12],
-                           finished_at=r[13], cache_hit=bool(r[14]), fidelity=r[15], attempts=r[16],
-                           violation=r[17]) for r in rows]
+        evaluations = []
+        for r in rows:
+            try:
+                evaluations.append(row_evaluation(r))
+            except (ValueError, TypeError) as exc:
+                raise DamagedStore(self.path, f"row {r[0]} (point {r[1]}) cannot be read ({exc})") from None
+        return evaluations
 
     def set_violations(self, changed: dict) -> None:
         """Rewrite the violation of stored evaluations (id -> text or None): a resumed run

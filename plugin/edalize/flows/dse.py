@@ -6,15 +6,20 @@ own flows). Heavy imports stay inside the methods: an import error at module
 level would make FuseSoC report the flow as not found.
 
 configure() writes the run configuration (dse-run.json) and a Makefile whose
-default target runs ``python -m edalize_dse run --config dse-run.json``;
-build() checks the inputs (space, names, platform) and then runs make, so the
-work root can also be re-run by hand with ``make``.
+default target runs ``python -m edalize_dse run --config dse-run.json``, so the
+work root can be re-run by hand with ``make``. build() checks the inputs (space,
+names, platform), then runs that command itself, as FuseSoC's own child rather
+than make's: a signal FuseSoC gets (Ctrl-C, SIGTERM) is handed on to the run, FuseSoC
+waits for the run's clean-up, and FuseSoC's exit status is the run's (README "Exit
+status"), where through make it would be 1 for every failure and 0 after Ctrl-C.
 
 A ``generator: core`` target without a design-space file explores a default
 space (``edalize_dse.default_space``: the target's vlogparams and the flow's
 knobs), written to the output folder as ``default_space.yml`` and printed first."""
 
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +27,10 @@ from edalize.flows.edaflow import Edaflow, FlowGraph
 from edalize_dse.options import flow_options_table, options
 
 RUN_CONFIG = "dse-run.json"
+# --exit-with-parent: the run stops (as by SIGTERM) when its parent, FuseSoC or make, dies.
+RUN_COMMAND = [sys.executable, "-m", "edalize_dse", "run", "--config", RUN_CONFIG, "--exit-with-parent"]
+# Exit status of a run refused before it started (edalize_dse.exit_status.BAD_INPUT).
+BAD_INPUT = 2
 SPACE_FILE_TYPE = "dseSpace"
 # EDAM file types the 'core' generator hands to synthesis (prefixes: verilogSource-2005 etc.).
 VERILOG_FILE_TYPES = ("verilogSource", "systemVerilogSource")
@@ -55,8 +64,7 @@ class Dse(Edaflow):
     def configure_tools(self, graph):
         super().configure_tools(graph)
         # --exit-with-parent: when FuseSoC is interrupted it kills make; the run stops with it.
-        self.commands.add([sys.executable, "-m", "edalize_dse", "run", "--config", RUN_CONFIG, "--exit-with-parent"],
-                          ["dse"], [])
+        self.commands.add(RUN_COMMAND, ["dse"], [])
         self.commands.set_default_target("dse")
 
     # ---- run configuration
@@ -164,7 +172,10 @@ class Dse(Edaflow):
         return str(path)
 
     def _write_run_config(self):
-        config = self.run_config()
+        try:
+            config = self.run_config()
+        except RuntimeError as exc:  # bad flow options or target: one line, nothing ran
+            refuse(str(exc))
         Path(self.work_root).mkdir(parents=True, exist_ok=True)
         config.write_json(Path(self.work_root) / RUN_CONFIG)
         return config
@@ -187,5 +198,28 @@ class Dse(Edaflow):
         try:
             check_inputs(config)
         except DseError as exc:
-            raise RuntimeError(str(exc)) from None
-        super().build()
+            refuse(str(exc))
+        code = run_in_foreground(RUN_COMMAND, self.work_root)
+        if code != 0:
+            raise SystemExit(code)  # the run printed its one line; FuseSoC exits with its status
+
+
+def refuse(problem: str):
+    """Stop FuseSoC before the run starts: one line, the run's exit status for bad input."""
+    print(f"edalize-dse: error: {' '.join(problem.split())}", file=sys.stderr, flush=True)
+    raise SystemExit(BAD_INPUT)
+
+
+def run_in_foreground(cmd, cwd) -> int:
+    """Run ``cmd`` and return its exit status (128 + N when signal N ended it). SIGINT,
+    SIGTERM and SIGHUP sent to this process meanwhile are passed on to it (it stops its
+    tools, prints one line and exits by the first signal it got); this process waits."""
+    proc = subprocess.Popen(cmd, cwd=cwd)
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, lambda signum, frame: proc.send_signal(signum)) for sig in stops}
+    try:
+        code = proc.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code if code >= 0 else 128 - code

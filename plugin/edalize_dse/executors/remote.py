@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edalize_dse import __version__
-from edalize_dse.errors import DseError
+from edalize_dse.errors import DseError, EnvironmentFault
 from edalize_dse.executors.facts import NodeFacts
 from edalize_dse.executors.node import PointJob, PointResult, unpack
 from edalize_dse.store import Evaluation, utc_now
@@ -131,7 +131,10 @@ class RemoteExecutor(ABC):
                     continue
                 ev = self._failed(job, f"lost: {outcome.reason} (attempt {job.attempt} of {self.max_attempts})")
             elif isinstance(outcome, Crashed):
-                ev = self._failed(job, f"internal error on the node: {outcome.reason}")
+                # Not the design's failure (a platform file damaged on the node, a bug of ours): stop, unrecorded.
+                raise EnvironmentFault(f"point {point_id} on the {self.backend} cluster: {outcome.reason}; the run "
+                                       "stopped without recording it, fix the node and re-run the same command "
+                                       "to resume")
             elif outcome.unfit:
                 raise DseError(f"node {outcome.node}: {outcome.unfit}")
             else:

@@ -82,7 +82,7 @@ class OrfsFlow:
     def check_knobs(self, knobs: dict) -> list[str]:
         return check_all(self.KNOBS, knobs, self.name)
 
-    def check_platform(self, corners=("TC",)) -> None:
+    def check_platform(self, corners=("TC",), vts=("RVT",)) -> None:
         """Find ORFS ($FLOW_HOME); its platform has every corner's libraries."""
         self.flow_home = find_flow_home()
 

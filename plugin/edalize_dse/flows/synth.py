@@ -177,13 +177,11 @@ class SynthFlow:
     def check_knobs(self, knobs: dict) -> list[str]:
         return check_all(self.KNOBS, knobs, self.name)
 
-    def check_platform(self, corners=("TC",)) -> None:
-        """Find the ASAP7 platform and the liberty files of ``corners`` (no tool runs).
-        Raises DseError naming the missing files."""
+    def check_platform(self, corners=("TC",), vts=("RVT",)) -> None:
+        """Find the ASAP7 platform, decompress and check every liberty file of ``vts``
+        and ``corners`` (no tool runs). Raises DseError naming a missing or damaged file."""
         self._platform = find_platform()
-        for corner in corners:
-            for vt in VT_FLAVOURS[:1]:
-                self._platform.liberty_group(COMB_GROUPS[0], vt, corner)
+        self._platform.check_liberty(vts, corners)
 
     def preflight(self) -> dict:
         """Check the tools (the platform is ``check_platform``'s job); return their versions.

@@ -122,6 +122,7 @@ def _macro_views(macros: dict) -> list[MacroView]:
     """Hard macros a core brings: each cell of its liberty files (``file_type: liberty``),
     with the LEF of the same name when the core has one."""
     from edalize_dse.metrics import macro_areas
+    from edalize_dse.platform import check_liberty_file
 
     libs = [Path(p) for p in macros.get("liberty", [])]
     lefs = {Path(p).stem: Path(p) for p in macros.get("lef", [])}
@@ -130,6 +131,7 @@ def _macro_views(macros: dict) -> list[MacroView]:
         raise DseError(f"core macro view(s) not found: {', '.join(missing)}")
     views = []
     for lib in libs:
+        check_liberty_file(lib)
         cells = macro_areas([lib])
         if not cells:
             raise DseError(f"core macro liberty {lib} defines no cell with an area")
