@@ -1,5 +1,6 @@
 # edalize-dse: `make demo` sets everything up and runs a short real exploration;
-# `make test` runs the test suite against a fresh non-editable install.
+# `make test` runs the test suite against a fresh non-editable install; `make check`
+# is the fast tier (lint and the tests that start no tool) for every change.
 
 PYTHON      ?= python3
 VENV        ?= .venv
@@ -22,7 +23,10 @@ ifeq ($(strip $(ASAP7_PLATFORM_DIR)$(FLOW_HOME)),)
   endif
 endif
 
-.PHONY: demo test setup tools venv install clean table study table2 suite
+.PHONY: demo test check lint setup tools venv install clean table study table2 suite
+
+EXTRAS     := test,lint,ray,dask,bench
+LINT_PATHS := plugin tests benchmarks
 
 # The tabulated ASAP7 benchmark (benchmarks/TABLE.md): builds, or resumes, the table of
 # every point of cores/spaces/gemmini_table.yml through the synth flow (about 3 h on 2 cores).
@@ -39,8 +43,22 @@ demo: setup
 	@grep "diffusion round" $(DEMO_OUT)/controller.log | sed 's/^/  /'
 	@echo "Outputs: $(DEMO_OUT)/ (dse.sqlite, evaluations.csv, pareto.csv, summary.json, summary.md; report.html above)"
 
-test: setup
+test: setup lint
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+# The fast tier: lint, then every test that starts no tool, cluster, FuseSoC or browser
+# (pytest -m "not slow"; conftest.py marks the rest), on an editable install and without
+# the Debian packages. About 2 minutes on 2 cores.
+check: $(PY)
+	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	$(MAKE) --no-print-directory lint
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+# ruff: lint (pycodestyle, pyflakes, import order) and formatting, one line length
+# (pyproject.toml). `$(PY) -m ruff format $(LINT_PATHS)` applies the formatting.
+lint: $(PY)
+	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
 
 setup: tools install
 
@@ -66,11 +84,9 @@ $(PY):
 
 # Always reinstall the project (non-editable): tests see what a user installs.
 install: $(PY)
-	@# setuptools reuses build/lib: a renamed template would otherwise ship twice.
-	rm -rf build/lib build/bdist.*
 	@# The executors' engines (Ray, Dask) are extras; the tests run real clusters of both.
 	@# bench: pymoo's test problems for the strategy benchmarks and the suite (tests run its quick mode).
-	$(PY) -m pip install -q ".[test,ray,dask,bench]"
+	$(PY) -m pip install -q ".[$(EXTRAS)]"
 
 table: setup
 	nice $(PY) benchmarks/build_table.py --workers $(TABLE_WORKERS)

@@ -69,8 +69,10 @@ def draw_sample(space, size: int, seed: int) -> list[dict]:
     while len(chosen) < size:
         draws += 1
         if draws > limit:
-            raise DseError(f"{space.path}: {limit:,} draws gave only {len(chosen):,} distinct valid points, fewer "
-                           f"than the sample of {size:,}; build the whole space (no --sample) or sample fewer")
+            raise DseError(
+                f"{space.path}: {limit:,} draws gave only {len(chosen):,} distinct valid points, fewer "
+                f"than the sample of {size:,}; build the whole space (no --sample) or sample fewer"
+            )
         point = space.sample(rng)
         chosen.setdefault(space.canonical(point), point)
     return list(chosen.values())
@@ -79,9 +81,13 @@ def draw_sample(space, size: int, seed: int) -> list[dict]:
 def sample_record(space_path, size: int, seed: int) -> dict:
     import hashlib
 
-    return {"space_sha256": hashlib.sha256(Path(space_path).read_bytes()).hexdigest(), "size": size, "seed": seed,
-            "method": "uniform over the valid points: rejection sampling of the box (Space.sample), first "
-                      "distinct draws in order"}
+    return {
+        "space_sha256": hashlib.sha256(Path(space_path).read_bytes()).hexdigest(),
+        "size": size,
+        "seed": seed,
+        "method": "uniform over the valid points: rejection sampling of the box (Space.sample), first "
+        "distinct draws in order",
+    }
 
 
 def ensure_sample(space_path, work, size: int, seed: int) -> list[dict]:
@@ -97,8 +103,10 @@ def ensure_sample(space_path, work, size: int, seed: int) -> list[dict]:
         got = {k: doc.get(k) for k in want}
         if got != want:
             differ = ", ".join(k for k in want if got[k] != want[k])
-            raise DseError(f"{path} holds a sample of another build (different {differ}): give another --work, "
-                           "or the --space/--sample/--sample-seed it was drawn with")
+            raise DseError(
+                f"{path} holds a sample of another build (different {differ}): give another --work, "
+                "or the --space/--sample/--sample-seed it was drawn with"
+            )
         return doc["points"]
     points = draw_sample(load_space(space_path), size, seed)
     Path(work).mkdir(parents=True, exist_ok=True)
@@ -111,16 +119,17 @@ def ensure_sample(space_path, work, size: int, seed: int) -> list[dict]:
 def table_points(space_path, work, sample) -> list[dict]:
     """The table's points in row order: every valid point (enumeration order), or the
     sample (``sample`` = (size, seed)) in the order it was drawn."""
-    from edalize_dse.space import load_space
-
     from edalize_dse.errors import DseError
+    from edalize_dse.space import load_space
 
     if sample:
         return ensure_sample(space_path, work, *sample)
     points = load_space(space_path).enumerate_valid(limit=MAX_BOX_POINTS)
     if points is None:
-        raise DseError(f"{space_path}: too many points to list (over {MAX_BOX_POINTS:,} parameter combinations); "
-                       "build a sample of it with --sample N --sample-seed S")
+        raise DseError(
+            f"{space_path}: too many points to list (over {MAX_BOX_POINTS:,} parameter combinations); "
+            "build a sample of it with --sample N --sample-seed S"
+        )
     return points
 
 
@@ -130,8 +139,17 @@ def table_config(space_path, work, workers: int, tool_timeout: float | None, sam
     total = len(table_points(space_path, work, sample))
     # grid learns nothing from results: the asynchronous loop (round_size 0) keeps every worker busy.
     options = {"points": str(sample_path(work).resolve())} if sample else {}
-    return RunConfig(space=str(space_path), output=str(work), budget=total, strategy="grid", workers=workers,
-                     strategy_options=options, cache_dir="off", tool_timeout=tool_timeout, round_size=0)
+    return RunConfig(
+        space=str(space_path),
+        output=str(work),
+        budget=total,
+        strategy="grid",
+        workers=workers,
+        strategy_options=options,
+        cache_dir="off",
+        tool_timeout=tool_timeout,
+        round_size=0,
+    )
 
 
 def build(space_path, work, workers: int, tool_timeout: float | None, progress: bool = True, sample=None) -> None:
@@ -157,32 +175,52 @@ def import_rows(space_path, work, table: Path, workers: int, tool_timeout: float
     note = json.loads(provenance_path(table).read_text())
     drawn = note.get("sample")
     if drawn and (not sample or drawn != sample_record(space_path, *sample)):
-        raise DseError(f"{table} holds the rows of a sample ({drawn.get('size')} points, seed {drawn.get('seed')}, "
-                       f"space SHA-256 {str(drawn.get('space_sha256'))[:12]}): import it with that --sample and "
-                       "--sample-seed, and the space it was drawn from")
+        raise DseError(
+            f"{table} holds the rows of a sample ({drawn.get('size')} points, seed {drawn.get('seed')}, "
+            f"space SHA-256 {str(drawn.get('space_sha256'))[:12]}): import it with that --sample and "
+            "--sample-seed, and the space it was drawn from"
+        )
     config = table_config(space_path, work, workers, tool_timeout, sample)
     identity = run_identity(config, prepare(config))
     differ = changes(note.get("run_identity") or {}, identity)
     if differ:
-        raise DseError(f"{table} was built by a different flow (changed: {'; '.join(differ)}): its rows are "
-                       "not this build's; build afresh")
+        raise DseError(
+            f"{table} was built by a different flow (changed: {'; '.join(differ)}): its rows are "
+            "not this build's; build afresh"
+        )
     space = load_space(space_path)
     by_text = {tuple(str(p[n]) for n in space.names): p for p in table_points(space_path, work, sample)}
     with gzip.open(table, "rt", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    metrics = [c for c in rows[0] if c not in (*space.names, "status", "error", "violation", "flow_wall_s", *STEPS,
-                                                "finished_at") and not c.startswith("version_")] if rows else []
+    metrics = (
+        [
+            c
+            for c in rows[0]
+            if c not in (*space.names, "status", "error", "violation", "flow_wall_s", *STEPS, "finished_at")
+            and not c.startswith("version_")
+        ]
+        if rows
+        else []
+    )
     Path(work).mkdir(parents=True, exist_ok=True)
     store = open_store(Path(work), identity, restart=False)
     try:
         for row in rows:
             point = by_text[tuple(row[n] for n in space.names)]
-            store.add(Evaluation(
-                point_id=space.point_id(point), params=point, status=row["status"], error=row["error"] or None,
-                qor={m: float(row[m]) for m in metrics if row[m] != ""},
-                tool_versions={c[len("version_"):]: v for c, v in row.items() if c.startswith("version_") and v},
-                timings={s: float(row[s]) for s in STEPS if row[s] != ""}, strategy="grid (imported)",
-                started_at=row["finished_at"], finished_at=row["finished_at"]))
+            store.add(
+                Evaluation(
+                    point_id=space.point_id(point),
+                    params=point,
+                    status=row["status"],
+                    error=row["error"] or None,
+                    qor={m: float(row[m]) for m in metrics if row[m] != ""},
+                    tool_versions={c[len("version_") :]: v for c, v in row.items() if c.startswith("version_") and v},
+                    timings={s: float(row[s]) for s in STEPS if row[s] != ""},
+                    strategy="grid (imported)",
+                    started_at=row["finished_at"],
+                    finished_at=row["finished_at"],
+                )
+            )
     finally:
         store.close()
     return len(rows)
@@ -211,8 +249,17 @@ def write_table(space_path, evaluations, table: Path, points=None) -> dict:
     metrics = sorted({m for e in evaluations for m in e.qor})
     tools = sorted({t for e in evaluations for t in e.tool_versions})
     judged = ["violation"] if space.qor_constraints else []
-    header = [*space.names, "status", "error", *judged, *metrics, "flow_wall_s", *STEPS,
-              *(f"version_{t}" for t in tools), "finished_at"]
+    header = [
+        *space.names,
+        "status",
+        "error",
+        *judged,
+        *metrics,
+        "flow_wall_s",
+        *STEPS,
+        *(f"version_{t}" for t in tools),
+        "finished_at",
+    ]
     counts = {"points": len(points), "ok": 0, "failed": 0, "missing": 0}
     table.parent.mkdir(parents=True, exist_ok=True)
     # mtime=0: the same results give the same bytes (a re-export changes nothing in git).
@@ -231,9 +278,19 @@ def write_table(space_path, evaluations, table: Path, points=None) -> dict:
                 steps = [None if ev.timings.get(s) is None else float(fmt(float(ev.timings[s]))) for s in STEPS]
                 wall = sum(s for s in steps if s is not None)
                 verdict = [(violation(ev.qor, space.qor_constraints) or "") if ev.ok else ""] if judged else []
-                w.writerow([*(point[n] for n in space.names), ev.status, (ev.error or "").replace("\n", " "),
-                            *verdict, *(fmt(ev.qor.get(m)) for m in metrics), fmt(wall), *(fmt(s) for s in steps),
-                            *(ev.tool_versions.get(t, "") for t in tools), ev.finished_at])
+                w.writerow(
+                    [
+                        *(point[n] for n in space.names),
+                        ev.status,
+                        (ev.error or "").replace("\n", " "),
+                        *verdict,
+                        *(fmt(ev.qor.get(m)) for m in metrics),
+                        fmt(wall),
+                        *(fmt(s) for s in steps),
+                        *(ev.tool_versions.get(t, "") for t in tools),
+                        ev.finished_at,
+                    ]
+                )
     return counts
 
 
@@ -253,13 +310,25 @@ def provenance(space_path, work, evaluations, counts, sample=None) -> dict:
     run_json = Path(work) / "run.json"
     record = vars(RunConfig.from_json(run_json)) if run_json.is_file() else {}
     flow_s = sum(sum(e.timings.get(s, 0.0) for s in STEPS) for e in evaluations)
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else ""
+    )
     space = load_space(space_path)
     command = "python benchmarks/build_table.py (make table)"
     if sample:
-        command = (f"python benchmarks/build_table.py --space {Path(space_path).name} --sample {sample[0]} "
-                   f"--sample-seed {sample[1]}")
+        command = (
+            f"python benchmarks/build_table.py --space {Path(space_path).name} --sample {sample[0]} "
+            f"--sample-seed {sample[1]}"
+        )
     return {
         "space": Path(space_path).name,
         "space_name": space.name,
@@ -269,11 +338,12 @@ def provenance(space_path, work, evaluations, counts, sample=None) -> dict:
         **({"sample": sample_record(space_path, *sample)} if sample else {}),
         "qor_constraints": [c.text for c in space.qor_constraints],
         "flow": "synth: pyosys synthesis + OpenSTA timing on ASAP7 (TT corner), power at the achieved clock "
-                "(target - WNS), result cache off",
+        "(target - WNS), result cache off",
         "activity": record.get("activity"),
         "workers": record.get("workers"),
-        "tool_versions": [json.loads(t) for t in sorted({json.dumps(e.tool_versions, sort_keys=True)
-                                                         for e in evaluations})],
+        "tool_versions": [
+            json.loads(t) for t in sorted({json.dumps(e.tool_versions, sort_keys=True) for e in evaluations})
+        ],
         "machine": f"{cpu}, {os.cpu_count()} cores" if cpu else f"{os.cpu_count()} cores",
         "first_started": min((e.started_at for e in evaluations), default=None),
         "last_finished": max((e.finished_at for e in evaluations), default=None),
@@ -310,12 +380,20 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2, help="points synthesised at once")
     ap.add_argument("--tool-timeout", type=float, default=900.0, help="seconds per tool run before it fails")
     ap.add_argument("--export-only", action="store_true", help="write the table from the store, run nothing")
-    ap.add_argument("--import", dest="import_table", metavar="TABLE",
-                    help="start a new store from a partial export of this build (e.g. committed by an earlier "
-                         "session on another machine), then continue it")
-    ap.add_argument("--sample", type=int, metavar="N",
-                    help="a space too large to list: build N distinct valid points drawn once (uniform, seeded) "
-                         "instead of every valid point")
+    ap.add_argument(
+        "--import",
+        dest="import_table",
+        metavar="TABLE",
+        help="start a new store from a partial export of this build (e.g. committed by an earlier "
+        "session on another machine), then continue it",
+    )
+    ap.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="a space too large to list: build N distinct valid points drawn once (uniform, seeded) "
+        "instead of every valid point",
+    )
     ap.add_argument("--sample-seed", type=int, default=0, help="seed of the --sample draw")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
@@ -333,8 +411,10 @@ def main(argv=None):
     record = provenance(args.space, args.work, evaluations, counts, sample)
     note = provenance_path(args.table)
     note.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"{args.table}: {counts['ok']} ok, {counts['failed']} failed, {counts['missing']} not yet run "
-          f"of {counts['points']} points")
+    print(
+        f"{args.table}: {counts['ok']} ok, {counts['failed']} failed, {counts['missing']} not yet run "
+        f"of {counts['points']} points"
+    )
     return 0 if counts["missing"] == 0 else 1
 
 

@@ -138,8 +138,11 @@ def main(argv=None):
 
     objective = table(args.space, args.table, constraints)
     ideal, nadir, reference_hv, share = feasible_reference(objective)
-    jobs = [(args.space, args.table, constraints, s, seed, args.budget, args.batch, options)
-            for s in args.strategies for seed in range(args.seeds)]
+    jobs = [
+        (args.space, args.table, constraints, s, seed, args.budget, args.batch, options)
+        for s in args.strategies
+        for seed in range(args.seeds)
+    ]
     started = time.perf_counter()
     results = []
     if args.jobs > 1:
@@ -158,23 +161,28 @@ def main(argv=None):
         w = csv.writer(fh)
         w.writerow(["strategy", "seed", "feasible_share_after_init", "feasible_hv_ratio", "ask_s_mean"])
         for strategy, seed, rows, asks in sorted(results, key=lambda r: (args.strategies.index(r[0]), r[1])):
-            after = [feasible for _, feasible in rows[args.init:]]
+            after = [feasible for _, feasible in rows[args.init :]]
             found = np.array([q for q, feasible in rows if feasible], dtype=float).reshape(-1, len(ideal))
             ratio = normalized_hypervolume(found, ideal, nadir) / reference_hv
             share_after = float(np.mean(after)) if after else 0.0
             per.setdefault(strategy, []).append((share_after, ratio, float(np.mean(asks))))
             w.writerow([strategy, seed, f"{share_after:.4f}", f"{ratio:.4f}", f"{np.mean(asks):.4f}"])
     names = ", ".join(c.text for c in objective.space.qor_constraints)
-    lines = [f"Constraint {names}: {share:.1%} of the table's {len(objective.rows) - objective.failed} successful "
-             f"rows are feasible. Budget {args.budget}, batch {args.batch}, {args.seeds} seeds; "
-             f"initial design counted as the first {args.init} evaluations; {wall:.0f} s.", "",
-             f"| strategy | feasible share after init | feasible HV ratio @{args.budget} | ask s/round |",
-             "|---|---|---|---|"]
+    lines = [
+        f"Constraint {names}: {share:.1%} of the table's {len(objective.rows) - objective.failed} successful "
+        f"rows are feasible. Budget {args.budget}, batch {args.batch}, {args.seeds} seeds; "
+        f"initial design counted as the first {args.init} evaluations; {wall:.0f} s.",
+        "",
+        f"| strategy | feasible share after init | feasible HV ratio @{args.budget} | ask s/round |",
+        "|---|---|---|---|",
+    ]
     for strategy in args.strategies:
         got = per.get(strategy, [])
         if got:
-            lines.append(f"| {strategy} | {cell([g[0] for g in got])} | {cell([g[1] for g in got])} | "
-                         f"{np.mean([g[2] for g in got]):.2f} |")
+            lines.append(
+                f"| {strategy} | {cell([g[0] for g in got])} | {cell([g[1] for g in got])} | "
+                f"{np.mean([g[2] for g in got]):.2f} |"
+            )
     text = "\n".join(lines) + "\n"
     (out / f"constraints_{args.tag}.md").write_text(text)
     print(text)

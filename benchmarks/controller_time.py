@@ -33,7 +33,9 @@ from edalize_dse.strategies import make_strategy  # noqa: E402
 
 def analytic_qor(p):
     pes = p["meshRows"] * p["tileRows"] * p["meshColumns"] * p["tileColumns"]
-    fmax = 1e6 / (p["clock_period_ps"] * (1.2 if p["ASAP7_USE_VT"] == "RVT" else 1.0) + (80 if p["abc_script"] == "area" else 0))
+    fmax = 1e6 / (
+        p["clock_period_ps"] * (1.2 if p["ASAP7_USE_VT"] == "RVT" else 1.0) + (80 if p["abc_script"] == "area" else 0)
+    )
     area = pes * (3 * p["inputType"] + p["accType"]) * (0.9 if p["abc_script"] == "area" else 1.0)
     power = area * fmax / 1000 * (1.5 if p["ASAP7_USE_VT"] == "SLVT" else 1.0)
     return {"area_um2": area, "power_mw": power, "throughput_gops": 2 * pes * fmax / 1000}
@@ -68,8 +70,10 @@ def main(argv=None):
         tell(points)
     timed = strategy.round_times[1:]
     first = strategy.round_times[0]
-    print(f"space {space.name}, torch threads {torch.get_num_threads()}, batch {args.batch}, "
-          f"{args.points} evaluated points before timing")
+    print(
+        f"space {space.name}, torch threads {torch.get_num_threads()}, batch {args.batch}, "
+        f"{args.points} evaluated points before timing"
+    )
     print(f"first model round (training from scratch): {first['total_s']:.2f} s")
     print("| part | median (s) | min (s) | max (s) |\n|---|---|---|---|")
     for key in ("finetune_s", "sample_s", "screen_s", "total_s"):

@@ -91,8 +91,9 @@ def main(argv=None) -> int:
         ratios = sorted(typical[k] / fast[k] for k in fast.keys() & typical.keys() if fast[k] > 0)
         every += ratios
         deciles = statistics.quantiles(ratios, n=10)
-        print(f"| {group} | {vt} | {len(ratios)} | {statistics.median(ratios):.3f} | "
-              f"{deciles[0]:.3f}-{deciles[-1]:.3f} |")
+        print(
+            f"| {group} | {vt} | {len(ratios)} | {statistics.median(ratios):.3f} | {deciles[0]:.3f}-{deciles[-1]:.3f} |"
+        )
     deciles = statistics.quantiles(every, n=10)
     print(f"| all | | {len(every)} | {statistics.median(every):.3f} | {deciles[0]:.3f}-{deciles[-1]:.3f} |")
     return 0

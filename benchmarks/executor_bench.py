@@ -48,10 +48,31 @@ def run_once(backend: str, workers: int, budget: int, tmp: Path) -> dict:
     space.write_text(SPACE)
     out = tmp / f"{backend}-{workers}"
     start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "edalize_dse", "run", "--space", str(space), "--output", str(out),
-                          "--budget", str(budget), "--workers", str(workers), "--strategy", "random",
-                          "--cache-dir", "off", "--executor", backend, "--no-progress"],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edalize_dse",
+            "run",
+            "--space",
+            str(space),
+            "--output",
+            str(out),
+            "--budget",
+            str(budget),
+            "--workers",
+            str(workers),
+            "--strategy",
+            "random",
+            "--cache-dir",
+            "off",
+            "--executor",
+            backend,
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - start
     if run.returncode != 0:
         raise SystemExit(f"{backend} x{workers} failed: {run.stderr.strip().splitlines()[-1]}")
@@ -65,11 +86,19 @@ def run_once(backend: str, workers: int, budget: int, tmp: Path) -> dict:
     tool = sum(t.get(k, 0.0) for t in timings for k in TOOL_STEPS)
     overhead = {k: sum(t.get(k, 0.0) for t in timings) for k in ("executor_s", "pack_s", "unpack_s")}
     # A point's overhead once its worker process is up (the first point of each pays its start).
-    median_share = statistics.median(t.get("executor_s", 0.0) / sum(t.get(k, 0.0) for k in TOOL_STEPS)
-                                     for t in timings)
-    return dict(backend=backend, workers=workers, points=budget, wall_s=wall, points_s=points_s,
-                points_per_hour=budget / points_s * 3600, points_per_hour_wall=budget / wall * 3600,
-                tool_s=tool, median_share=median_share, **overhead)
+    median_share = statistics.median(t.get("executor_s", 0.0) / sum(t.get(k, 0.0) for k in TOOL_STEPS) for t in timings)
+    return dict(
+        backend=backend,
+        workers=workers,
+        points=budget,
+        wall_s=wall,
+        points_s=points_s,
+        points_per_hour=budget / points_s * 3600,
+        points_per_hour_wall=budget / wall * 3600,
+        tool_s=tool,
+        median_share=median_share,
+        **overhead,
+    )
 
 
 def main():
@@ -88,16 +117,20 @@ def main():
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     (results / "executor_bench.json").write_text(json.dumps(dict(machine=platform.platform(), rows=rows), indent=1))
-    print("| executor | workers | points/h (loop) | points/h (whole run) | run wall (s) | tool time (s) | "
-          "executor overhead (s) | of which pack + unpack (s) | overhead / tool time | median point's share |")
+    print(
+        "| executor | workers | points/h (loop) | points/h (whole run) | run wall (s) | tool time (s) | "
+        "executor overhead (s) | of which pack + unpack (s) | overhead / tool time | median point's share |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         local = r["backend"] == "local"
         share = "— (threads)" if local else f"{100 * r['executor_s'] / r['tool_s']:.2f} %"
         median = "—" if local else f"{100 * r['median_share']:.2f} %"
-        print(f"| {r['backend']} | {r['workers']} | {r['points_per_hour']:.0f} | {r['points_per_hour_wall']:.0f} | "
-              f"{r['wall_s']:.1f} | {r['tool_s']:.1f} | {r['executor_s']:.2f} | "
-              f"{r['pack_s'] + r['unpack_s']:.2f} | {share} | {median} |")
+        print(
+            f"| {r['backend']} | {r['workers']} | {r['points_per_hour']:.0f} | {r['points_per_hour_wall']:.0f} | "
+            f"{r['wall_s']:.1f} | {r['tool_s']:.1f} | {r['executor_s']:.2f} | "
+            f"{r['pack_s'] + r['unpack_s']:.2f} | {share} | {median} |"
+        )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,11 @@ def synth_pids(folder: Path) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and b"pyosys_main\0synth.ys" in (entry / "cmdline").read_bytes() \
-                    and os.readlink(entry / "cwd").startswith(str(folder)):
+            if (
+                entry.name.isdigit()
+                and b"pyosys_main\0synth.ys" in (entry / "cmdline").read_bytes()
+                and os.readlink(entry / "cwd").startswith(str(folder))
+            ):
                 pids.append(int(entry.name))
         except OSError:
             continue
@@ -98,14 +101,24 @@ def main() -> int:
     (folder / "space.yml").write_text(
         "parameters:\n"
         f"  W: {{layer: hardware, type: choice, choices: {widths}, default: 2}}\n"
-        "objectives:\n  - {name: area_um2, goal: min}\n  - {name: fmax_mhz, goal: max}\n")
+        "objectives:\n  - {name: area_um2, goal: min}\n  - {name: fmax_mhz, goal: max}\n"
+    )
     out, cache = folder / "out", folder / "cache"
     config = folder / "run.json"
-    config.write_text(json.dumps({
-        "run": {"space": str(folder / "space.yml"), "output": str(out), "budget": args.points},
-        "flow": {"generator": "core", "cache_dir": str(cache),
-                 "core": {"top": "toggle", "files": [str(folder / "toggle.v")], "parameters": {"W": 2}}},
-        "strategy": {"strategy": "random"}, "executor": {"workers": 2}}))
+    config.write_text(
+        json.dumps(
+            {
+                "run": {"space": str(folder / "space.yml"), "output": str(out), "budget": args.points},
+                "flow": {
+                    "generator": "core",
+                    "cache_dir": str(cache),
+                    "core": {"top": "toggle", "files": [str(folder / "toggle.v")], "parameters": {"W": 2}},
+                },
+                "strategy": {"strategy": "random"},
+                "executor": {"workers": 2},
+            }
+        )
+    )
     base = [sys.executable, "-m", "edalize_dse", "run", "--config", str(config), "--no-progress"]
     log = []
     recorded: dict = {}  # every row ever seen: point id -> row
@@ -120,14 +133,21 @@ def main() -> int:
         lines = [line for line in err.splitlines() if line.strip() and "cache entry" not in line]
         one_line = "Traceback" not in err and len(lines) == 1 and lines[0].startswith("edalize-dse")
         now = observe()
-        log.append(dict(fault=name, rc=proc.returncode, one_line=one_line if expect_line else None,
-                        line=lines[-1][:160] if lines else "", rows=len(now)))
-        print(f"{name:34s} rc={proc.returncode:4d} rows={len(now):3d}  {lines[-1][:110] if lines else ''}",
-              flush=True)
+        log.append(
+            dict(
+                fault=name,
+                rc=proc.returncode,
+                one_line=one_line if expect_line else None,
+                line=lines[-1][:160] if lines else "",
+                rows=len(now),
+            )
+        )
+        print(f"{name:34s} rc={proc.returncode:4d} rows={len(now):3d}  {lines[-1][:110] if lines else ''}", flush=True)
 
     def run_until_synthesis(env=None):
-        proc = subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True, env=env)
+        proc = subprocess.Popen(
+            base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env
+        )
         deadline = time.monotonic() + 300
         while not synth_pids(out) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -178,8 +198,10 @@ def main() -> int:
     finish("corrupted cache entry, then SIGTERM", proc)
     # 7. OpenSTA missing from PATH.
     env = {**os.environ, "PATH": str(Path(sys.executable).parent)}
-    finish("sta missing from PATH", subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                                     text=True, env=env))
+    finish(
+        "sta missing from PATH",
+        subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env),
+    )
     # 7b. A damaged platform: one liberty file cut in half (a copy of the platform of links).
     source = Path(os.environ.get("ASAP7_PLATFORM_DIR") or Path(os.environ["FLOW_HOME"]) / "platforms" / "asap7")
     damaged_platform = folder / "platform"
@@ -190,12 +212,14 @@ def main() -> int:
     for lib in (source / "lib" / "NLDM").iterdir():
         target = damaged_platform / "lib" / "NLDM" / lib.name
         if "SEQ_RVT" in lib.name:
-            target.write_bytes(lib.read_bytes()[:lib.stat().st_size // 2])
+            target.write_bytes(lib.read_bytes()[: lib.stat().st_size // 2])
         else:
             target.symlink_to(lib)
     env = {**os.environ, "ASAP7_PLATFORM_DIR": str(damaged_platform), "EDALIZE_DSE_CACHE": str(folder / "derived")}
-    finish("damaged platform (truncated .lib.gz)", subprocess.Popen(base, stdout=subprocess.PIPE,
-                                                                    stderr=subprocess.PIPE, text=True, env=env))
+    finish(
+        "damaged platform (truncated .lib.gz)",
+        subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env),
+    )
     # 8. Damaged stores, on copies of the output (the real one is never touched).
     for damage in ("empty", "garbled"):
         copy = folder / f"out-{damage}"
@@ -206,21 +230,29 @@ def main() -> int:
         damaged = json.loads(config.read_text())
         damaged["run"]["output"] = str(copy)
         (folder / f"run-{damage}.json").write_text(json.dumps(damaged))
-        proc = subprocess.Popen([*base[:4], "--config", str(folder / f"run-{damage}.json"), "--no-progress"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [*base[:4], "--config", str(folder / f"run-{damage}.json"), "--no-progress"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         finish(f"{damage} store", proc)
         assert store.read_bytes() == before, "a damaged store was written to"
     # 9. Through FuseSoC, in its own output folder (rows first, then the two stops).
     fs_out = folder / "fs-out"
     fs_base = fusesoc_target(folder, fs_out, cache, args.points)
-    seeded = subprocess.run([*fs_base, "--budget", str(args.seed_points)], capture_output=True, text=True,
-                            timeout=900, cwd=folder)
+    seeded = subprocess.run(
+        [*fs_base, "--budget", str(args.seed_points)], capture_output=True, text=True, timeout=900, cwd=folder
+    )
     fs_recorded = dict(rows(fs_out / "dse.sqlite"))
     print(f"{'FuseSoC: rows before any fault':34s} rc={seeded.returncode:4d} rows={len(fs_recorded):3d}", flush=True)
-    for name, stop in (("FuseSoC: Ctrl-C to its group", lambda p: os.killpg(p.pid, signal.SIGINT)),
-                       ("FuseSoC: SIGTERM to FuseSoC alone", lambda p: os.kill(p.pid, signal.SIGTERM))):
-        proc = subprocess.Popen(fs_base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder,
-                                start_new_session=True)
+    for name, stop in (
+        ("FuseSoC: Ctrl-C to its group", lambda p: os.killpg(p.pid, signal.SIGINT)),
+        ("FuseSoC: SIGTERM to FuseSoC alone", lambda p: os.kill(p.pid, signal.SIGTERM)),
+    ):
+        proc = subprocess.Popen(
+            fs_base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder, start_new_session=True
+        )
         deadline = time.monotonic() + 300
         while not synth_pids(fs_out) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -234,10 +266,21 @@ def main() -> int:
         now = rows(fs_out / "dse.sqlite")
         fs_recorded.update({k: v for k, v in now.items() if k not in fs_recorded})
         one = "Traceback" not in err and len(lines) == 1 and not orphans
-        log.append(dict(fault=name, rc=proc.returncode, one_line=one, line=lines[-1][:160] if lines else "",
-                        rows=len(now), orphans=orphans))
-        print(f"{name:34s} rc={proc.returncode:4d} rows={len(now):3d}  {lines[-1][:110] if lines else ''}"
-              f"{'  ORPHANS' if orphans else ''}", flush=True)
+        log.append(
+            dict(
+                fault=name,
+                rc=proc.returncode,
+                one_line=one,
+                line=lines[-1][:160] if lines else "",
+                rows=len(now),
+                orphans=orphans,
+            )
+        )
+        print(
+            f"{name:34s} rc={proc.returncode:4d} rows={len(now):3d}  {lines[-1][:110] if lines else ''}"
+            f"{'  ORPHANS' if orphans else ''}",
+            flush=True,
+        )
     fs_final_run = subprocess.run(fs_base, capture_output=True, text=True, timeout=900, cwd=folder)
     fs_final = rows(fs_out / "dse.sqlite")
     fs_lost = [k for k, row in fs_recorded.items() if fs_final.get(k) != row]
@@ -252,20 +295,32 @@ def main() -> int:
     db.close()
     failed = [k for k, row in final.items() if row[1] != "ok"]
     printable = [e for e in log if e["one_line"] is not None]
-    summary = dict(faults_injected=len(log), runs_that_could_print=len(printable),
-                   ended_with_one_clear_line=sum(e["one_line"] for e in printable),
-                   points_lost=len(lost) + len(fs_lost), points_duplicated=duplicated,
-                   points_recorded_failed=len(failed) + sum(row[1] != "ok" for row in fs_final.values()),
-                   final_rows=len(final), fusesoc_final_rows=len(fs_final), budget=args.points,
-                   final_run_rc=proc.returncode, fusesoc_final_run_rc=fs_final_run.returncode,
-                   final_run_traceback="Traceback" in err)
+    summary = dict(
+        faults_injected=len(log),
+        runs_that_could_print=len(printable),
+        ended_with_one_clear_line=sum(e["one_line"] for e in printable),
+        points_lost=len(lost) + len(fs_lost),
+        points_duplicated=duplicated,
+        points_recorded_failed=len(failed) + sum(row[1] != "ok" for row in fs_final.values()),
+        final_rows=len(final),
+        fusesoc_final_rows=len(fs_final),
+        budget=args.points,
+        final_run_rc=proc.returncode,
+        fusesoc_final_run_rc=fs_final_run.returncode,
+        final_run_traceback="Traceback" in err,
+    )
     # The run folder is named <folder> in the record: the figures do not depend on where it ran.
     text = json.dumps(dict(summary=summary, runs=log), indent=1).replace(str(folder.resolve()), "<folder>")
     (folder / "fault_run.json").write_text(text.replace(str(folder), "<folder>"))
     print(json.dumps(summary, indent=1))
-    ok = (summary["ended_with_one_clear_line"] == len(printable) and not summary["points_lost"] and not duplicated
-          and not summary["points_recorded_failed"] and len(final) == len(fs_final) == args.points
-          and proc.returncode == fs_final_run.returncode == 0)
+    ok = (
+        summary["ended_with_one_clear_line"] == len(printable)
+        and not summary["points_lost"]
+        and not duplicated
+        and not summary["points_recorded_failed"]
+        and len(final) == len(fs_final) == args.points
+        and proc.returncode == fs_final_run.returncode == 0
+    )
     return 0 if ok else 1
 
 

@@ -27,15 +27,23 @@ SPACE = REPO / "cores" / "spaces" / "gemmini_small.yml"
 
 # One knob at a time, away from the flow default.
 VARIANTS = [
-    ("clock_period_ps", 600), ("clock_period_ps", 1500),
-    ("ASAP7_USE_VT", "LVT"), ("ASAP7_USE_VT", "SLVT"), ("ASAP7_USE_VT", "RVT LVT"), ("ASAP7_USE_VT", "RVT SLVT"),
-    ("abc_script", "balanced"), ("abc_script", "area"),
+    ("clock_period_ps", 600),
+    ("clock_period_ps", 1500),
+    ("ASAP7_USE_VT", "LVT"),
+    ("ASAP7_USE_VT", "SLVT"),
+    ("ASAP7_USE_VT", "RVT LVT"),
+    ("ASAP7_USE_VT", "RVT SLVT"),
+    ("abc_script", "balanced"),
+    ("abc_script", "area"),
     ("booth", 1),
     ("SYNTH_HIERARCHICAL", 1),
     ("retime", 1),
-    ("DONT_USE_CELLS", "SDF* ICG*"), ("DONT_USE_CELLS", ORFS_ASAP7_DONT_USE + " *x1_ASAP7*"),
-    ("max_fanout", 4), ("max_fanout", 16),
-    ("io_delay_pct", 20), ("io_delay_pct", 60),
+    ("DONT_USE_CELLS", "SDF* ICG*"),
+    ("DONT_USE_CELLS", ORFS_ASAP7_DONT_USE + " *x1_ASAP7*"),
+    ("max_fanout", 4),
+    ("max_fanout", 16),
+    ("io_delay_pct", 20),
+    ("io_delay_pct", 60),
 ]
 COLUMNS = ("area_um2", "seq_area_um2", "cell_count", "fmax_mhz", "wns_ps", "power_mw", "power_leakage_mw")
 
@@ -70,9 +78,12 @@ def main() -> None:
 
         def delta(key):
             return "" if r is rows[0] else f"{100 * (m[key] / base[key] - 1):+.1f} %"
-        print(f"| {r['knob']} | {'' if r['value'] is None else r['value']} | {m['area_um2']:.1f} | {delta('area_um2')} | "
-              f"{m['fmax_mhz']:.0f} | {delta('fmax_mhz')} | {m['power_mw']:.3f} | {delta('power_mw')} | "
-              f"{1e3 * m['power_leakage_mw']:.2f} | {m['cell_count']} |")
+
+        print(
+            f"| {r['knob']} | {'' if r['value'] is None else r['value']} | {m['area_um2']:.1f} | {delta('area_um2')} | "
+            f"{m['fmax_mhz']:.0f} | {delta('fmax_mhz')} | {m['power_mw']:.3f} | {delta('power_mw')} | "
+            f"{1e3 * m['power_leakage_mw']:.2f} | {m['cell_count']} |"
+        )
 
 
 if __name__ == "__main__":

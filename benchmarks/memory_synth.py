@@ -34,8 +34,10 @@ def main():
     hw, eda = space.split(space.default_point())
     gen = get_generator("embedded")
     flow = get_flow("synth", cache=False)
-    print("| variant | macros | macro area (um²) | std-cell area (um²) | total area (um²) | leakage (mW) "
-          "| macro power (mW) | total power (mW) | fmax (MHz) | synth (s) |")
+    print(
+        "| variant | macros | macro area (um²) | std-cell area (um²) | total area (um²) | leakage (mW) "
+        "| macro power (mW) | total power (mW) | fmax (MHz) | synth (s) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for i, (label, change) in enumerate(VARIANTS.items()):
@@ -43,9 +45,12 @@ def main():
             design = gen.generate(cfg, Path(tmp) / f"v{i}" / "rtl")
             metrics, times = flow.run(design, eda, Path(tmp) / f"v{i}" / "synth")
             q = derive(metrics, design.info)
-            print(f"| {label} | {q['macro_count']} | {q['macro_area_um2']:.1f} | {q['stdcell_area_um2']:.1f} "
-                  f"| {q['area_um2']:.1f} | {q['power_leakage_mw']:.4f} | {q['power_macro_mw']:.3f} "
-                  f"| {q['power_mw']:.3f} | {q['fmax_mhz']:.1f} | {times['synth_s']:.1f} |", flush=True)
+            print(
+                f"| {label} | {q['macro_count']} | {q['macro_area_um2']:.1f} | {q['stdcell_area_um2']:.1f} "
+                f"| {q['area_um2']:.1f} | {q['power_leakage_mw']:.4f} | {q['power_macro_mw']:.3f} "
+                f"| {q['power_mw']:.3f} | {q['fmax_mhz']:.1f} | {times['synth_s']:.1f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

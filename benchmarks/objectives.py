@@ -15,7 +15,8 @@ values (a choice by its index), and the pymoo problem is evaluated there. The
 space is finite, so the true front of the *discretised* problem is found by
 enumerating every valid point. ``TableObjective`` answers from a tabulated flow
 benchmark (one row per point: parameter columns, metric columns, status), e.g.
-the one ``build_table.py`` writes; its true front is the table's. ``LiveFlowObjective`` runs the real synth flow on each point."""
+the one ``build_table.py`` writes; its true front is the table's. ``LiveFlowObjective`` runs the real
+synth flow on each point."""
 
 from __future__ import annotations
 
@@ -61,8 +62,11 @@ PROBLEM_SPECS = {
     "dtlz2_4obj": ("dtlz2", {"n_obj": 4}, "4 objectives, concave front"),
     "dtlz5": ("dtlz5", {"n_obj": 3}, "3 objectives, degenerate front (a curve)"),
     "dtlz7": ("dtlz7", {"n_obj": 3}, "3 objectives, disconnected front (four patches)"),
-    "c2dtlz2": ("c2dtlz2", {"n_obj": 2}, "2 objectives, concave front of which only parts are feasible "
-                                        "(one constraint g1 <= 0, a QoR constraint)"),
+    "c2dtlz2": (
+        "c2dtlz2",
+        {"n_obj": 2},
+        "2 objectives, concave front of which only parts are feasible (one constraint g1 <= 0, a QoR constraint)",
+    ),
 }
 
 
@@ -82,8 +86,9 @@ class SyntheticProblem:
         self.problem = get_problem(pymoo_name, n_var=5, **options)
         n_obj, n_con = self.problem.n_obj, self.problem.n_ieq_constr
         objectives = "\n".join(f"  - {{name: f{i + 1}, goal: min}}" for i in range(n_obj))
-        constraints = "".join(["qor_constraints:\n"] + [f"  - \"g{j + 1} <= 0\"\n" for j in range(n_con)]) \
-            if n_con else ""
+        constraints = (
+            "".join(["qor_constraints:\n"] + [f'  - "g{j + 1} <= 0"\n' for j in range(n_con)]) if n_con else ""
+        )
         folder = Path(tempfile.mkdtemp(prefix="dse-bench-"))
         path = folder / f"{name}.yml"
         path.write_text(MIXED_SPACE.format(name=name, objectives=objectives, qor_constraints=constraints))
@@ -106,8 +111,10 @@ class SyntheticProblem:
 
     def evaluate(self, point: dict) -> dict:
         f, g = self._evaluate(self.position(point)[None, :])
-        return {**{f"f{i + 1}": float(v) for i, v in enumerate(f[0])},
-                **{f"g{j + 1}": float(v) for j, v in enumerate(g[0])}}
+        return {
+            **{f"f{i + 1}": float(v) for i, v in enumerate(f[0])},
+            **{f"g{j + 1}": float(v) for j, v in enumerate(g[0])},
+        }
 
     def reference(self):
         if self._reference is None:
@@ -122,8 +129,9 @@ class RowSpace(Space):
     same parameters, objectives and constraints, plus one: the point is a row."""
 
     def __init__(self, space: Space, rows: list[dict]):
-        super().__init__(space.path, space.name, space.parameters, space.constraints, space.objectives,
-                         space.description)
+        super().__init__(
+            space.path, space.name, space.parameters, space.constraints, space.objectives, space.description
+        )
         self.qor_constraints = space.qor_constraints
         self.rows = rows
         self.row_keys = {self.canonical(p) for p in rows}
@@ -151,7 +159,7 @@ class TableObjective:
     are the rows), so every strategy's own legalisation (``SpaceEncoder.legalise``:
     Sobol, the repairs of the Optuna samplers, the model strategies' candidates,
     ``random``'s draws) lands on a row, and a model strategy's screen judges the
-    very rows that will be evaluated. The sixth session measured why the harness
+    very rows that will be evaluated. BENCHMARKS.md measures why the harness
     should not do that mapping after the fact: a uniform proposal moved to the
     nearest row (in the encoded box, where a choice counts more than a step of an
     ordinal) kept its array dimension in only 43 % of 400 cases while the binary
@@ -182,8 +190,13 @@ class TableObjective:
         path = Path(table_path)
         self.name = name or path.name.split(".")[0]
         # The objectives, the QoR constraints' metrics, and any further column a caller needs.
-        metrics = list(dict.fromkeys([o.name for o in self.space.objectives]
-                                     + [c.metric for c in self.space.qor_constraints] + list(extra_metrics)))
+        metrics = list(
+            dict.fromkeys(
+                [o.name for o in self.space.objectives]
+                + [c.metric for c in self.space.qor_constraints]
+                + list(extra_metrics)
+            )
+        )
         self.rows: dict = {}
         self.points: dict = {}  # table key -> the typed point
         self.prior_rows: dict = {}  # key -> metrics or None: the rows a split set aside
@@ -262,16 +275,22 @@ class TableObjective:
         from edalize_dse.qor_constraints import violation
         from edalize_dse.store import Evaluation
 
-        return [Evaluation(self.space.point_id(self.points[k]), self.points[k], "ok" if v else "failed",
-                           dict(v or {}), strategy="prior",
-                           violation=violation(v, self.space.qor_constraints) if v else None)
-                for k, v in self.prior_rows.items()]
+        return [
+            Evaluation(
+                self.space.point_id(self.points[k]),
+                self.points[k],
+                "ok" if v else "failed",
+                dict(v or {}),
+                strategy="prior",
+                violation=violation(v, self.space.qor_constraints) if v else None,
+            )
+            for k, v in self.prior_rows.items()
+        ]
 
     def reference(self):
         from edalize_dse.qor_constraints import violation
 
-        good = [v for v in self.rows.values() if v is not None
-                and violation(v, self.space.qor_constraints) is None]
+        good = [v for v in self.rows.values() if v is not None and violation(v, self.space.qor_constraints) is None]
         matrix = np.array([[o.sign * v[o.name] for o in self.space.objectives] for v in good])
         return _front_reference(matrix)
 
@@ -288,8 +307,9 @@ class LiveFlowObjective:
         prep = prepare(RunConfig(space=str(space_path), output=str(workdir)))
         self.space = prep.space
         self.name = f"live-{self.space.name}"
-        self.ctx = EvaluationContext(prep.space, prep.generator, prep.flow, Path(workdir) / "points",
-                                     prep.tool_versions, strategy="bench")
+        self.ctx = EvaluationContext(
+            prep.space, prep.generator, prep.flow, Path(workdir) / "points", prep.tool_versions, strategy="bench"
+        )
         self.cache: dict = {}
 
     def evaluate(self, point: dict):

@@ -4,8 +4,8 @@ figures of BENCHMARKS.md's "One operating point" and "Flip-flop cells" tables.
     python benchmarks/operating_point.py [--flop-cells x1]
 
 Prints, per clock target, standard-cell and sequential area, fmax, power and
-leakage (cache off: every number is a tool run). Run under the code before
-issue 13 (it has no --flop-cells) for the old power rule's column."""
+leakage (cache off: every number is a tool run). The old power rule's column came
+from the same script under a version without --flop-cells (git history)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,18 @@ from pathlib import Path
 from edalize_dse.flows import get_flow
 from edalize_dse.generators import get_generator
 
-DEFAULT_4X4 = dict(meshRows=2, meshColumns=2, tileRows=2, tileColumns=2, inputType=8, accType=32,
-                   sp_capacity=16, sp_banks=4, acc_capacity=8, acc_banks=2)
+DEFAULT_4X4 = dict(
+    meshRows=2,
+    meshColumns=2,
+    tileRows=2,
+    tileColumns=2,
+    inputType=8,
+    accType=32,
+    sp_capacity=16,
+    sp_banks=4,
+    acc_capacity=8,
+    acc_banks=2,
+)
 FIGURES = ("stdcell_area_um2", "seq_area_um2", "fmax_mhz", "power_mw", "power_leakage_mw", "wns_ps")
 
 
@@ -33,8 +43,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="dse-operating-point-") as tmp:
         design = gen.generate(gen.resolve(DEFAULT_4X4), Path(tmp) / "rtl")
         for clock in (500, 1000):
-            metrics, _ = get_flow("synth", cache=False).run(design, {"clock_period_ps": clock, **eda},
-                                                            Path(tmp) / f"synth_{clock}")
+            metrics, _ = get_flow("synth", cache=False).run(
+                design, {"clock_period_ps": clock, **eda}, Path(tmp) / f"synth_{clock}"
+            )
             out[clock] = {k: round(metrics[k], 4) for k in FIGURES}
     print(json.dumps(out, indent=1))
     return 0

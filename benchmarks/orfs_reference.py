@@ -75,8 +75,14 @@ def run_design(folder: Path, work: Path, corner_factor: float = 0.0) -> dict:
     macros = [MacroView(name, lib) for lib in design.macro_libs for name in macro_areas([lib])]
     fields = {f.name for f in dataclasses.fields(RtlDesign)}
     eda = {"abc_script": "area" if design.abc_area else "speed"}
-    rtl = RtlDesign(files=design.verilog_files, top=design.top, parameters=design.parameters,
-                    defines=design.defines, include_dirs=design.include_dirs, macros=macros)
+    rtl = RtlDesign(
+        files=design.verilog_files,
+        top=design.top,
+        parameters=design.parameters,
+        defines=design.defines,
+        include_dirs=design.include_dirs,
+        macros=macros,
+    )
     flow_options = {}
     if "sdc" in fields:
         rtl.sdc = design.sdc
@@ -93,12 +99,20 @@ def run_design(folder: Path, work: Path, corner_factor: float = 0.0) -> dict:
     except Exception as exc:  # the table records why a design has no numbers
         return {"design": folder.name, "period_ps": period, "error": str(exc).splitlines()[0][:160]}
     seconds = time.perf_counter() - start
-    row = {"design": folder.name, "top": design.top, "corner": design.corner or "BC", "period_ps": period,
-           "area_um2": metrics["stdcell_area_um2"], "wns_ps": metrics["wns_ps"], "seconds": seconds,
-           "slew_violations": metrics.get("max_slew_violations", ""),
-           "cap_violations": metrics.get("max_cap_violations", ""),
-           "fanout_violations": metrics.get("max_fanout_violations", ""),
-           "repair_resized": metrics.get("repair_resized", ""), "repair_buffers": metrics.get("repair_buffers", "")}
+    row = {
+        "design": folder.name,
+        "top": design.top,
+        "corner": design.corner or "BC",
+        "period_ps": period,
+        "area_um2": metrics["stdcell_area_um2"],
+        "wns_ps": metrics["wns_ps"],
+        "seconds": seconds,
+        "slew_violations": metrics.get("max_slew_violations", ""),
+        "cap_violations": metrics.get("max_cap_violations", ""),
+        "fanout_violations": metrics.get("max_fanout_violations", ""),
+        "repair_resized": metrics.get("repair_resized", ""),
+        "repair_buffers": metrics.get("repair_buffers", ""),
+    }
     row.update(reference(folder, period))
     if corner_factor and row["corner"] != "TC" and "sdc" in fields:
         # ORFS timed it with FF cells, corner_factor times faster than TT (corner_gap.py): the
@@ -117,10 +131,31 @@ def run_design(folder: Path, work: Path, corner_factor: float = 0.0) -> dict:
     return row
 
 
-COLUMNS = ["design", "top", "corner", "period_ps", "area_um2", "orfs_synth_area", "area_ratio", "wns_ps",
-           "orfs_cts_ws", "orfs_finish_ws", "gap_cts_pct", "gap_finish_pct", "area_equiv_um2", "area_equiv_ratio",
-           "wns_equiv_ps", "gap_equiv_cts_pct", "slew_violations",
-           "cap_violations", "fanout_violations", "repair_resized", "repair_buffers", "seconds", "error"]
+COLUMNS = [
+    "design",
+    "top",
+    "corner",
+    "period_ps",
+    "area_um2",
+    "orfs_synth_area",
+    "area_ratio",
+    "wns_ps",
+    "orfs_cts_ws",
+    "orfs_finish_ws",
+    "gap_cts_pct",
+    "gap_finish_pct",
+    "area_equiv_um2",
+    "area_equiv_ratio",
+    "wns_equiv_ps",
+    "gap_equiv_cts_pct",
+    "slew_violations",
+    "cap_violations",
+    "fanout_violations",
+    "repair_resized",
+    "repair_buffers",
+    "seconds",
+    "error",
+]
 
 
 def fmt(value, digits=1) -> str:
@@ -132,30 +167,58 @@ def fmt(value, digits=1) -> str:
 
 
 def markdown(rows: list[dict], label: str, command: str, corner_factor: float) -> str:
-    lines = [f"# ORFS reference designs: synth flow ({label})", "", f"Command: `{command}`", "",
-             "| design | ORFS corner | period ps | area um2 | ORFS synth area | ratio | WNS ps | ORFS cts WS | "
-             "ORFS finish WS | gap to cts, % of period | slew / cap / fanout violations | resized / buffers | s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# ORFS reference designs: synth flow ({label})",
+        "",
+        f"Command: `{command}`",
+        "",
+        "| design | ORFS corner | period ps | area um2 | ORFS synth area | ratio | WNS ps | ORFS cts WS | "
+        "ORFS finish WS | gap to cts, % of period | slew / cap / fanout violations | resized / buffers | s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if r.get("error"):
             lines.append(f"| {r['design']} | | {fmt(r.get('period_ps'), 0)} | {r['error']} ||||||||||")
             continue
-        lines.append("| " + " | ".join([
-            r["design"], r["corner"], fmt(r["period_ps"], 0), fmt(r["area_um2"]), fmt(r["orfs_synth_area"]),
-            fmt(r.get("area_ratio"), 3), fmt(r["wns_ps"]), fmt(r["orfs_cts_ws"]), fmt(r["orfs_finish_ws"]),
-            fmt(r.get("gap_cts_pct")),
-            f"{fmt(r['slew_violations'], 0)} / {fmt(r['cap_violations'], 0)} / {fmt(r['fanout_violations'], 0)}",
-            f"{fmt(r['repair_resized'], 0)} / {fmt(r['repair_buffers'], 0)}", fmt(r["seconds"])]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r["design"],
+                    r["corner"],
+                    fmt(r["period_ps"], 0),
+                    fmt(r["area_um2"]),
+                    fmt(r["orfs_synth_area"]),
+                    fmt(r.get("area_ratio"), 3),
+                    fmt(r["wns_ps"]),
+                    fmt(r["orfs_cts_ws"]),
+                    fmt(r["orfs_finish_ws"]),
+                    fmt(r.get("gap_cts_pct")),
+                    f"{fmt(r['slew_violations'], 0)} / {fmt(r['cap_violations'], 0)} / "
+                    f"{fmt(r['fanout_violations'], 0)}",
+                    f"{fmt(r['repair_resized'], 0)} / {fmt(r['repair_buffers'], 0)}",
+                    fmt(r["seconds"]),
+                ]
+            )
+            + " |"
+        )
     equiv = [r for r in rows if r.get("area_equiv_um2") is not None]
     if equiv:
-        lines += ["", f"Designs ORFS timed at BC (FF cells), run again at the clock x {corner_factor} (TT's delay over "
-                      "FF's, benchmarks/corner_gap.py), WNS divided by the same factor:", "",
-                  "| design | clock ps | area um2 | ratio to ORFS synth area | WNS in FF time, ps | ORFS cts WS | "
-                  "gap, % of period |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"Designs ORFS timed at BC (FF cells), run again at the clock x {corner_factor} (TT's delay over "
+            "FF's, benchmarks/corner_gap.py), WNS divided by the same factor:",
+            "",
+            "| design | clock ps | area um2 | ratio to ORFS synth area | WNS in FF time, ps | ORFS cts WS | "
+            "gap, % of period |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in equiv:
-            lines.append(f"| {r['design']} | {fmt(r['period_ps'] * corner_factor, 0)} | {fmt(r['area_equiv_um2'])} | "
-                         f"{fmt(r['area_equiv_ratio'], 3)} | {fmt(r['wns_equiv_ps'])} | {fmt(r['orfs_cts_ws'])} | "
-                         f"{fmt(r.get('gap_equiv_cts_pct'))} |")
+            lines.append(
+                f"| {r['design']} | {fmt(r['period_ps'] * corner_factor, 0)} | {fmt(r['area_equiv_um2'])} | "
+                f"{fmt(r['area_equiv_ratio'], 3)} | {fmt(r['wns_equiv_ps'])} | {fmt(r['orfs_cts_ws'])} | "
+                f"{fmt(r.get('gap_equiv_cts_pct'))} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -165,12 +228,18 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="*", help="design folder names (default: all)")
     parser.add_argument("--label", default="after")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--corner-factor", type=float, default=1.21,
-                        help="TT delay over FF delay for the BC designs' second run (0: none; corner_gap.py)")
+    parser.add_argument(
+        "--corner-factor",
+        type=float,
+        default=1.21,
+        help="TT delay over FF delay for the BC designs' second run (0: none; corner_gap.py)",
+    )
     args = parser.parse_args(argv)
     if args.designs is None or not args.designs.is_dir():
         raise SystemExit("orfs_reference: no ORFS designs (../shared/orfs/designs or $FLOW_HOME/designs/asap7)")
-    folders = sorted(p for p in args.designs.iterdir() if (p / "config.mk").is_file() and (p / "rules-base.json").is_file())
+    folders = sorted(
+        p for p in args.designs.iterdir() if (p / "config.mk").is_file() and (p / "rules-base.json").is_file()
+    )
     if args.only:
         folders = [p for p in folders if p.name in args.only]
     rows = []
@@ -185,8 +254,9 @@ def main(argv=None) -> int:
         writer.writeheader()
         writer.writerows(rows)
     command = "python benchmarks/orfs_reference.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    (args.out / f"orfs_reference_{args.label}.md").write_text(markdown(rows, args.label, command.strip(),
-                                                                                   args.corner_factor))
+    (args.out / f"orfs_reference_{args.label}.md").write_text(
+        markdown(rows, args.label, command.strip(), args.corner_factor)
+    )
     return 0
 
 

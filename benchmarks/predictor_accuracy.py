@@ -65,10 +65,14 @@ def predict(variant: str, x, y, x_test, seed: int, encoder: SpaceEncoder):
     """(mean, spread) of a variant fitted on (x, y), at x_test: the quadratic variants
     square the encoder's ordinal columns, the trend variant adds its numeric choices' trends."""
     torch.manual_seed(seed)
-    ensemble = PredictorEnsemble(x.shape[1], y.shape[1], linear=variant != "mlp",
-                                 spread="members" if "spread=members" in variant else "linear+members",
-                                 curved=encoder.curved_columns() if variant.startswith("quadratic") else None,
-                                 trends=encoder.trend_columns() if "trend" in variant else None)
+    ensemble = PredictorEnsemble(
+        x.shape[1],
+        y.shape[1],
+        linear=variant != "mlp",
+        spread="members" if "spread=members" in variant else "linear+members",
+        curved=encoder.curved_columns() if variant.startswith("quadratic") else None,
+        trends=encoder.trend_columns() if "trend" in variant else None,
+    )
     if variant == "linear":
         ensemble.fit_linear(x, y, None)
         mean = ensemble.linear_part(x_test).numpy()
@@ -92,8 +96,7 @@ def scores(space, evs, n: int, repeat: int) -> dict:
     raw = scaler.raw([evs[i] for i in train])
     scaler.fit(raw)
     y_test = scaler.transform(scaler.raw([evs[i] for i in test]))
-    y = torch.tensor(np.hstack([scaler.transform(raw), slack[train] / column_scale(slack[train])]),
-                     dtype=torch.float32)
+    y = torch.tensor(np.hstack([scaler.transform(raw), slack[train] / column_scale(slack[train])]), dtype=torch.float32)
     feasible = (slack[test] <= 0).all(axis=1)
     out = {}
     for variant in VARIANTS:
@@ -112,8 +115,10 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    print("| problem | n | predictor | Spearman per objective (held-out feasible points) | feasibility AUC "
-          "| objectives' mean spread / mean error |")
+    print(
+        "| problem | n | predictor | Spearman per objective (held-out feasible points) | feasibility AUC "
+        "| objectives' mean spread / mean error |"
+    )
     print("|---|---|---|---|---|---|")
     for name in args.problems:
         space, evs = load(name)
@@ -123,8 +128,11 @@ def main(argv=None):
             for variant in VARIANTS:
                 mean = np.mean([r[variant] for r in runs], axis=0)
                 auc = f"{mean[m]:.3f}" if len(mean) > m + 2 else "—"
-                print(f"| {name} | {n} | {variant} | {' / '.join(f'{v:.3f}' for v in mean[:m])} | {auc} "
-                      f"| {mean[-2]:.3f} / {mean[-1]:.3f} |", flush=True)
+                print(
+                    f"| {name} | {n} | {variant} | {' / '.join(f'{v:.3f}' for v in mean[:m])} | {auc} "
+                    f"| {mean[-2]:.3f} / {mean[-1]:.3f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ def main():
                 raise SystemExit(f"{case.name}: simulation differs from the reference")
             m, k, n = case.shape
             rec = cycle_record(case, res)
-            rec["model_cycles"] = command_cycles(case.config, m // case.dim, k // case.dim, n // case.dim,
-                                                 rec["mode"] == "WS")
+            rec["model_cycles"] = command_cycles(
+                case.config, m // case.dim, k // case.dim, n // case.dim, rec["mode"] == "WS"
+            )
             rec["macs_per_cycle"] = round(m * k * n / res.cycles, 3)
             records.append(rec)
             print(f"{case.name:32s} M,K,N={m},{k},{n}  cycles={res.cycles}  MACs/cycle={rec['macs_per_cycle']}")

@@ -27,15 +27,34 @@ WORK = Path("build") / "edalize-dse_accel_gemmini_0.1.0" / "dse"
 
 def fusesoc_run(cwd: Path, budget: int) -> float:
     start = time.perf_counter()
-    subprocess.run([FUSESOC, "--cores-root", str(ROOT / "cores"), "run", "--target=dse", "edalize-dse:accel:gemmini",
-                    "--budget", str(budget), "--seed", "1"], cwd=cwd, check=True, capture_output=True)
+    subprocess.run(
+        [
+            FUSESOC,
+            "--cores-root",
+            str(ROOT / "cores"),
+            "run",
+            "--target=dse",
+            "edalize-dse:accel:gemmini",
+            "--budget",
+            str(budget),
+            "--seed",
+            "1",
+        ],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - start
 
 
 def dse_run(cwd: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "edalize_dse", "run", "--config", "dse-run.json", "--no-progress"],
-                   cwd=cwd / WORK, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "edalize_dse", "run", "--config", "dse-run.json", "--no-progress"],
+        cwd=cwd / WORK,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - start
 
 
@@ -52,10 +71,14 @@ def main(argv=None) -> int:
         fusesoc_run(cwd, args.budget)  # fills the store
         whole = [fusesoc_run(cwd, args.budget) for _ in range(args.runs)]
         alone = [dse_run(cwd) for _ in range(args.runs)]
-    for name, values in (("fusesoc run (resumed, nothing to evaluate)", whole),
-                         ("  of which python -m edalize_dse run", alone)):
-        print(f"{name}: median {statistics.median(values):.2f} s (min {min(values):.2f}, max {max(values):.2f}, "
-              f"{len(values)} runs)")
+    for name, values in (
+        ("fusesoc run (resumed, nothing to evaluate)", whole),
+        ("  of which python -m edalize_dse run", alone),
+    ):
+        print(
+            f"{name}: median {statistics.median(values):.2f} s (min {min(values):.2f}, max {max(values):.2f}, "
+            f"{len(values)} runs)"
+        )
     return 0
 
 

@@ -162,7 +162,7 @@ def objective_identity(spec: str) -> str:
             # The content, not the file: a re-compressed table is the same objective.
             digest.update((gzip.open if path.endswith(".gz") else open)(path, "rb").read())
         if _objective(spec).sampled:
-            # Since the sixth session the strategies of a sampled table see only its rows
+            # The strategies of a sampled table see only its rows
             # (objectives.RowSpace); runs saved under the earlier nearest-row mapping differ.
             digest.update(b"strategies restricted to the rows")
         return f"table-{digest.hexdigest()[:16]}"
@@ -175,8 +175,9 @@ def strategy_defaults(strategy: str) -> dict:
 
 
 def run_file(spec, strategy, seed, budget, batch, options) -> str:
-    settings = json.dumps([objective_identity(spec), strategy, seed, budget, batch,
-                           strategy_setup(strategy, options)[1]], sort_keys=True)
+    settings = json.dumps(
+        [objective_identity(spec), strategy, seed, budget, batch, strategy_setup(strategy, options)[1]], sort_keys=True
+    )
     name = re.sub(r"[^A-Za-z0-9]+", "-", label(spec).split("/")[-1])
     return f"{name}_{strategy}_seed{seed}_{hashlib.sha256(settings.encode()).hexdigest()[:12]}.json"
 
@@ -240,8 +241,15 @@ def run_one(spec: str, strategy: str, seed: int, budget: int, batch: int, option
             evs.append(ev)
             rows.append([o.sign * qor[o.name] for o in space.objectives] if ev.feasible else None)
         strat.tell(evs)
-    return (spec, strategy, seed, rows, asks, getattr(objective, "legalised", 0) - legalised_before,
-            strategy_defaults(strategy))
+    return (
+        spec,
+        strategy,
+        seed,
+        rows,
+        asks,
+        getattr(objective, "legalised", 0) - legalised_before,
+        strategy_defaults(strategy),
+    )
 
 
 REACH = (0.90, 0.95)  # hypervolume ratios whose first crossing is reported
@@ -275,22 +283,39 @@ def hv_curve(rows, ideal, nadir, reference_hv):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--problems", nargs="+", default=["zdt1", "zdt2", "dtlz2"],
-                    help="zdt1 zdt2 dtlz2, table:SPACE.yml,TABLE.csv or live:SPACE.yml,WORKDIR")
+    ap.add_argument(
+        "--problems",
+        nargs="+",
+        default=["zdt1", "zdt2", "dtlz2"],
+        help="zdt1 zdt2 dtlz2, table:SPACE.yml,TABLE.csv or live:SPACE.yml,WORKDIR",
+    )
     ap.add_argument("--strategies", nargs="+", default=["random", "sobol", "nsga2", "motpe", "qnehvi", "diffusion"])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--budgets", type=int, nargs="+", default=[30, 60, 100])
     ap.add_argument("--batch", type=int, default=4, help="points per ask (workers)")
     ap.add_argument("--jobs", type=int, default=2, help="runs in parallel (processes)")
-    ap.add_argument("--option", action="append", default=[], metavar="STRATEGY:KEY=VALUE",
-                    help="a strategy option, e.g. diffusion:guide_scale=4")
+    ap.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="STRATEGY:KEY=VALUE",
+        help="a strategy option, e.g. diffusion:guide_scale=4",
+    )
     ap.add_argument("--tag", default="synthetic")
-    ap.add_argument("--runs", default=None,
-                    help="folder of finished runs, read back instead of re-run (default build/strategy_runs/TAG)")
+    ap.add_argument(
+        "--runs",
+        default=None,
+        help="folder of finished runs, read back instead of re-run (default build/strategy_runs/TAG)",
+    )
     ap.add_argument("--out", default=str(HERE / "results"))
-    ap.add_argument("--keep", nargs="+", default=[], metavar="STRATEGY",
-                    help="strategies whose runs are read from --out's strategies_TAG.csv and controller_TAG.csv "
-                         "(an earlier run of this study) instead of run")
+    ap.add_argument(
+        "--keep",
+        nargs="+",
+        default=[],
+        metavar="STRATEGY",
+        help="strategies whose runs are read from --out's strategies_TAG.csv and controller_TAG.csv "
+        "(an earlier run of this study) instead of run",
+    )
     args = ap.parse_args(argv)
 
     options: dict = {}
@@ -298,8 +323,13 @@ def main(argv=None):
         name, _, kv = item.partition(":")
         options.setdefault(name, {}).update(parse_options([kv]))
     budget = max(args.budgets)
-    jobs = [(p, s, seed, budget, args.batch, options)
-            for p in args.problems for s in args.strategies for seed in range(args.seeds)]
+    jobs = [
+        (p, s, seed, budget, args.batch, options)
+        for p in args.problems
+        for s in args.strategies
+        for seed in range(args.seeds)
+    ]
+
     # The slowest strategies first, so the last runs in flight are short ones.
     def slowness(job):
         name = strategy_setup(job[1], {})[0]
@@ -324,16 +354,21 @@ def main(argv=None):
             results[job[:3]] = (job[0], *data[1:6])
         else:
             todo.append(job)
-    print(f"{len(jobs)} runs: {len(jobs) - len(todo) - len(kept)} read back from {runs}, {len(todo)} to run"
-          + (f", {len(kept)} kept from {args.out}" if kept else "")
-          + (f" ({stale} saved under other strategy defaults)" if stale else ""), flush=True)
+    print(
+        f"{len(jobs)} runs: {len(jobs) - len(todo) - len(kept)} read back from {runs}, {len(todo)} to run"
+        + (f", {len(kept)} kept from {args.out}" if kept else "")
+        + (f" ({stale} saved under other strategy defaults)" if stale else ""),
+        flush=True,
+    )
 
     def keep(job, res):
         # Each run is saved the moment it ends: a killed study resumes with the runs not yet saved.
         (runs / run_file(*job)).write_text(json.dumps(res))
         results[job[:3]] = res[:6]
-        print(f"  {label(res[0])} {res[1]} seed {res[2]}: {len(res[3])} evaluations, "
-              f"{sum(res[4]):.1f} s asking", flush=True)
+        print(
+            f"  {label(res[0])} {res[1]} seed {res[2]}: {len(res[3])} evaluations, {sum(res[4]):.1f} s asking",
+            flush=True,
+        )
 
     if args.jobs > 1 and len(todo) > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
@@ -367,8 +402,10 @@ def read_kept(out: Path, tag: str, jobs: list) -> dict:
     for spec, strategy, seed, budget, *_ in jobs:
         curve, asks = by_label.get((label(spec), strategy, seed), ([], []))
         if len(curve) < budget:
-            raise SystemExit(f"--keep: {out / f'strategies_{tag}.csv'} has {len(curve)} of {budget} evaluations "
-                             f"of {label(spec)} {strategy} seed {seed}; run it (drop {strategy} from --keep)")
+            raise SystemExit(
+                f"--keep: {out / f'strategies_{tag}.csv'} has {len(curve)} of {budget} evaluations "
+                f"of {label(spec)} {strategy} seed {seed}; run it (drop {strategy} from --keep)"
+            )
         kept[(spec, strategy, seed)] = (curve, asks)
     return kept
 
@@ -386,8 +423,10 @@ def report(results, args, out: Path, kept: dict | None = None):
         mine = [r for r in results if r[0] == spec]
         reference = _objective(spec).reference()
         if reference is None and kept and any(r[3] is None for r in mine):
-            raise SystemExit(f"--keep: {label(spec)} has no known front (the union of the runs' points is its "
-                             "reference), so every run must be run")
+            raise SystemExit(
+                f"--keep: {label(spec)} has no known front (the union of the runs' points is its "
+                "reference), so every run must be run"
+            )
         if reference is None:  # no known front: the union of all runs
             union = np.array([row for r in mine for row in r[3] if row is not None], dtype=float)
             import moocore
@@ -396,8 +435,9 @@ def report(results, args, out: Path, kept: dict | None = None):
             ideal, nadir = front.min(axis=0), front.max(axis=0)
             reference = (ideal, nadir, normalized_hypervolume(front, ideal, nadir))
         for _, strategy, seed, rows, *_ in mine:
-            curves[(spec, strategy, seed)] = kept[(spec, strategy, seed)] if rows is None \
-                else hv_curve(rows, *reference)
+            curves[(spec, strategy, seed)] = (
+                kept[(spec, strategy, seed)] if rows is None else hv_curve(rows, *reference)
+            )
 
     with open(out / f"strategies_{args.tag}.csv", "w", newline="") as fh:
         w = csv.writer(fh)
@@ -417,18 +457,25 @@ def report(results, args, out: Path, kept: dict | None = None):
 
     notes = []
 
-    lines = ["| objective | strategy | " + " | ".join(f"HV ratio @{b}" for b in args.budgets)
-             + " | " + " | ".join(f"evals to {int(100 * g)} %" for g in REACH) + " | ask s/round: mean, last |",
-             "|---|---|" + "---|" * (len(args.budgets) + len(REACH) + 1)]
+    lines = [
+        "| objective | strategy | "
+        + " | ".join(f"HV ratio @{b}" for b in args.budgets)
+        + " | "
+        + " | ".join(f"evals to {int(100 * g)} %" for g in REACH)
+        + " | ask s/round: mean, last |",
+        "|---|---|" + "---|" * (len(args.budgets) + len(REACH) + 1),
+    ]
     for spec in args.problems:
         objective = _objective(spec)
         if isinstance(objective, TableObjective):
-            notes.append(f"{label(spec)}: {len(objective.rows)} table rows in the pool "
-                         f"({'a sample of the space' if objective.sampled else 'every valid point'}; "
-                         f"{objective.failed} failed, {len(objective.prior_rows)} set aside as prior) loaded in "
-                         f"{objective.load_s:.2f} s, "
-                         f"{objective.flow_wall_s / 3600:.2f} h of flow wall time; "
-                         f"{sum(r[5] for r in results if r[0] == spec)} lookups legalised to the nearest row")
+            notes.append(
+                f"{label(spec)}: {len(objective.rows)} table rows in the pool "
+                f"({'a sample of the space' if objective.sampled else 'every valid point'}; "
+                f"{objective.failed} failed, {len(objective.prior_rows)} set aside as prior) loaded in "
+                f"{objective.load_s:.2f} s, "
+                f"{objective.flow_wall_s / 3600:.2f} h of flow wall time; "
+                f"{sum(r[5] for r in results if r[0] == spec)} lookups legalised to the nearest row"
+            )
         for strategy in args.strategies:
             runs = [curves[(spec, strategy, s)] for s in range(args.seeds)]
             asks = [a for r in results if r[0] == spec and r[1] == strategy for a in r[4]]
@@ -439,8 +486,9 @@ def report(results, args, out: Path, kept: dict | None = None):
             for goal in REACH:
                 cells.append(reach_cell([evaluations_to(c, goal) for c in runs]))
             last = np.mean([r[4][-1] for r in results if r[0] == spec and r[1] == strategy and r[4]])
-            lines.append(f"| {label(spec)} | {strategy} | " + " | ".join(cells)
-                         + f" | {np.mean(asks):.3f}, {last:.3f} |")
+            lines.append(
+                f"| {label(spec)} | {strategy} | " + " | ".join(cells) + f" | {np.mean(asks):.3f}, {last:.3f} |"
+            )
         fig, ax = plt.subplots(figsize=(6, 4))
         for strategy in args.strategies:
             runs = np.array([curves[(spec, strategy, s)] for s in range(args.seeds)])

@@ -44,10 +44,16 @@ from objectives import PROBLEM_SPECS  # noqa: E402
 
 TABLES = {
     # name: (space, table, the transfer split: the prior's clock set)
-    "gemmini_table": ("cores/spaces/gemmini_table.yml", "benchmarks/tables/gemmini_table.csv.gz",
-                      "clock_period_ps=500"),
-    "gemmini_table2": ("cores/spaces/gemmini_table2.yml", "benchmarks/tables/gemmini_table2.csv.gz",
-                       "clock_period_ps=800/1000"),
+    "gemmini_table": (
+        "cores/spaces/gemmini_table.yml",
+        "benchmarks/tables/gemmini_table.csv.gz",
+        "clock_period_ps=500",
+    ),
+    "gemmini_table2": (
+        "cores/spaces/gemmini_table2.yml",
+        "benchmarks/tables/gemmini_table2.csv.gz",
+        "clock_period_ps=800/1000",
+    ),
 }
 STRATEGIES = ["diffusion", "qnehvi", "nsga2", "motpe", "sobol", "random"]
 PARTS = ("synthetic", "tables", "transfer")
@@ -57,14 +63,18 @@ GOAL = 0.95
 def settings(quick: bool) -> dict:
     """Seeds, budgets and batch of each part (``--quick``: a smoke run in seconds)."""
     if quick:
-        return {"synthetic": dict(seeds=2, budgets=[8, 16], batch=4),
-                "tables": dict(seeds=2, budgets=[8, 16], batch=4),
-                "transfer": dict(seeds=2, budgets=[16], batch=4)}
-    return {"synthetic": dict(seeds=5, budgets=[30, 60, 100], batch=4),
-            "tables": dict(seeds=10, budgets=[25, 50, 100, 200], batch=8),
-            # 200 evaluations and 10 seeds: without a prior, table 2's runs need up to 180 to get
-            # to 95 % (at 100, 3 of 5 had not), and the ratio's two means must both be whole.
-            "transfer": dict(seeds=10, budgets=[50, 100, 200], batch=8)}
+        return {
+            "synthetic": dict(seeds=2, budgets=[8, 16], batch=4),
+            "tables": dict(seeds=2, budgets=[8, 16], batch=4),
+            "transfer": dict(seeds=2, budgets=[16], batch=4),
+        }
+    return {
+        "synthetic": dict(seeds=5, budgets=[30, 60, 100], batch=4),
+        "tables": dict(seeds=10, budgets=[25, 50, 100, 200], batch=8),
+        # 200 evaluations and 10 seeds: without a prior, table 2's runs need up to 180 to get
+        # to 95 % (at 100, 3 of 5 had not), and the ratio's two means must both be whole.
+        "transfer": dict(seeds=10, budgets=[50, 100, 200], batch=8),
+    }
 
 
 def table_spec(name: str, split: bool = False) -> str:
@@ -74,9 +84,26 @@ def table_spec(name: str, split: bool = False) -> str:
 
 def run_part(tag: str, problems: list[str], strategies: list[str], conf: dict, args) -> dict:
     """One strategy_bench study; returns its curves {(problem, strategy, seed): ratios}."""
-    argv = ["--tag", tag, "--problems", *problems, "--strategies", *strategies, "--seeds", str(conf["seeds"]),
-            "--budgets", *map(str, conf["budgets"]), "--batch", str(conf["batch"]), "--jobs", str(args.jobs),
-            "--out", str(args.out), "--runs", str(Path(args.runs) / tag)]
+    argv = [
+        "--tag",
+        tag,
+        "--problems",
+        *problems,
+        "--strategies",
+        *strategies,
+        "--seeds",
+        str(conf["seeds"]),
+        "--budgets",
+        *map(str, conf["budgets"]),
+        "--batch",
+        str(conf["batch"]),
+        "--jobs",
+        str(args.jobs),
+        "--out",
+        str(args.out),
+        "--runs",
+        str(Path(args.runs) / tag),
+    ]
     for option in args.option:
         argv += ["--option", option]
     kept = [s for s in strategies if s in args.keep or strategy_bench.strategy_setup(s, {})[0] in args.keep]
@@ -91,25 +118,33 @@ def mean_at(curves, problem, strategy, seeds, budget) -> float:
 
 
 def reach(curves, problem, strategy, seeds) -> str:
-    return strategy_bench.reach_cell([strategy_bench.evaluations_to(curves[(problem, strategy, s)], GOAL)
-                                      for s in range(seeds)])
+    return strategy_bench.reach_cell(
+        [strategy_bench.evaluations_to(curves[(problem, strategy, s)], GOAL) for s in range(seeds)]
+    )
 
 
 def hv_section(title: str, curves, problems, strategies, conf) -> list[str]:
     budgets = conf["budgets"]
-    lines = [f"## {title}", "",
-             f"Mean hypervolume ratio over {conf['seeds']} seeds (batch {conf['batch']}; best of each column in "
-             f"bold) and evaluations to {int(GOAL * 100)} % of the true front (mean ± std of the runs that got "
-             "there, how many did).", "",
-             "| problem | strategy | " + " | ".join(f"HV @{b}" for b in budgets) + f" | evals to {int(GOAL * 100)} % |",
-             "|---|---|" + "---|" * (len(budgets) + 1)]
+    lines = [
+        f"## {title}",
+        "",
+        f"Mean hypervolume ratio over {conf['seeds']} seeds (batch {conf['batch']}; best of each column in "
+        f"bold) and evaluations to {int(GOAL * 100)} % of the true front (mean ± std of the runs that got "
+        "there, how many did).",
+        "",
+        "| problem | strategy | " + " | ".join(f"HV @{b}" for b in budgets) + f" | evals to {int(GOAL * 100)} % |",
+        "|---|---|" + "---|" * (len(budgets) + 1),
+    ]
     for problem in problems:
         means = {s: [mean_at(curves, problem, s, conf["seeds"], b) for b in budgets] for s in strategies}
         best = [max(means[s][i] for s in strategies) for i in range(len(budgets))]
         for s in strategies:
             cells = [f"**{v:.3f}**" if v == best[i] else f"{v:.3f}" for i, v in enumerate(means[s])]
-            lines.append(f"| {strategy_bench.label(problem)} | {s} | " + " | ".join(cells)
-                         + f" | {reach(curves, problem, s, conf['seeds'])} |")
+            lines.append(
+                f"| {strategy_bench.label(problem)} | {s} | "
+                + " | ".join(cells)
+                + f" | {reach(curves, problem, s, conf['seeds'])} |"
+            )
     return lines + [""]
 
 
@@ -118,8 +153,10 @@ def prior_ratio(curves, problem, base, primed, conf) -> str:
     never got there count as the budget (a lower bound of what they need): a ratio
     over such runs is an upper bound, written '< r'; none when a primed run fell short."""
     budget = conf["budgets"][-1]
-    reached = {s: [strategy_bench.evaluations_to(curves[(problem, s, seed)], GOAL) for seed in range(conf["seeds"])]
-               for s in (base, primed)}
+    reached = {
+        s: [strategy_bench.evaluations_to(curves[(problem, s, seed)], GOAL) for seed in range(conf["seeds"])]
+        for s in (base, primed)
+    }
     if None in reached[primed]:
         return "—"
     without = [budget if r is None else r for r in reached[base]]
@@ -129,23 +166,34 @@ def prior_ratio(curves, problem, base, primed, conf) -> str:
 
 def transfer_section(curves, problems, pairs, conf) -> list[str]:
     budgets = conf["budgets"]
-    lines = ["## Transfer: warm start from a disjoint part of the table", "",
-             "The prior is the rows of the clock set named after `#`; the pool (and the true front) is the "
-             "other clock set. Mean hypervolume ratio over "
-             f"{conf['seeds']} seeds and evaluations to {int(GOAL * 100)} %, without and with the prior, and "
-             "their ratio (mean with over mean without; '< r' where some runs without it never got there, "
-             f"counted as {budgets[-1]}).", "",
-             "| problem | strategy | " + " | ".join(f"HV @{b} without / with" for b in budgets)
-             + f" | evals to {int(GOAL * 100)} % without | with prior | with / without |",
-             "|---|---|" + "---|" * (len(budgets) + 3)]
+    lines = [
+        "## Transfer: warm start from a disjoint part of the table",
+        "",
+        "The prior is the rows of the clock set named after `#`; the pool (and the true front) is the "
+        "other clock set. Mean hypervolume ratio over "
+        f"{conf['seeds']} seeds and evaluations to {int(GOAL * 100)} %, without and with the prior, and "
+        "their ratio (mean with over mean without; '< r' where some runs without it never got there, "
+        f"counted as {budgets[-1]}).",
+        "",
+        "| problem | strategy | "
+        + " | ".join(f"HV @{b} without / with" for b in budgets)
+        + f" | evals to {int(GOAL * 100)} % without | with prior | with / without |",
+        "|---|---|" + "---|" * (len(budgets) + 3),
+    ]
     for problem in problems:
         for base, primed in pairs:
-            cells = [f"{mean_at(curves, problem, base, conf['seeds'], b):.3f} / "
-                     f"{mean_at(curves, problem, primed, conf['seeds'], b):.3f}" for b in budgets]
-            lines.append(f"| {strategy_bench.label(problem)} | {base} | " + " | ".join(cells)
-                         + f" | {reach(curves, problem, base, conf['seeds'])} "
-                           f"| {reach(curves, problem, primed, conf['seeds'])} "
-                           f"| {prior_ratio(curves, problem, base, primed, conf)} |")
+            cells = [
+                f"{mean_at(curves, problem, base, conf['seeds'], b):.3f} / "
+                f"{mean_at(curves, problem, primed, conf['seeds'], b):.3f}"
+                for b in budgets
+            ]
+            lines.append(
+                f"| {strategy_bench.label(problem)} | {base} | "
+                + " | ".join(cells)
+                + f" | {reach(curves, problem, base, conf['seeds'])} "
+                f"| {reach(curves, problem, primed, conf['seeds'])} "
+                f"| {prior_ratio(curves, problem, base, primed, conf)} |"
+            )
     return lines + [""]
 
 
@@ -158,11 +206,19 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="runs in parallel (processes)")
     ap.add_argument("--option", action="append", default=[], metavar="STRATEGY:KEY=VALUE")
     ap.add_argument("--out", default=str(HERE / "results"))
-    ap.add_argument("--keep", nargs="+", default=[], metavar="STRATEGY",
-                    help="strategies (and their +prior rows) read from --out's results of an earlier suite "
-                         "instead of run (strategy_bench --keep)")
-    ap.add_argument("--runs", default=str(ROOT / "build" / "strategy_runs"),
-                    help="folder of finished runs (one subfolder per part), read back instead of re-run")
+    ap.add_argument(
+        "--keep",
+        nargs="+",
+        default=[],
+        metavar="STRATEGY",
+        help="strategies (and their +prior rows) read from --out's results of an earlier suite "
+        "instead of run (strategy_bench --keep)",
+    )
+    ap.add_argument(
+        "--runs",
+        default=str(ROOT / "build" / "strategy_runs"),
+        help="folder of finished runs (one subfolder per part), read back instead of re-run",
+    )
     args = ap.parse_args(argv)
     conf = settings(args.quick)
     suffix = "-quick" if args.quick else ""
@@ -187,15 +243,23 @@ def main(argv=None) -> int:
         # Every strategy takes a prior (Strategy.warm_start): each runs without and with it.
         pairs = [(s, s + strategy_bench.WITH_PRIOR) for s in args.strategies]
         problems = [table_spec(t, split=True) for t in tables]
-        curves = run_part(f"suite-transfer{suffix}", problems, [s for pair in pairs for s in pair],
-                          conf["transfer"], args)
+        curves = run_part(
+            f"suite-transfer{suffix}", problems, [s for pair in pairs for s in pair], conf["transfer"], args
+        )
         sections += transfer_section(curves, problems, pairs, conf["transfer"])
 
     for line in skipped:
         print(f"suite: {line}")
-    text = "\n".join(["# Benchmark suite" + (" (quick)" if args.quick else ""), "",
-                      "Made by `python benchmarks/suite.py" + (" --quick" if args.quick else "") + "`.", "",
-                      *sections, *(["Skipped:", "", *(f"- {line}" for line in skipped), ""] if skipped else [])])
+    text = "\n".join(
+        [
+            "# Benchmark suite" + (" (quick)" if args.quick else ""),
+            "",
+            "Made by `python benchmarks/suite.py" + (" --quick" if args.quick else "") + "`.",
+            "",
+            *sections,
+            *(["Skipped:", "", *(f"- {line}" for line in skipped), ""] if skipped else []),
+        ]
+    )
     out.mkdir(parents=True, exist_ok=True)
     (out / f"suite{suffix}.md").write_text(text)
     print(f"suite: {out / f'suite{suffix}.md'}")

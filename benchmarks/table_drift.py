@@ -55,9 +55,27 @@ def main(argv=None) -> int:
     points_file = args.work / "points.json"
     points_file.write_text(json.dumps(points, indent=1) + "\n")
     out = args.work / "run"
-    cmd = [sys.executable, "-m", "edalize_dse", "run", "--space", str(args.space), "--output", str(out),
-           "--strategy", "grid", "--strategy-options", f"points={points_file.resolve()}", "--budget",
-           str(len(points)), "--workers", str(args.workers), "--cache-dir", "off", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "edalize_dse",
+        "run",
+        "--space",
+        str(args.space),
+        "--output",
+        str(out),
+        "--strategy",
+        "grid",
+        "--strategy-options",
+        f"points={points_file.resolve()}",
+        "--budget",
+        str(len(points)),
+        "--workers",
+        str(args.workers),
+        "--cache-dir",
+        "off",
+        "--no-progress",
+    ]
     done = subprocess.run(cmd)
     if done.returncode not in (0, 4):  # 4: no point met the space's QoR constraint
         return done.returncode
@@ -68,9 +86,14 @@ def main(argv=None) -> int:
         key = tuple(str(yaml.safe_load(old[n])) for n in space.names)
         if key in new and new[key]["status"] == "ok":
             pairs.append((old, new[key]))
-    lines = [f"# Table drift: {args.table.name}, {len(pairs)} of {len(chosen)} sampled rows re-run",
-             "", f"Command: `python benchmarks/table_drift.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
-             "", "| metric | Spearman rho | median new / stored |", "|---|---|---|"]
+    lines = [
+        f"# Table drift: {args.table.name}, {len(pairs)} of {len(chosen)} sampled rows re-run",
+        "",
+        f"Command: `python benchmarks/table_drift.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+        "",
+        "| metric | Spearman rho | median new / stored |",
+        "|---|---|---|",
+    ]
     for metric in METRICS:
         a = [float(o[metric]) for o, _ in pairs]
         b = [float(n[metric]) for _, n in pairs]
@@ -81,7 +104,8 @@ def main(argv=None) -> int:
     failed = len(chosen) - len(pairs)
     lines += ["", f"Rows that failed or are missing in the re-run: {failed}."]
     (ROOT / "benchmarks" / "results" / f"table_drift_{args.table.name.split('.')[0]}.md").write_text(
-        "\n".join(lines) + "\n")
+        "\n".join(lines) + "\n"
+    )
     return 0
 
 

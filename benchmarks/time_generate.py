@@ -11,15 +11,24 @@ import tempfile
 import time
 from pathlib import Path
 
-from edalize_dse.generators import get_generator
-from edalize_dse.generators import sram
+from edalize_dse.generators import get_generator, sram
 
 CONFIGS = {
     "gemmini_small default (4x4 BOTH, sp 16 KiB/4, acc 8 KiB/2)": dict(
-        meshRows=2, meshColumns=2, tileRows=2, tileColumns=2, sp_capacity=16, sp_banks=4, acc_capacity=8,
-        acc_banks=2),
-    "8x8 WS, tile_latency 1": dict(meshRows=4, meshColumns=4, tileRows=2, tileColumns=2, dataflow="WS",
-                                   sp_capacity=32, sp_banks=2, acc_capacity=16, acc_banks=2, tile_latency=1),
+        meshRows=2, meshColumns=2, tileRows=2, tileColumns=2, sp_capacity=16, sp_banks=4, acc_capacity=8, acc_banks=2
+    ),
+    "8x8 WS, tile_latency 1": dict(
+        meshRows=4,
+        meshColumns=4,
+        tileRows=2,
+        tileColumns=2,
+        dataflow="WS",
+        sp_capacity=32,
+        sp_banks=2,
+        acc_capacity=16,
+        acc_banks=2,
+        tile_latency=1,
+    ),
     "Gemmini default (16x16 BOTH, sp 256 KiB/4, acc 64 KiB/2)": {},
 }
 

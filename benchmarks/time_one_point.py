@@ -58,8 +58,10 @@ def main():
         qor = ev.qor
         for key in ("generate_s", "synth_s", "sta_s"):
             samples[key].append(ev.timings[key])
-    print(f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-          f"{versions['yosys']}, OpenSTA {versions['opensta']}; {args.repeats} repeats")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        f"{versions['yosys']}, OpenSTA {versions['opensta']}; {args.repeats} repeats"
+    )
     print(f"Point: {point}")
     print(f"QoR: area {qor['area_um2']:.1f} um2, fmax {qor['fmax_mhz']:.1f} MHz, power {qor['power_mw']:.3f} mW")
     print()
@@ -67,10 +69,14 @@ def main():
     print("|---|---|---|")
     for key, values in samples.items():
         print(f"| {key[:-2]} | {statistics.median(values):.4f} | {min(values):.4f} |")
-    overhead = [t - (g + s + a) for t, g, s, a in zip(samples["total_s"], samples["generate_s"],
-                                                      samples["synth_s"], samples["sta_s"])]
-    print(f"| plugin overhead (total - generate - synth - sta) | {statistics.median(overhead):.4f} | "
-          f"{min(overhead):.4f} |")
+    overhead = [
+        t - (g + s + a)
+        for t, g, s, a in zip(samples["total_s"], samples["generate_s"], samples["synth_s"], samples["sta_s"])
+    ]
+    print(
+        f"| plugin overhead (total - generate - synth - sta) | {statistics.median(overhead):.4f} | "
+        f"{min(overhead):.4f} |"
+    )
 
 
 if __name__ == "__main__":

@@ -46,10 +46,13 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="dse-time-") as tmp:
         prep = prepare(RunConfig(space=args.space, output=tmp, cache_dir="off", tool_timeout=args.tool_timeout))
         points = [parse_point(prep.space, text) for text in args.points]
-        ctx = EvaluationContext(prep.space, prep.generator, prep.flow, Path(tmp) / "points", prep.tool_versions,
-                                strategy="time_points")
-        lines = ["| point | generate s | synth s | STA s | total s | tool CPU s | area um2 | power mW | WNS ps | status |",
-                 "|---|---|---|---|---|---|---|---|---|---|"]
+        ctx = EvaluationContext(
+            prep.space, prep.generator, prep.flow, Path(tmp) / "points", prep.tool_versions, strategy="time_points"
+        )
+        lines = [
+            "| point | generate s | synth s | STA s | total s | tool CPU s | area um2 | power mW | WNS ps | status |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for text, point in zip(args.points, points):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             ev = evaluate_point(point, ctx)
@@ -58,9 +61,12 @@ def main(argv=None):
             t = ev.timings
             total = sum(t.get(s, 0.0) for s in ("generate_s", "synth_s", "sta_s"))
             q = ev.qor
-            row = (f"| {text} | {t.get('generate_s', 0):.1f} | {t.get('synth_s', 0):.1f} | {t.get('sta_s', 0):.1f} "
-                   f"| {total:.1f} | {cpu:.1f} | {q.get('area_um2', float('nan')):.0f} | {q.get('power_mw', float('nan')):.2f} "
-                   f"| {q.get('wns_ps', float('nan')):.0f} | {ev.status}{': ' + ev.error if ev.error else ''} |")
+            row = (
+                f"| {text} | {t.get('generate_s', 0):.1f} | {t.get('synth_s', 0):.1f} | {t.get('sta_s', 0):.1f} "
+                f"| {total:.1f} | {cpu:.1f} | {q.get('area_um2', float('nan')):.0f} "
+                f"| {q.get('power_mw', float('nan')):.2f} "
+                f"| {q.get('wns_ps', float('nan')):.0f} | {ev.status}{': ' + ev.error if ev.error else ''} |"
+            )
             print(row, flush=True)
             lines.append(row)
         print("\n".join(lines))

@@ -50,11 +50,13 @@ def main() -> None:
     mappings = gradient_search(hw, [layer.gemm() for layer in workload.layers], objective="edp")
     search_s = time.perf_counter() - start
     print(f"Point: {point}")
-    print(f"Model inputs: DIM {hw.dim}, dataflows {hw.dataflows}, block cycles {hw.block_cycles}, "
-          f"fmax {hw.clock_mhz:.1f} MHz, E_MAC {hw.e_mac_pj:.4f} pJ, scratchpad row r/w {hw.e_sp_read_pj:.3f}/"
-          f"{hw.e_sp_write_pj:.3f} pJ, accumulator row r/w {hw.e_acc_read_pj:.3f}/{hw.e_acc_write_pj:.3f} pJ, "
-          f"leakage {hw.leakage_mw:.4f} mW, DRAM {hw.dram_bytes_per_cycle:g} B/cycle at "
-          f"{hw.e_dram_pj_per_byte:g} pJ/B")
+    print(
+        f"Model inputs: DIM {hw.dim}, dataflows {hw.dataflows}, block cycles {hw.block_cycles}, "
+        f"fmax {hw.clock_mhz:.1f} MHz, E_MAC {hw.e_mac_pj:.4f} pJ, scratchpad row r/w {hw.e_sp_read_pj:.3f}/"
+        f"{hw.e_sp_write_pj:.3f} pJ, accumulator row r/w {hw.e_acc_read_pj:.3f}/{hw.e_acc_write_pj:.3f} pJ, "
+        f"leakage {hw.leakage_mw:.4f} mW, DRAM {hw.dram_bytes_per_cycle:g} B/cycle at "
+        f"{hw.e_dram_pj_per_byte:g} pJ/B"
+    )
     print(f"Mapping search (gradient, {len(workload.layers)} layer shapes, {args.threads} threads): {search_s:.2f} s\n")
     print("| layer | count | M, K, N | tiles (blocks) | order | dataflow | bound | latency ms | energy uJ |")
     print("|---|---:|---|---|---|---|---|---:|---:|")
@@ -64,8 +66,10 @@ def main() -> None:
         uj = m.energy_pj * layer.count * 1e-6
         total_ms += ms
         total_uj += uj
-        print(f"| {layer.name} | {layer.count} | {', '.join(map(str, layer.gemm()))} | "
-              f"{'x'.join(map(str, m.tiles))} | {m.order} | {m.dataflow} | {m.bound} | {ms:.3f} | {uj:.2f} |")
+        print(
+            f"| {layer.name} | {layer.count} | {', '.join(map(str, layer.gemm()))} | "
+            f"{'x'.join(map(str, m.tiles))} | {m.order} | {m.dataflow} | {m.bound} | {ms:.3f} | {uj:.2f} |"
+        )
     print(f"| **total** | | {workload.macs / 1e9:.3f} GMAC | | | | | **{total_ms:.2f}** | **{total_uj:.1f}** |")
     print(f"\nlatency {total_ms:.2f} ms, energy {total_uj / 1e3:.4f} mJ per inference")
 

@@ -23,6 +23,17 @@ if not os.environ.get("ASAP7_PLATFORM_DIR") and not os.environ.get("FLOW_HOME"):
 os.environ["EDALIZE_DSE_CACHE"] = tempfile.mkdtemp(prefix="edalize-dse-test-cache-")
 SHARED_ORFS_DATA = REPO.parent / "shared" / "orfs"
 
+# A test that runs the real tools (it asks for the platform, the tools or ORFS data) is
+# 'slow': `make check` leaves it out, `make test` runs it. Tests that start a cluster,
+# FuseSoC or a browser without those fixtures carry the mark themselves.
+SLOW_FIXTURES = {"platform_dir", "tools", "orfs_data"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 class OrfsData:
     """ORFS reference data (the variable list and the ASAP7 designs' metric rules), read
@@ -42,15 +53,17 @@ def find_orfs_data(environ=os.environ, shared: Path = SHARED_ORFS_DATA) -> "Orfs
     """$FLOW_HOME's checkout (FLOW_HOME naming its 'flow' folder, as ORFS does, or the
     checkout's root), else ../shared/orfs; else the reason there is none."""
     flow_home = environ.get("FLOW_HOME")
-    for flow in ([Path(flow_home), Path(flow_home) / "flow"] if flow_home else []):
+    for flow in [Path(flow_home), Path(flow_home) / "flow"] if flow_home else []:
         variables, designs = flow / "scripts" / "variables.yaml", flow / "designs" / "asap7"
         if variables.is_file() and any(designs.glob("*/rules-base.json")):
             return OrfsData(variables, designs, f"FLOW_HOME={flow_home}", designs)
     if (shared / "variables.yaml").is_file():
         configs = shared / "designs"
         return OrfsData(shared / "variables.yaml", shared / "asap7", str(shared), configs if configs.is_dir() else None)
-    return ("OpenROAD-flow-scripts reference data not found: set FLOW_HOME to an ORFS checkout "
-            f"(flow/scripts/variables.yaml, flow/designs/asap7/*/rules-base.json) or provide {shared}")
+    return (
+        "OpenROAD-flow-scripts reference data not found: set FLOW_HOME to an ORFS checkout "
+        f"(flow/scripts/variables.yaml, flow/designs/asap7/*/rules-base.json) or provide {shared}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +81,10 @@ def platform_dir() -> Path:
     if not path and os.environ.get("FLOW_HOME"):
         path = str(Path(os.environ["FLOW_HOME"]) / "platforms" / "asap7")
     if not path or not Path(path).is_dir():
-        pytest.fail("no ASAP7 platform: set ASAP7_PLATFORM_DIR (or FLOW_HOME to an ORFS 'flow' folder), "
-                    "or provide ../shared/pdk/asap7")
+        pytest.fail(
+            "no ASAP7 platform: set ASAP7_PLATFORM_DIR (or FLOW_HOME to an ORFS 'flow' folder), "
+            "or provide ../shared/pdk/asap7"
+        )
     return Path(path)
 
 

@@ -20,9 +20,26 @@ objectives:
 
 
 def dse_command(space, out, *extra):
-    return [sys.executable, "-m", "edalize_dse", "run", "--space", str(space), "--output", str(out),
-            "--budget", "8", "--workers", "4", "--strategy", "random", "--cache-dir", "off", "--no-progress",
-            *extra]
+    return [
+        sys.executable,
+        "-m",
+        "edalize_dse",
+        "run",
+        "--space",
+        str(space),
+        "--output",
+        str(out),
+        "--budget",
+        "8",
+        "--workers",
+        "4",
+        "--strategy",
+        "random",
+        "--cache-dir",
+        "off",
+        "--no-progress",
+        *extra,
+    ]
 
 
 def stored(out: Path) -> list[tuple]:

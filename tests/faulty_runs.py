@@ -35,9 +35,11 @@ def tiny_core(folder: Path, hang: bool = False) -> dict:
 
 def tiny_space(folder: Path, widths=(2,)) -> Path:
     path = folder / "space.yml"
-    path.write_text("parameters:\n"
-                    f"  W: {{layer: hardware, type: choice, choices: {list(widths)}, default: {widths[0]}}}\n"
-                    "objectives:\n  - {name: area_um2, goal: min}\n  - {name: fmax_mhz, goal: max}\n")
+    path.write_text(
+        "parameters:\n"
+        f"  W: {{layer: hardware, type: choice, choices: {list(widths)}, default: {widths[0]}}}\n"
+        "objectives:\n  - {name: area_um2, goal: min}\n  - {name: fmax_mhz, goal: max}\n"
+    )
     return path
 
 
@@ -52,7 +54,7 @@ filesets:
   rtl: {{files: [toggle.v], file_type: verilogSource}}
   space: {{files: [space.yml: {{file_type: dseSpace}}]}}
 parameters:
-  W: {{datatype: int, default: {core['parameters']['W']}, paramtype: vlogparam}}
+  W: {{datatype: int, default: {core["parameters"]["W"]}, paramtype: vlogparam}}
 targets:
   dse:
     filesets: [rtl, space]
@@ -70,11 +72,17 @@ def run_config(folder: Path, output: Path, hang: bool = False, widths=(2,), **op
     for key in ("tool_timeout", "cache_dir"):
         if key in options:
             flow[key] = options.pop(key)
-    doc = {"run": {"space": str(tiny_space(folder, widths)), "output": str(output), "budget": len(widths),
-                   **{k: options.pop(k) for k in ("budget",) if k in options}},
-           "flow": flow,
-           "strategy": {"strategy": "random"},
-           "executor": {"workers": options.pop("workers", 1)}}
+    doc = {
+        "run": {
+            "space": str(tiny_space(folder, widths)),
+            "output": str(output),
+            "budget": len(widths),
+            **{k: options.pop(k) for k in ("budget",) if k in options},
+        },
+        "flow": flow,
+        "strategy": {"strategy": "random"},
+        "executor": {"workers": options.pop("workers", 1)},
+    }
     assert not options, options
     path = folder / f"run-{output.name}.json"
     path.write_text(json.dumps(doc))
@@ -96,8 +104,9 @@ def cli(*args) -> list[str]:
 
 def start(cmd: list[str], cwd: Path) -> subprocess.Popen:
     """Start a command in its own session (its own process group, as a shell job is)."""
-    return subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
 
 
 def processes_in(folder: Path) -> list[tuple[int, str]]:

@@ -8,17 +8,35 @@ import pytest
 
 from edalize_dse.errors import DseError
 from edalize_dse.generators import get_generator
-from edalize_dse.generators.chipyard import (GEMMINI_ARRAY_CONFIG_FIELDS, ChipyardGemmini, config_name,
-                                             find_chipyard, render_scala)
+from edalize_dse.generators.chipyard import (
+    GEMMINI_ARRAY_CONFIG_FIELDS,
+    ChipyardGemmini,
+    config_name,
+    find_chipyard,
+    render_scala,
+)
 
-POINT = dict(meshRows=2, meshColumns=2, tileRows=2, tileColumns=2, dataflow="BOTH", inputType=8, accType=32,
-             spatialArrayOutputType=20, sp_capacity=64, sp_banks=4, acc_capacity=32, acc_banks=2, tile_latency=1,
-             mesh_output_delay=2)
+POINT = dict(
+    meshRows=2,
+    meshColumns=2,
+    tileRows=2,
+    tileColumns=2,
+    dataflow="BOTH",
+    inputType=8,
+    accType=32,
+    spatialArrayOutputType=20,
+    sp_capacity=64,
+    sp_banks=4,
+    acc_capacity=32,
+    acc_banks=2,
+    tile_latency=1,
+    mesh_output_delay=2,
+)
 
 
 def copied_fields(scala: str) -> dict:
-    body = scala[scala.index("defaultConfig.copy(") + len("defaultConfig.copy("):]
-    body = body[:body.index("\n  )")]
+    body = scala[scala.index("defaultConfig.copy(") + len("defaultConfig.copy(") :]
+    body = body[: body.index("\n  )")]
     return dict(re.findall(r"^\s*(\w+) = (.+?),?$", body, re.MULTILINE))
 
 
@@ -26,11 +44,22 @@ def test_scala_sets_real_fields_to_the_points_values():
     scala = render_scala(POINT)
     fields = copied_fields(scala)
     assert set(fields) <= GEMMINI_ARRAY_CONFIG_FIELDS
-    assert fields == {"meshRows": "2", "meshColumns": "2", "tileRows": "2", "tileColumns": "2",
-                      "dataflow": "Dataflow.BOTH", "inputType": "SInt(8.W)", "accType": "SInt(32.W)",
-                      "spatialArrayOutputType": "SInt(20.W)", "sp_capacity": "CapacityInKilobytes(64)",
-                      "sp_banks": "4", "acc_capacity": "CapacityInKilobytes(32)", "acc_banks": "2",
-                      "tile_latency": "1", "mesh_output_delay": "2"}
+    assert fields == {
+        "meshRows": "2",
+        "meshColumns": "2",
+        "tileRows": "2",
+        "tileColumns": "2",
+        "dataflow": "Dataflow.BOTH",
+        "inputType": "SInt(8.W)",
+        "accType": "SInt(32.W)",
+        "spatialArrayOutputType": "SInt(20.W)",
+        "sp_capacity": "CapacityInKilobytes(64)",
+        "sp_banks": "4",
+        "acc_capacity": "CapacityInKilobytes(32)",
+        "acc_banks": "2",
+        "tile_latency": "1",
+        "mesh_output_delay": "2",
+    }
     name = config_name(POINT)
     assert f"class {name}Config extends Config(" in scala
     assert f"new gemmini.DefaultGemminiConfig({name}.gemminiConfig) ++" in scala

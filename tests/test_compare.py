@@ -15,13 +15,36 @@ OBJECTIVES = [{"name": "area_um2", "goal": "min"}, {"name": "fmax_mhz", "goal": 
 def summary(folder, front):
     """A run's summary.json with the given front [(area, fmax), ...] (valid against the schema)."""
     folder.mkdir(parents=True)
-    points = [{"point_id": f"{i:012x}", "params": {"WIDTH": 8 * (i + 1)}, "qor": {"area_um2": a, "fmax_mhz": f},
-               "folder": f"points/{i:012x}"} for i, (a, f) in enumerate(front)]
-    doc = {"schema": SCHEMA_ID, "space": "pair", "space_file": "pair.yml", "output": str(folder), "strategy": "random",
-           "seed": 0, "budget": 8, "fidelity": "synth", "objectives": OBJECTIVES, "qor_constraints": ["wns_ps >= 0"],
-           "counts": {"evaluations": 8, "ok": 8, "failed": 0, "infeasible": 8 - len(front), "feasible": len(front)},
-           "feasible": bool(front), "reason": None, "front": points, "hypervolume": 0.5, "wall_s": 10.0,
-           "tool_s": 9.0, "tool_versions": {"yosys": "0.70"}, "files": {}}
+    points = [
+        {
+            "point_id": f"{i:012x}",
+            "params": {"WIDTH": 8 * (i + 1)},
+            "qor": {"area_um2": a, "fmax_mhz": f},
+            "folder": f"points/{i:012x}",
+        }
+        for i, (a, f) in enumerate(front)
+    ]
+    doc = {
+        "schema": SCHEMA_ID,
+        "space": "pair",
+        "space_file": "pair.yml",
+        "output": str(folder),
+        "strategy": "random",
+        "seed": 0,
+        "budget": 8,
+        "fidelity": "synth",
+        "objectives": OBJECTIVES,
+        "qor_constraints": ["wns_ps >= 0"],
+        "counts": {"evaluations": 8, "ok": 8, "failed": 0, "infeasible": 8 - len(front), "feasible": len(front)},
+        "feasible": bool(front),
+        "reason": None,
+        "front": points,
+        "hypervolume": 0.5,
+        "wall_s": 10.0,
+        "tool_s": 9.0,
+        "tool_versions": {"yosys": "0.70"},
+        "files": {},
+    }
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text()))
     (folder / "summary.json").write_text(json.dumps(doc))
@@ -40,8 +63,9 @@ PAIRS = {
 
 
 def compare(*args):
-    return subprocess.run([sys.executable, "-m", "edalize_dse", "compare", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "edalize_dse", "compare", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize("verdict", list(PAIRS))

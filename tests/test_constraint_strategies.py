@@ -9,10 +9,11 @@ import sys
 
 import pytest
 
-from conftest import CORES, REPO
 from edalize_dse.qor_constraints import parse_all, violation
 from edalize_dse.store import Evaluation
 from edalize_dse.strategies import make_strategy
+
+from conftest import CORES, REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from constraint_bench import feasible_reference, table  # noqa: E402
@@ -80,12 +81,13 @@ def test_motpe_prefers_feasible_points_after_its_startup():
     assert aware > blind and aware > 2 * table_share()
 
 
+@pytest.mark.slow  # model rounds to a feasible region
 def test_diffusion_conditions_on_feasible_targets_and_screens_by_feasibility():
-    aware, blind = aware_and_blind("diffusion", 26, init_points=10, train_steps=400, finetune_steps=100,
-                                   candidates=96)
+    aware, blind = aware_and_blind("diffusion", 26, init_points=10, train_steps=400, finetune_steps=100, candidates=96)
     assert aware >= blind + 0.15 and aware > 2 * table_share()
 
 
+@pytest.mark.slow  # GP rounds with outcome constraints (over a minute)
 def test_qnehvi_outcome_constraints_steer_it_to_feasible_points():
     aware, blind = aware_and_blind("qnehvi", 26, init_points=10, max_candidates=64, mc_samples=16)
     assert aware >= blind + 0.15 and aware > 2 * table_share()

@@ -13,7 +13,6 @@ import sys
 
 import pytest
 
-from conftest import ONE_SMALL_ARRAY, write_space
 from edalize_dse import store as store_module
 from edalize_dse.ci import EXIT_NO_FEASIBLE, SCHEMA_PATH
 from edalize_dse.pareto import hypervolume
@@ -21,21 +20,28 @@ from edalize_dse.qor_constraints import parse, violation
 from edalize_dse.space import load_space
 from edalize_dse.store import Store
 
+from conftest import ONE_SMALL_ARRAY, write_space
+
 # 1x1 mesh of a 2x2 int4 tile at a 1 GHz and an impossible 150 ps clock: the 150 ps points
 # cannot close timing, so 'wns_ps >= 0' makes them infeasible.
-SPACE = """
+SPACE = (
+    """
 name: tight_clock
 parameters:
-""" + ONE_SMALL_ARRAY + """  clock_period_ps: {layer: eda, type: choice, choices: [1000, 150], default: 1000}
+"""
+    + ONE_SMALL_ARRAY
+    + """  clock_period_ps: {layer: eda, type: choice, choices: [1000, 150], default: 1000}
   ASAP7_USE_VT: {layer: eda, type: choice, choices: [RVT, SLVT], default: RVT}
 qor_constraints:
   - wns_ps >= 0
 """
+)
 
 
 def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "edalize_dse", *args], capture_output=True, text=True,
-                          timeout=900, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "edalize_dse", *args], capture_output=True, text=True, timeout=900, env=env
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +52,20 @@ def tight_run(tmp_path_factory, platform_dir, tools):
     step_summary = tmp / "step_summary.md"
     step_summary.write_text("previous step\n")
     env = {**os.environ, "GITHUB_STEP_SUMMARY": str(step_summary)}
-    run = cli("run", "--space", str(space), "--output", str(tmp / "out"), "--budget", "4", "--workers", "2",
-              "--strategy", "grid", env=env)
+    run = cli(
+        "run",
+        "--space",
+        str(space),
+        "--output",
+        str(tmp / "out"),
+        "--budget",
+        "4",
+        "--workers",
+        "2",
+        "--strategy",
+        "grid",
+        env=env,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return tmp, space, run
 
@@ -105,8 +123,9 @@ def test_piped_output_has_one_line_per_evaluation(tight_run):
     lines = [line for line in run.stdout.splitlines() if line.startswith("[")]
     assert len(lines) == 4
     for k, line in enumerate(lines, 1):
-        assert re.match(rf"\[{k}/4\] [0-9a-f]{{12}} (ok|infeasible) area_um2=\S+ power_mw=\S+ throughput_gops=\S+",
-                        line), line
+        assert re.match(
+            rf"\[{k}/4\] [0-9a-f]{{12}} (ok|infeasible) area_um2=\S+ power_mw=\S+ throughput_gops=\S+", line
+        ), line
     assert sum(" infeasible " in line and "violates wns_ps >= 0" in line for line in lines) == 2
     assert "\r" not in run.stdout + run.stderr  # no progress bar in a pipe
 
@@ -115,12 +134,26 @@ def test_no_feasible_point_is_a_distinct_exit_status_with_one_line(tight_run):
     tmp, space, _ = tight_run
     out = tmp / "out"
     # The same finished points judged by a bound nothing meets (no tool runs: the budget is spent).
-    run = cli("run", "--space", str(space), "--output", str(out), "--budget", "4", "--strategy", "grid",
-              "--qor-constraints", "wns_ps >= 0,power_mw <= 0.001")
+    run = cli(
+        "run",
+        "--space",
+        str(space),
+        "--output",
+        str(out),
+        "--budget",
+        "4",
+        "--strategy",
+        "grid",
+        "--qor-constraints",
+        "wns_ps >= 0,power_mw <= 0.001",
+    )
     assert run.returncode == EXIT_NO_FEASIBLE == 5, run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
-    assert re.fullmatch(r"edalize-dse: no feasible point: constraint 'power_mw <= 0\.001' met by no point \(4 ok\); "
-                        r"closest: [0-9a-f]{12} \(wns_ps = \S+, power_mw = \S+\)\n", run.stderr), run.stderr
+    assert re.fullmatch(
+        r"edalize-dse: no feasible point: constraint 'power_mw <= 0\.001' met by no point \(4 ok\); "
+        r"closest: [0-9a-f]{12} \(wns_ps = \S+, power_mw = \S+\)\n",
+        run.stderr,
+    ), run.stderr
     doc = json.loads((out / "summary.json").read_text())
     assert doc["feasible"] is False and doc["front"] == [] and doc["counts"]["infeasible"] == 4
     assert doc["reason"] in run.stderr
@@ -155,14 +188,18 @@ def test_constraint_parsing_and_violation_text():
 def test_a_store_written_before_constraints_is_upgraded_in_place(tmp_path):
     path = tmp_path / "dse.sqlite"
     old_table = store_module._EVALUATIONS_TABLE.replace(
-        "    violation     TEXT,                   -- ok but infeasible: the QoR constraints it breaks; NULL: feasible\n",
-        "")
+        "    violation     TEXT,                   -- ok but infeasible: the QoR constraints it breaks; "
+        "NULL: feasible\n",
+        "",
+    )
     assert "violation" not in old_table
     db = sqlite3.connect(path)
     db.execute(old_table)
-    db.execute("INSERT INTO evaluations (point_id, params, status, qor, tool_versions, timings, strategy, round, "
-               "started_at, finished_at) VALUES ('abc', '{}', 'ok', '{\"area_um2\": 1.0}', '{}', '{}', 'sobol', 1, "
-               "'t0', 't1')")
+    db.execute(
+        "INSERT INTO evaluations (point_id, params, status, qor, tool_versions, timings, strategy, round, "
+        "started_at, finished_at) VALUES ('abc', '{}', 'ok', '{\"area_um2\": 1.0}', '{}', '{}', 'sobol', 1, "
+        "'t0', 't1')"
+    )
     db.commit()
     db.close()
     store = Store(path)
@@ -186,11 +223,25 @@ def browse(page, tmp_path):
     Without a GPU, WebGL (plotly's parallel coordinates) runs on Chromium's software renderer,
     whose driver posts performance notes ("[.WebGL-...] GL Driver Message ...") to the console:
     those are the browser's, not the page's, and are left out."""
-    run = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                          "--enable-unsafe-swiftshader",
-                          f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000",
-                          "--enable-logging=stderr", "--v=0", "--dump-dom", page.resolve().as_uri()],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--enable-unsafe-swiftshader",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=20000",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
     return run.stdout, [line for line in console if not re.search(r'\] "\[\.WebGL-[0-9a-fx]+\]', line)]
@@ -214,8 +265,9 @@ def external_resources(text) -> list:
 
 def test_browser_catches_a_broken_page(tmp_path):
     broken = tmp_path / "broken.html"
-    broken.write_text("<html><body><script>console.error('noted'); throw new Error('deliberate')</script>"
-                      "</body></html>")
+    broken.write_text(
+        "<html><body><script>console.error('noted'); throw new Error('deliberate')</script></body></html>"
+    )
     _, console = browse(broken, tmp_path)
     assert any("Uncaught Error: deliberate" in line for line in console)
     assert any('"noted"' in line for line in console)
@@ -231,7 +283,7 @@ def test_report_html_loads_without_console_error_and_draws_every_plot(tight_run,
     assert re.search(r'<pre id="dse-errors"></pre>', dom)
     # Four plots, each rendered by plotly into SVG: projections, hypervolume, parallel coordinates, importance.
     for k in range(4):
-        div = dom[dom.index(f'id="plot-{k}"'):]
+        div = dom[dom.index(f'id="plot-{k}"') :]
         assert 'class="main-svg"' in div[:20000], f"plot-{k} was not drawn"
     assert dom.count('class="point"') >= 4  # the scatter markers
     assert "parcoords" in dom and "trace bars" in dom

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORES
 from edalize_dse.errors import DseError
 from edalize_dse.flows import get_flow
 from edalize_dse.generators import get_generator
+
+from conftest import CORES
 
 FUSESOC = str(Path(sys.executable).with_name("fusesoc"))
 RTL = CORES / "mac_lanes" / "rtl" / "mac_lanes.v"
@@ -43,8 +44,24 @@ def test_core_generator_needs_the_cores_files():
 
 
 def test_user_core_explored_through_fusesoc(tmp_path, platform_dir, tools):
-    run = subprocess.run([FUSESOC, "--cores-root", str(CORES), "run", "--target=dse", "edalize-dse:example:mac_lanes",
-                          "--budget", "4", "--ACC", "32"], cwd=tmp_path, capture_output=True, text=True, timeout=1800)
+    run = subprocess.run(
+        [
+            FUSESOC,
+            "--cores-root",
+            str(CORES),
+            "run",
+            "--target=dse",
+            "edalize-dse:example:mac_lanes",
+            "--budget",
+            "4",
+            "--ACC",
+            "32",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     work = tmp_path / "build" / "edalize-dse_example_mac_lanes_0.1.0" / "dse"
     config = json.loads((work / "dse-run.json").read_text())["flow"]

@@ -118,8 +118,10 @@ def test_systemverilog_goes_through_slang(tmp_path, platform_dir, tools):
 
 @pytest.mark.parametrize("frontend,suffix", [("yosys", ".v"), ("slang", ".sv")])
 def test_a_missing_include_names_the_file(tmp_path, platform_dir, tools, frontend, suffix):
-    rtl = '`include "missing_defs.vh"\nmodule inc_top (input clk, input d, output reg q);\n' \
-          '  always @(posedge clk) q <= d;\nendmodule\n'
+    rtl = (
+        '`include "missing_defs.vh"\nmodule inc_top (input clk, input d, output reg q);\n'
+        "  always @(posedge clk) q <= d;\nendmodule\n"
+    )
     core = _core(tmp_path, {f"inc_top{suffix}": rtl}, "inc_top", frontend=frontend)
     with pytest.raises(DseError, match="missing_defs.vh"):
         core.check_interface({})
@@ -166,8 +168,12 @@ def test_a_changed_sdc_or_macro_view_changes_the_run_identity(tmp_path):
     (tmp_path / "top.v").write_text(TWO_DOMAINS)
     (tmp_path / "c.sdc").write_text(TWO_CLOCKS_SDC)
     (tmp_path / "m.lib").write_text("library (m) { cell (m) { area : 1; } }\n")
-    core = {"files": [str(tmp_path / "top.v")], "top": "two_domains", "sdc": str(tmp_path / "c.sdc"),
-            "macros": {"liberty": [str(tmp_path / "m.lib")], "lef": []}}
+    core = {
+        "files": [str(tmp_path / "top.v")],
+        "top": "two_domains",
+        "sdc": str(tmp_path / "c.sdc"),
+        "macros": {"liberty": [str(tmp_path / "m.lib")], "lef": []},
+    }
     config = RunConfig(generator="core", core=core)
     generator = CoreGenerator(core)
     before = generator_inputs(config, generator)

@@ -4,11 +4,12 @@ quantities learnt from measured points, predictions that follow the model."""
 import pytest
 import torch
 
-from conftest import SPACE
 from edalize_dse.explore import objectives_from_option
 from edalize_dse.space import load_space
 from edalize_dse.store import Evaluation
 from edalize_dse.strategies import make_strategy
+
+from conftest import SPACE
 
 torch.set_num_threads(1)
 
@@ -16,8 +17,14 @@ torch.set_num_threads(1)
 def synthetic_qor(p):
     """Numbers shaped like the synth flow's: area and power grow with the PEs, fmax flat."""
     pes = (p["meshRows"] * p["tileRows"]) ** 2
-    return {"stdcell_area_um2": 90.0 * pes, "area_um2": 90.0 * pes + 8000, "power_seq_mw": 0.05 * pes,
-            "power_comb_mw": 0.1 * pes, "power_leakage_mw": 0.4, "fmax_mhz": 800.0}
+    return {
+        "stdcell_area_um2": 90.0 * pes,
+        "area_um2": 90.0 * pes + 8000,
+        "power_seq_mw": 0.05 * pes,
+        "power_comb_mw": 0.1 * pes,
+        "power_leakage_mw": 0.4,
+        "fmax_mhz": 800.0,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +33,17 @@ def told(platform_dir):
     space.objectives = objectives_from_option(["latency_ms", "area_um2"])
     strategy = make_strategy("dosa", space, seed=0, init_points=6, max_hardware=6, workload="tiny_cnn")
     points = strategy.ask(6)
-    strategy.tell([Evaluation(space.point_id(p), p, "ok",
-                              dict(synthetic_qor(p), latency_ms=1.0, area_um2=synthetic_qor(p)["area_um2"]))
-                   for p in points])
+    strategy.tell(
+        [
+            Evaluation(
+                space.point_id(p),
+                p,
+                "ok",
+                dict(synthetic_qor(p), latency_ms=1.0, area_um2=synthetic_qor(p)["area_um2"]),
+            )
+            for p in points
+        ]
+    )
     return space, strategy
 
 

@@ -1,10 +1,11 @@
 import numpy as np
 
-from conftest import SPACE, write_space
 from edalize_dse.encoding import SpaceEncoder
 from edalize_dse.qor import QorScaler, usable
 from edalize_dse.space import Objective, load_space
 from edalize_dse.store import Evaluation
+
+from conftest import SPACE, write_space
 
 MIXED = """
 parameters:
@@ -61,7 +62,9 @@ def test_legalise_repairs_invalid_and_seen_points_to_valid_new_distinct_ones():
     assert len(set(keys)) == 6 and not set(keys) & seen
     assert all(space.is_valid(p) for p in points)
     # the repair is local: the nearest valid point keeps the EDA knobs of the request
-    assert all((p["ASAP7_USE_VT"], p["abc_script"]) == (default["ASAP7_USE_VT"], default["abc_script"]) for p in points[:2])
+    assert all(
+        (p["ASAP7_USE_VT"], p["abc_script"]) == (default["ASAP7_USE_VT"], default["abc_script"]) for p in points[:2]
+    )
 
 
 def test_legalise_of_a_non_enumerable_space_stays_valid(tmp_path):
@@ -76,8 +79,9 @@ def test_legalise_of_a_non_enumerable_space_stays_valid(tmp_path):
 
 
 def test_legalise_stops_when_the_space_runs_out(tmp_path):
-    space = load_space(write_space(tmp_path, "parameters:\n  a: {layer: hardware, type: int, low: 0, high: 2, "
-                                             "default: 0}\n"))
+    space = load_space(
+        write_space(tmp_path, "parameters:\n  a: {layer: hardware, type: int, low: 0, high: 2, default: 0}\n")
+    )
     enc = SpaceEncoder(space)
     points = enc.legalise(np.zeros((5, 1)), {space.canonical({"a": 0})}, np.random.default_rng(0))
     assert sorted(p["a"] for p in points) == [1, 2]
@@ -85,17 +89,19 @@ def test_legalise_stops_when_the_space_runs_out(tmp_path):
 
 def test_qor_scaler_log_scales_decade_spans_and_negates_maximised():
     objectives = [Objective("area_um2", "min"), Objective("throughput_gops", "max"), Objective("wns_ps", "min")]
-    evs = [Evaluation("a", {}, "ok", {"area_um2": 10.0, "throughput_gops": 1.0, "wns_ps": -5.0}),
-           Evaluation("b", {}, "ok", {"area_um2": 1000.0, "throughput_gops": 2.0, "wns_ps": 5.0}),
-           Evaluation("c", {}, "failed", {}),
-           Evaluation("d", {}, "ok", {"area_um2": 100.0, "throughput_gops": 1.5, "wns_ps": 0.0})]
+    evs = [
+        Evaluation("a", {}, "ok", {"area_um2": 10.0, "throughput_gops": 1.0, "wns_ps": -5.0}),
+        Evaluation("b", {}, "ok", {"area_um2": 1000.0, "throughput_gops": 2.0, "wns_ps": 5.0}),
+        Evaluation("c", {}, "failed", {}),
+        Evaluation("d", {}, "ok", {"area_um2": 100.0, "throughput_gops": 1.5, "wns_ps": 0.0}),
+    ]
     good = usable(evs, objectives)
     assert [e.point_id for e in good] == ["a", "b", "d"]
     scaler = QorScaler(objectives)
     z = scaler.fit(scaler.raw(good)).transform(scaler.raw(good))
     assert list(scaler.log) == [True, False, False]
-    np.testing.assert_allclose(z[:, 0], [0.0, 1.0, 0.5])      # log: 100 is the middle of 10..1000
-    np.testing.assert_allclose(z[:, 1], [1.0, 0.0, 0.5])      # maximised: the largest is best (0)
+    np.testing.assert_allclose(z[:, 0], [0.0, 1.0, 0.5])  # log: 100 is the middle of 10..1000
+    np.testing.assert_allclose(z[:, 1], [1.0, 0.0, 0.5])  # maximised: the largest is best (0)
     np.testing.assert_allclose(z[:, 2], [0.0, 1.0, 0.5])
 
 
@@ -121,13 +127,14 @@ def test_neighbours_move_one_or_two_parameters_and_recombination_mixes_parameter
     bases = enc.encode_many(points)
     moved = enc.neighbours(bases, 50, rng)
     for row, base in zip(moved, bases[np.arange(50) % 2]):
-        changed = [p.name for p, (s, w) in zip(enc.params, enc.slices)
-                   if not np.allclose(row[s:s + w], base[s:s + w])]
+        changed = [
+            p.name for p, (s, w) in zip(enc.params, enc.slices) if not np.allclose(row[s : s + w], base[s : s + w])
+        ]
         assert 1 <= len(changed) <= 2, changed
     mixed = enc.recombine(bases, 50, rng)
     for row in mixed:
         # every parameter's block comes whole from one of the two bases
-        assert all(any(np.allclose(row[s:s + w], b[s:s + w]) for b in bases) for s, w in enc.slices)
+        assert all(any(np.allclose(row[s : s + w], b[s : s + w]) for b in bases) for s, w in enc.slices)
     assert len({tuple(r) for r in mixed}) > 2  # and the parameters are mixed, not whole copies
 
 
@@ -141,10 +148,14 @@ def test_parzen_samples_concentrate_where_the_good_points_agree():
         p[agreed.name] = agreed.choices[0] if agreed.type == "choice" else agreed.values()[0]
     drawn = enc.parzen(enc.encode_many(points), 2000, rng)
     start, width = enc.slices[0]
-    base = enc.encode(points[0])[start:start + width]
-    same = np.mean([np.allclose(row[start:start + width], base) for row in drawn])
+    base = enc.encode(points[0])[start : start + width]
+    same = np.mean([np.allclose(row[start : start + width], base) for row in drawn])
     # kept unless moved by the kernel (ordinal: half the time) or drawn from the prior (1/9)
     assert same > (0.4 if width == 1 else 0.8)
     # every row decodes to a box point of legal values
-    assert all(enc.decode(row)[p.name] in (p.choices if p.type == "choice" else p.values())
-               for row in drawn[:50] for p in enc.params if p.type != "float")
+    assert all(
+        enc.decode(row)[p.name] in (p.choices if p.type == "choice" else p.values())
+        for row in drawn[:50]
+        for p in enc.params
+        if p.type != "float"
+    )

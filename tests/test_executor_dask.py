@@ -17,20 +17,21 @@ import dask_jobqueue  # noqa: F401  (its configuration defaults, set over below)
 import pytest
 from distributed import Client, LocalCluster
 
-from conftest import write_space
-from executor_common import SPACE, assert_points_with_logs, dse_command, stored
-
 from edalize_dse.executors.dask_backend import jobqueue_cluster
+from edalize_dse.explore import RunConfig
 from edalize_dse.flows import get_flow
 from edalize_dse.identity import platform_digest
-from edalize_dse.explore import RunConfig
+
+from conftest import write_space
+from executor_common import SPACE, assert_points_with_logs, dse_command, stored
 
 
 def local_cluster(**kwargs):
     # Allowed-failures 0: the first dead worker fails the task back to the driver, which counts the attempt.
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        return LocalCluster(n_workers=2, threads_per_worker=2, processes=True, host="127.0.0.1",
-                            dashboard_address=None, **kwargs)
+        return LocalCluster(
+            n_workers=2, threads_per_worker=2, processes=True, host="127.0.0.1", dashboard_address=None, **kwargs
+        )
 
 
 def test_a_worker_with_a_wrong_platform_stops_the_run_naming_it(tmp_path, platform_dir, tools):
@@ -38,8 +39,12 @@ def test_a_worker_with_a_wrong_platform_stops_the_run_naming_it(tmp_path, platfo
     out = tmp_path / "out"
     wrong = tmp_path / "no-platform"
     with local_cluster(env={"ASAP7_PLATFORM_DIR": str(wrong)}) as cluster:
-        run = subprocess.run(dse_command(space, out, "--executor", "dask", "--dask-address",
-                                         cluster.scheduler_address), capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            dse_command(space, out, "--executor", "dask", "--dask-address", cluster.scheduler_address),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         workers = list(cluster.scheduler.workers)
     assert run.returncode == 2, run.stderr
     error = run.stderr.strip().splitlines()[-1]
@@ -54,9 +59,12 @@ def test_eight_points_in_place_then_a_worker_killed_mid_point(tmp_path, platform
     with local_cluster() as cluster, Client(cluster) as client:
         # The workers see the driver's folder (same machine): with shared_fs they write points/ in place.
         out = tmp_path / "out"
-        run = subprocess.run(dse_command(space, out, "--executor", "dask", "--dask-address",
-                                         cluster.scheduler_address, "--shared-fs"),
-                             capture_output=True, text=True, timeout=600)
+        run = subprocess.run(
+            dse_command(space, out, "--executor", "dask", "--dask-address", cluster.scheduler_address, "--shared-fs"),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert run.returncode == 0, run.stderr
         rows = stored(out)
         assert len(rows) == 8 and len({r[0] for r in rows}) == 8 and {r[2] for r in rows} == {1}
@@ -73,17 +81,23 @@ def test_eight_points_in_place_then_a_worker_killed_mid_point(tmp_path, platform
         identity["tools"]["opensta"] = "1.0-before-the-upgrade"
         with sqlite3.connect(out / "dse.sqlite") as db:
             db.execute("UPDATE meta SET value = ? WHERE key = 'identity'", (json.dumps(identity),))
-        again = subprocess.run(dse_command(space, out, "--executor", "dask", "--dask-address",
-                                           cluster.scheduler_address, "--shared-fs"),
-                               capture_output=True, text=True, timeout=300)
+        again = subprocess.run(
+            dse_command(space, out, "--executor", "dask", "--dask-address", cluster.scheduler_address, "--shared-fs"),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert again.returncode == 2, again.stderr
         assert "tool versions" in again.stderr and "1.0-before-the-upgrade" in again.stderr, again.stderr
         assert len(stored(out)) == 8
 
         out = tmp_path / "killed"
-        driver = subprocess.Popen(dse_command(space, out, "--executor", "dask", "--dask-address",
-                                              cluster.scheduler_address),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        driver = subprocess.Popen(
+            dse_command(space, out, "--executor", "dask", "--dask-address", cluster.scheduler_address),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 300
             busy = {}
@@ -111,14 +125,22 @@ def running_points(dask_worker):
 
 @pytest.mark.parametrize("system", ["slurm", "lsf"])
 def test_batch_job_scripts_carry_the_options(tmp_path, system):
-    config = RunConfig(space="s.yml", output=str(tmp_path), executor="dask", dask_cluster=system, dask_queue="eda",
-                       dask_cores=8, dask_memory="32GB", dask_walltime="02:30:00", cpus_per_point=2,
-                       dask_job_extra=["--account=chip" if system == "slurm" else "-P chip"],
-                       dask_job_prologue=["module load opensta"])
+    config = RunConfig(
+        space="s.yml",
+        output=str(tmp_path),
+        executor="dask",
+        dask_cluster=system,
+        dask_queue="eda",
+        dask_cores=8,
+        dask_memory="32GB",
+        dask_walltime="02:30:00",
+        cpus_per_point=2,
+        dask_job_extra=["--account=chip" if system == "slurm" else "-P chip"],
+        dask_job_prologue=["module load opensta"],
+    )
     config.check()
     # The scheduler of this test listens on the loopback interface only.
-    with dask.config.set({f"jobqueue.{system}.scheduler-options": {"host": "127.0.0.1",
-                                                                       "dashboard_address": None}}):
+    with dask.config.set({f"jobqueue.{system}.scheduler-options": {"host": "127.0.0.1", "dashboard_address": None}}):
         cluster = jobqueue_cluster(config)
     try:
         script = cluster.job_script()
@@ -129,8 +151,14 @@ def test_batch_job_scripts_carry_the_options(tmp_path, system):
     assert "--nthreads 8" in worker and "--resources cpus=8" in worker and "--memory-limit 29.80GiB" in worker
     assert "module load opensta" in script and script.index("module load opensta") < script.index(worker)
     if system == "slurm":
-        for directive in ("#SBATCH -p eda", "#SBATCH --cpus-per-task=8", "#SBATCH --mem=30G", "#SBATCH -t 02:30:00",
-                          "#SBATCH --account=chip", "#SBATCH -J edalize-dse"):
+        for directive in (
+            "#SBATCH -p eda",
+            "#SBATCH --cpus-per-task=8",
+            "#SBATCH --mem=30G",
+            "#SBATCH -t 02:30:00",
+            "#SBATCH --account=chip",
+            "#SBATCH -J edalize-dse",
+        ):
             assert directive in script, script
     else:
         for directive in ("#BSUB -q eda", "#BSUB -n 8", "#BSUB -W 2:30", "#BSUB -P chip", "#BSUB -J edalize-dse"):
@@ -139,8 +167,9 @@ def test_batch_job_scripts_carry_the_options(tmp_path, system):
 
 
 def test_cpus_per_point_above_a_job_is_refused(tmp_path):
-    config = RunConfig(space="s.yml", output=str(tmp_path), executor="dask", dask_cluster="slurm", dask_cores=2,
-                       cpus_per_point=4)
+    config = RunConfig(
+        space="s.yml", output=str(tmp_path), executor="dask", dask_cluster="slurm", dask_cores=2, cpus_per_point=4
+    )
     with pytest.raises(Exception, match="cpus_per_point \\(4\\) is more than a worker job's dask_cores \\(2\\)"):
         jobqueue_cluster(config)
 
@@ -219,12 +248,33 @@ def test_live_slurm_cluster_runs_the_points(tmp_path, platform_dir, tools):
     (root / "run.sh").write_text(SLURM_RUN.format(root=root))
     space = write_space(tmp_path, SPACE)
     out = tmp_path / "out"
-    command = [*dse_command(space, out, "--executor", "dask", "--dask-cluster", "slurm", "--dask-queue", "dse",
-                            "--dask-cores", "2", "--dask-memory", "2GB", "--dask-walltime", "00:10:00")]
+    command = [
+        *dse_command(
+            space,
+            out,
+            "--executor",
+            "dask",
+            "--dask-cluster",
+            "slurm",
+            "--dask-queue",
+            "dse",
+            "--dask-cores",
+            "2",
+            "--dask-memory",
+            "2GB",
+            "--dask-walltime",
+            "00:10:00",
+        )
+    ]
     command[command.index("--budget") + 1] = "4"
     command[command.index("--workers") + 1] = "2"
-    run = subprocess.run(["unshare", "--net", "bash", str(root / "run.sh"), *command], capture_output=True,
-                         text=True, timeout=420, cwd=tmp_path)
+    run = subprocess.run(
+        ["unshare", "--net", "bash", str(root / "run.sh"), *command],
+        capture_output=True,
+        text=True,
+        timeout=420,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stderr + (root / "slurmctld.log").read_text()[-2000:]
     rows = stored(out)
     assert len(rows) == 4 and len({r[0] for r in rows}) == 4

@@ -39,8 +39,12 @@ def test_a_node_without_sta_stops_the_run_naming_it(cluster, tmp_path, platform_
         cluster.wait_for_nodes()
         space = write_space(tmp_path, SPACE)
         out = tmp_path / "out"
-        run = subprocess.run(dse_command(space, out, "--executor", "ray", "--ray-address", cluster.address),
-                             capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            dse_command(space, out, "--executor", "ray", "--ray-address", cluster.address),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert run.returncode == 2, run.stderr
         error = run.stderr.strip().splitlines()[-1]
         assert f"ray node {bare.node_id[:12]}" in error and "OpenSTA ('sta') not found" in error, error
@@ -55,8 +59,12 @@ def test_a_node_without_sta_stops_the_run_naming_it(cluster, tmp_path, platform_
 def test_eight_points_on_two_nodes_come_back_with_their_logs(cluster, tmp_path, platform_dir, tools):
     space = write_space(tmp_path, SPACE)
     out = tmp_path / "out"
-    run = subprocess.run(dse_command(space, out, "--executor", "ray", "--ray-address", cluster.address),
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        dse_command(space, out, "--executor", "ray", "--ray-address", cluster.address),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     rows = stored(out)
     assert len(rows) == 8 and len({r[0] for r in rows}) == 8
@@ -72,8 +80,12 @@ def test_eight_points_on_two_nodes_come_back_with_their_logs(cluster, tmp_path, 
 def test_a_node_removed_mid_run_loses_no_point(cluster, tmp_path, platform_dir, tools):
     space = write_space(tmp_path, SPACE)
     out = tmp_path / "out"
-    driver = subprocess.Popen(dse_command(space, out, "--executor", "ray", "--ray-address", cluster.address),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    driver = subprocess.Popen(
+        dse_command(space, out, "--executor", "ray", "--ray-address", cluster.address),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         # A point is running on node a when its scratch folder holds a point folder.
         deadline = time.monotonic() + 300

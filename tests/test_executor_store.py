@@ -22,9 +22,11 @@ def test_an_older_store_gains_attempts_in_place(tmp_path):
     path = tmp_path / "dse.sqlite"
     with sqlite3.connect(path) as db:
         db.execute(OLD_TABLE)
-        db.execute("INSERT INTO evaluations (point_id, params, status, qor, tool_versions, timings, strategy, round, "
-                   "started_at, finished_at) VALUES ('p1', '{}', 'ok', '{\"area_um2\": 1.0}', '{}', '{}', 'random', 1, "
-                   "'t0', 't1')")
+        db.execute(
+            "INSERT INTO evaluations (point_id, params, status, qor, tool_versions, timings, strategy, round, "
+            "started_at, finished_at) VALUES ('p1', '{}', 'ok', '{\"area_um2\": 1.0}', '{}', '{}', 'random', 1, "
+            "'t0', 't1')"
+        )
     store = Store(path)
     try:
         [old] = store.evaluations()

@@ -21,16 +21,37 @@ parameters:
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "edalize_dse", *args, ], capture_output=True, text=True,
-                          timeout=900)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edalize_dse",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def test_invalid_points_fail_with_the_rule_and_the_run_finishes(tmp_path, platform_dir, tools):
     space = write_space(tmp_path, SPACE)
     out = tmp_path / "out"
     # Cache off: the ok points' synthesis times are real (another test may have cached them).
-    run = run_cli("run", "--space", str(space), "--output", str(out), "--budget", "4", "--workers", "2",
-                  "--cache-dir", "off", "--no-progress")
+    run = run_cli(
+        "run",
+        "--space",
+        str(space),
+        "--output",
+        str(out),
+        "--budget",
+        "4",
+        "--workers",
+        "2",
+        "--cache-dir",
+        "off",
+        "--no-progress",
+    )
     assert run.returncode == 0, run.stderr
     with open(out / "evaluations.csv") as fh:
         rows = list(csv.DictReader(fh))
@@ -62,8 +83,7 @@ def test_changed_space_is_refused_for_an_existing_output(tmp_path, platform_dir,
     space = write_space(tmp_path, SPACE)
     out = tmp_path / "out"
     # Four points: two of them valid (a run in which every point failed exits 4).
-    assert run_cli("run", "--space", str(space), "--output", str(out), "--budget", "4", "--no-progress"
-                   ).returncode == 0
+    assert run_cli("run", "--space", str(space), "--output", str(out), "--budget", "4", "--no-progress").returncode == 0
     space.write_text(SPACE.replace("choices: [4], default: 4", "choices: [4, 8], default: 4"))
     run = run_cli("run", "--space", str(space), "--output", str(out), "--budget", "5", "--no-progress")
     assert run.returncode == 2 and "holds results of a different exploration (changed: space file)" in run.stderr

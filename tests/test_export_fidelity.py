@@ -4,18 +4,22 @@ import sqlite3
 import subprocess
 import sys
 
-
-from conftest import ONE_SMALL_ARRAY, write_space
 from edalize_dse.pareto import promotion_order
 from edalize_dse.space import Objective
 from edalize_dse.store import Evaluation, Store
 
-SPACE = """
+from conftest import ONE_SMALL_ARRAY, write_space
+
+SPACE = (
+    """
 name: export_me
 parameters:
-""" + ONE_SMALL_ARRAY + """  ASAP7_USE_VT: {layer: eda, type: choice, choices: [RVT, "LVT RVT"], default: RVT}
+"""
+    + ONE_SMALL_ARRAY
+    + """  ASAP7_USE_VT: {layer: eda, type: choice, choices: [RVT, "LVT RVT"], default: RVT}
   booth:       {layer: eda, type: choice, choices: [1], default: 1}
 """
+)
 
 
 def cli(*args):
@@ -27,8 +31,9 @@ def test_export_writes_orfs_and_chipyard_files_for_a_point(tmp_path, platform_di
     out = tmp_path / "out"
     assert cli("run", "--space", str(space), "--output", str(out), "--budget", "2", "--no-progress").returncode == 0
     with sqlite3.connect(out / "dse.sqlite") as con:
-        point_id, params = con.execute("SELECT point_id, params FROM evaluations WHERE params LIKE '%LVT RVT%'"
-                                       ).fetchone()
+        point_id, params = con.execute(
+            "SELECT point_id, params FROM evaluations WHERE params LIKE '%LVT RVT%'"
+        ).fetchone()
     run = cli("export", str(out), "--point", point_id)
     assert run.returncode == 0, run.stderr
     dest = out / "export" / point_id
@@ -38,7 +43,9 @@ def test_export_writes_orfs_and_chipyard_files_for_a_point(tmp_path, platform_di
     assert files and all(str(dest / "rtl") in f for f in files)
     assert (dest / "constraint.sdc").is_file() and (dest / "run_orfs.sh").is_file()
     scala = list(dest.glob("EdalizeDse_*.scala"))
-    assert len(scala) == 1 and "meshRows = 1" in scala[0].read_text() and "inputType = SInt(4.W)" in scala[0].read_text()
+    assert (
+        len(scala) == 1 and "meshRows = 1" in scala[0].read_text() and "inputType = SInt(4.W)" in scala[0].read_text()
+    )
     assert "note: booth = 1 has no OpenROAD-flow-scripts counterpart" in run.stdout
 
     missing = cli("export", str(out), "--point", "000000000000")
@@ -48,8 +55,10 @@ def test_export_writes_orfs_and_chipyard_files_for_a_point(tmp_path, platform_di
 def test_promotion_order_is_pareto_rank_then_first_objective():
     objectives = [Objective("area_um2", "min"), Objective("throughput_gops", "max")]
     qor = {"a": (10, 5), "b": (20, 9), "c": (12, 4), "d": (30, 8), "e": (11, 1)}
-    evaluations = [Evaluation(point_id=k, params={}, status="ok", qor={"area_um2": a, "throughput_gops": t})
-                   for k, (a, t) in qor.items()]
+    evaluations = [
+        Evaluation(point_id=k, params={}, status="ok", qor={"area_um2": a, "throughput_gops": t})
+        for k, (a, t) in qor.items()
+    ]
     evaluations.append(Evaluation(point_id="f", params={}, status="failed"))
     order = [e.point_id for e in promotion_order(evaluations, objectives)]
     # front 1: a (10, 5), b (20, 9); once removed, c, d and e are non-dominated: by area

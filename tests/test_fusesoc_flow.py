@@ -31,8 +31,9 @@ def store_rows(db: Path):
 @pytest.fixture(scope="module")
 def budget6(tmp_path_factory, platform_dir, tools):
     cwd = tmp_path_factory.mktemp("fusesoc")
-    run = subprocess.run(fusesoc_cmd("--budget", "6", "--seed", "1"), cwd=cwd, capture_output=True, text=True,
-                         timeout=1800)
+    run = subprocess.run(
+        fusesoc_cmd("--budget", "6", "--seed", "1"), cwd=cwd, capture_output=True, text=True, timeout=1800
+    )
     return cwd, run
 
 
@@ -74,8 +75,9 @@ def test_budget6_outputs_and_options(budget6):
 def test_kill_after_three_then_resume_ends_with_six(tmp_path, platform_dir, tools):
     store = tmp_path / WORK / "results" / "dse.sqlite"
     cmd = fusesoc_cmd("--budget", "6", "--seed", "2", "--workers", "1")
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + 900
     try:
         while time.time() < deadline:
@@ -93,13 +95,14 @@ def test_kill_after_three_then_resume_ends_with_six(tmp_path, platform_dir, tool
     rows = store_rows(store)
     assert len(rows) == 6
     assert len({r[0] for r in rows}) == 6
-    assert rows[:len(killed_at)] == killed_at
+    assert rows[: len(killed_at)] == killed_at
 
 
 def test_missing_platform_is_one_error_before_any_tool(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("ASAP7_PLATFORM_DIR", "FLOW_HOME")}
-    run = subprocess.run(fusesoc_cmd("--budget", "2"), cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=300)
+    run = subprocess.run(
+        fusesoc_cmd("--budget", "2"), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == 2  # bad input, as the run itself says it: FuseSoC exits with the run's status
     output = run.stdout + run.stderr
     errors = [line for line in output.splitlines() if "ERROR" in line or "error" in line]
@@ -109,14 +112,16 @@ def test_missing_platform_is_one_error_before_any_tool(tmp_path):
     assert not (tmp_path / WORK / "results").exists()
 
 
-@pytest.mark.parametrize("fragment, problem", [
-    ("type: intt", "unknown type 'intt'"),
-    ("type: choice\n    choices: []", "'choices' must be a non-empty list"),
-])
+@pytest.mark.parametrize(
+    "fragment, problem",
+    [
+        ("type: intt", "unknown type 'intt'"),
+        ("type: choice\n    choices: []", "'choices' must be a non-empty list"),
+    ],
+)
 def test_bad_space_file_is_one_error_naming_file_and_parameter(tmp_path, platform_dir, fragment, problem):
     space = write_space(tmp_path, f"parameters:\n  meshRows:\n    layer: hardware\n    {fragment}\n    default: 2\n")
-    run = subprocess.run(fusesoc_cmd("--space", str(space)), cwd=tmp_path, capture_output=True, text=True,
-                         timeout=300)
+    run = subprocess.run(fusesoc_cmd("--space", str(space)), cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert run.returncode == 2
     errors = [line for line in (run.stdout + run.stderr).splitlines() if "error" in line.lower()]
     assert len(errors) == 1 and errors[0].startswith("edalize-dse: error: "), run.stdout + run.stderr
@@ -124,10 +129,26 @@ def test_bad_space_file_is_one_error_naming_file_and_parameter(tmp_path, platfor
 
 
 def test_unknown_knob_in_space_is_rejected(tmp_path, platform_dir):
-    space = write_space(tmp_path, "parameters:\n  place_density: {layer: eda, type: float, low: 0.3, high: 0.9, "
-                                  "default: 0.6}\n")
-    run = subprocess.run([sys.executable, "-m", "edalize_dse", "run", "--space", str(space), "--output",
-                          str(tmp_path / "out"), "--budget", "1"], capture_output=True, text=True, timeout=300)
+    space = write_space(
+        tmp_path, "parameters:\n  place_density: {layer: eda, type: float, low: 0.3, high: 0.9, default: 0.6}\n"
+    )
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edalize_dse",
+            "run",
+            "--space",
+            str(space),
+            "--output",
+            str(tmp_path / "out"),
+            "--budget",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1
     assert "parameter 'place_density'" in run.stderr and "no such EDA knob" in run.stderr

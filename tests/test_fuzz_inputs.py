@@ -1,4 +1,4 @@
-"""Fuzz test of the inputs (issue 17): a few hundred generated malformed design-space
+"""Fuzz test of the inputs: a few hundred generated malformed design-space
 files and run-option sets (tests/malformed_inputs.py, fixed seed). Each must end, in
 under a second, either accepted or in one DseError line; never in another exception
 (a traceback for the user) or a hang. A few go through the command line as well."""
@@ -12,14 +12,16 @@ import time
 
 import pytest
 
-from malformed_inputs import BASE_PARAMETERS, option_case, render, space_case
 from edalize_dse.errors import DseError
 from edalize_dse.explore import RunConfig, check_inputs
 
+from malformed_inputs import BASE_PARAMETERS, option_case, render, space_case
+
 SEED = 17
 CASES = 300
-GOOD_SPACE = render(BASE_PARAMETERS, ["meshRows * tileRows == meshColumns * tileColumns"],
-                    "[{name: area_um2, goal: min}]")
+GOOD_SPACE = render(
+    BASE_PARAMETERS, ["meshRows * tileRows == meshColumns * tileColumns"], "[{name: area_um2, goal: min}]"
+)
 
 
 def cases(tmp_path):
@@ -29,8 +31,11 @@ def cases(tmp_path):
     good.write_text(GOOD_SPACE)
     (tmp_path / "afile").write_text("a file, not a folder")
     (tmp_path / "adir").mkdir()
-    places = {"<file>": str(tmp_path / "afile"), "<dir>": str(tmp_path / "adir"),
-              "<missing>": str(tmp_path / "missing.yml")}
+    places = {
+        "<file>": str(tmp_path / "afile"),
+        "<dir>": str(tmp_path / "adir"),
+        "<missing>": str(tmp_path / "missing.yml"),
+    }
     for i in range(CASES):
         options = dict(space=str(good), output=str(tmp_path / "out"), strategy="random")
         if i % 2 == 0:
@@ -79,21 +84,44 @@ def test_malformed_space_files_through_the_command_line(tmp_path, index):
     rng = random.Random(SEED + index)
     path = tmp_path / "space.yml"
     path.write_bytes(space_case(rng))
-    run = subprocess.run([sys.executable, "-m", "edalize_dse", "check-space", str(path)], capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "edalize_dse", "check-space", str(path)], capture_output=True, text=True, timeout=120
+    )
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
     if run.returncode != 0:
         lines = run.stderr.strip().splitlines()
         assert run.returncode == 2 and len(lines) == 1 and lines[0].startswith("edalize-dse: error: "), run.stderr
 
 
-@pytest.mark.parametrize("args", [["--workers", "0"], ["--budget", "x"], ["--tool-timeout", "-1"],
-                                  ["--strategy-option", "init_points=[", "--strategy", "diffusion"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--workers", "0"],
+        ["--budget", "x"],
+        ["--tool-timeout", "-1"],
+        ["--strategy-option", "init_points=[", "--strategy", "diffusion"],
+    ],
+)
 def test_bad_options_through_the_command_line(tmp_path, args):
     space = tmp_path / "space.yml"
     space.write_text(GOOD_SPACE)
-    run = subprocess.run([sys.executable, "-m", "edalize_dse", "run", "--space", str(space), "--output",
-                          str(tmp_path / "out"), "--no-progress", *args], capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edalize_dse",
+            "run",
+            "--space",
+            str(space),
+            "--output",
+            str(tmp_path / "out"),
+            "--no-progress",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr[-3000:]
     assert run.stderr.strip().splitlines()[-1].startswith("edalize-dse"), run.stderr
     assert not (tmp_path / "out").exists()  # refused before anything was made

@@ -8,6 +8,7 @@ from edalize_dse.flows import get_flow
 from edalize_dse.generators import get_generator
 from edalize_dse.metrics import derive
 from edalize_dse.space import load_space
+
 from conftest import SPACE
 
 
@@ -19,8 +20,11 @@ def memory_runs(tmp_path_factory, platform_dir, tools):
     gen = get_generator("embedded")
     flow = get_flow("synth", cache=False)
     runs = {}
-    for name, change in {"default": {}, "sp_x2": {"sp_capacity": 2 * hw["sp_capacity"]},
-                         "sp_1bank": {"sp_banks": 1}}.items():
+    for name, change in {
+        "default": {},
+        "sp_x2": {"sp_capacity": 2 * hw["sp_capacity"]},
+        "sp_1bank": {"sp_banks": 1},
+    }.items():
         cfg = gen.resolve({**hw, **change})
         assert gen.violations(cfg) == []
         design = gen.generate(cfg, tmp / name / "rtl")
@@ -35,7 +39,8 @@ def test_default_point_reports_macro_and_stdcell_area_apart(memory_runs):
     assert qor["macro_count"] == hw["sp_banks"] + hw["acc_banks"]
     assert qor["macro_area_um2"] == pytest.approx(design.info["macro_model_area_um2"], rel=1e-4)
     assert qor["stdcell_area_um2"] > 0 and qor["area_um2"] == pytest.approx(
-        qor["macro_area_um2"] + qor["stdcell_area_um2"])
+        qor["macro_area_um2"] + qor["stdcell_area_um2"]
+    )
     assert qor["power_macro_mw"] > 0 and qor["fmax_mhz"] > 0
 
 

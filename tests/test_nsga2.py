@@ -5,10 +5,11 @@ constrained, so many of Optuna's suggestions are repaired ones."""
 
 from optuna.trial import TrialState
 
-from conftest import write_space
 from edalize_dse.space import load_space
 from edalize_dse.store import Evaluation
 from edalize_dse.strategies import make_strategy
+
+from conftest import write_space
 
 GENERATION = "NSGAIISampler:generation"
 PARENTS = "NSGAIISampler:parent:"

@@ -28,8 +28,12 @@ def test_orfs_design_imports_and_runs_through_fusesoc(name, designs, tmp_path, p
     if not config.is_file():
         pytest.skip(f"{config} not found")
     cores = tmp_path / "cores"
-    imported = subprocess.run([sys.executable, "-m", "edalize_dse", "import-orfs", str(config), "--to", str(cores)],
-                              capture_output=True, text=True, timeout=120)
+    imported = subprocess.run(
+        [sys.executable, "-m", "edalize_dse", "import-orfs", str(config), "--to", str(cores)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert imported.returncode == 0, imported.stderr
     # The slice: ORFS's own clock and ABC script, one point.
     space = next(cores.glob("*/*_space.yml"))
@@ -39,14 +43,35 @@ def test_orfs_design_imports_and_runs_through_fusesoc(name, designs, tmp_path, p
     clock = full.parameters["clock_period_ps"].default
     abc = full.parameters["abc_script"].default
     slice_file = tmp_path / "slice.yml"
-    slice_file.write_text(f"name: {name}_slice\nparameters:\n"
-                          f"  clock_period_ps: {{layer: eda, type: choice, choices: [{clock}], default: {clock}}}\n"
-                          f"  abc_script: {{layer: eda, type: choice, choices: [{abc}], default: {abc}}}\n"
-                          "objectives:\n  - {name: area_um2, goal: min}\n  - {name: fmax_mhz, goal: max}\n")
+    slice_file.write_text(
+        f"name: {name}_slice\nparameters:\n"
+        f"  clock_period_ps: {{layer: eda, type: choice, choices: [{clock}], default: {clock}}}\n"
+        f"  abc_script: {{layer: eda, type: choice, choices: [{abc}], default: {abc}}}\n"
+        "objectives:\n  - {name: area_um2, goal: min}\n  - {name: fmax_mhz, goal: max}\n"
+    )
     core_name = f"orfs:asap7:{name}"
-    run = subprocess.run([FUSESOC, "--cores-root", str(cores), "run", "--target=dse", core_name, "--budget", "1",
-                          "--space", str(slice_file), "--output", str(tmp_path / "out"), "--strategy", "random"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=1800)
+    run = subprocess.run(
+        [
+            FUSESOC,
+            "--cores-root",
+            str(cores),
+            "run",
+            "--target=dse",
+            core_name,
+            "--budget",
+            "1",
+            "--space",
+            str(slice_file),
+            "--output",
+            str(tmp_path / "out"),
+            "--strategy",
+            "random",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     with open(tmp_path / "out" / "evaluations.csv", newline="") as fh:
         (row,) = list(csv.DictReader(fh))

@@ -92,13 +92,17 @@ def test_a_config_mk_naming_missing_files_is_one_error(tmp_path):
 
 def test_autotuner_json_maps_onto_the_space_types(tmp_path):
     path = tmp_path / "autotuner.json"
-    path.write_text(json.dumps({
-        "_SDC_FILE_PATH": "constraint.sdc",
-        "_SDC_CLK_PERIOD": {"type": "float", "minmax": [300, 600], "step": 0},
-        "ABC_LOAD_IN_FF": {"type": "float", "minmax": [2.0, 4.0], "step": 0.5},
-        "CORE_UTILIZATION": {"type": "int", "minmax": [20, 60], "step": 5},
-        "CTS_CLUSTER_SIZE": {"type": "range_int", "min": 10, "max": 200, "step": 1},
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "_SDC_FILE_PATH": "constraint.sdc",
+                "_SDC_CLK_PERIOD": {"type": "float", "minmax": [300, 600], "step": 0},
+                "ABC_LOAD_IN_FF": {"type": "float", "minmax": [2.0, 4.0], "step": 0.5},
+                "CORE_UTILIZATION": {"type": "int", "minmax": [20, 60], "step": 5},
+                "CTS_CLUSTER_SIZE": {"type": "range_int", "min": 10, "max": 200, "step": 1},
+            }
+        )
+    )
     params, skipped = autotuner_space(path, sdc_period=420, abc_area=True)
     clock = params["clock_period_ps"]
     assert clock["type"] == "float" and (clock["low"], clock["high"]) == (300, 600)
@@ -114,9 +118,14 @@ def test_autotuner_json_maps_onto_the_space_types(tmp_path):
 
 def test_import_writes_a_core_and_a_space_that_load(tmp_path):
     config = _flat(tmp_path)
-    (config.parent / "autotuner.json").write_text(json.dumps(
-        {"_SDC_CLK_PERIOD": {"type": "float", "minmax": [300, 600], "step": 0},
-         "PLACE_DENSITY_LB_ADDON": {"type": "float", "minmax": [0, 0.2], "step": 0}}))
+    (config.parent / "autotuner.json").write_text(
+        json.dumps(
+            {
+                "_SDC_CLK_PERIOD": {"type": "float", "minmax": [300, 600], "step": 0},
+                "PLACE_DENSITY_LB_ADDON": {"type": "float", "minmax": [0, 0.2], "step": 0},
+            }
+        )
+    )
     core, space_path, _ = import_orfs(config, tmp_path / "cores")
     doc = yaml.safe_load(core.read_text().split("\n", 1)[1])
     assert doc["name"] == "orfs:asap7:blk:0"
@@ -126,14 +135,21 @@ def test_import_writes_a_core_and_a_space_that_load(tmp_path):
     include = doc["filesets"]["includes"]["files"][0]["rtl/inc/defs.vh"]
     assert include["is_include_file"] and include["include_path"] == "rtl/inc"
     assert doc["filesets"]["constraints"]["files"] == [{"constraints/constraint.sdc": {"file_type": "SDC"}}]
-    assert doc["parameters"]["WIDTH"] == {"datatype": "int", "default": 8, "paramtype": "vlogparam",
-                                          "description": "config.mk VERILOG_TOP_PARAMS"}
+    assert doc["parameters"]["WIDTH"] == {
+        "datatype": "int",
+        "default": 8,
+        "paramtype": "vlogparam",
+        "description": "config.mk VERILOG_TOP_PARAMS",
+    }
     assert doc["targets"]["dse"]["flow"] == "dse" and doc["targets"]["dse"]["toplevel"] == "top_a"
     space = load_space(space_path)
     assert set(space.parameters) == {"clock_period_ps", "abc_script"}
     assert "PLACE_DENSITY_LB_ADDON" in space_path.read_text()  # named in the comment as left out
     # The command line prints how to run it.
-    out = subprocess.run([sys.executable, "-m", "edalize_dse", "import-orfs", str(config), "--to",
-                          str(tmp_path / "c2")], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "edalize_dse", "import-orfs", str(config), "--to", str(tmp_path / "c2")],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     assert f"fusesoc --cores-root {tmp_path / 'c2'} run --target=dse orfs:asap7:blk" in out.stdout

@@ -6,7 +6,6 @@ import gzip
 import io
 
 import pytest
-from conftest import ONE_SMALL_ARRAY, write_space
 
 from edalize_dse.errors import DseError
 from edalize_dse.explore import RunConfig, explore
@@ -14,6 +13,8 @@ from edalize_dse.prior import load_prior
 from edalize_dse.space import load_space
 from edalize_dse.store import STORE_NAME, Evaluation, Store
 from edalize_dse.strategies import make_strategy
+
+from conftest import ONE_SMALL_ARRAY, write_space
 
 # A small space with a synthetic QoR (no tools): 8 x 4 x 3 = 96 points.
 TOY = """
@@ -71,7 +72,10 @@ def run_rounds(strategy, space, rounds: int = 2, batch: int = 4) -> list[list[di
     return asked
 
 
-@pytest.mark.parametrize("name", sorted(FAST))
+# qnehvi's GP rounds take seconds each: `make test` runs it, `make check` the others.
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n == "qnehvi" else n for n in sorted(FAST)]
+)
 def test_prior_points_are_never_proposed_nor_counted(tmp_path, name):
     space = load_space(write_space(tmp_path, TOY))
     prior = toy_prior(space)
@@ -106,7 +110,7 @@ def test_initial_design_is_shortened_by_the_prior(tmp_path):
     assert strategy.model_rounds == 1
 
 
-@pytest.mark.parametrize("name", ["diffusion", "motpe", "qnehvi"])
+@pytest.mark.parametrize("name", ["diffusion", "motpe", pytest.param("qnehvi", marks=pytest.mark.slow)])
 def test_same_seed_and_prior_give_the_same_proposals(tmp_path, name):
     space = load_space(write_space(tmp_path, TOY))
 
@@ -125,14 +129,14 @@ def test_same_seed_and_prior_give_the_same_proposals(tmp_path, name):
 def test_screen_optimism_moves_with_the_share_of_the_data_a_prior_holds(tmp_path):
     space = load_space(write_space(tmp_path, TOY))
     # Own data only: the screen's kappa is kappa.
-    alone = make_strategy("diffusion", space, 1, init_points=6, kappa=0.5, prior_kappa=1.0, stall_growth=1.0,
-                          **FAST["diffusion"])
+    alone = make_strategy(
+        "diffusion", space, 1, init_points=6, kappa=0.5, prior_kappa=1.0, stall_growth=1.0, **FAST["diffusion"]
+    )
     run_rounds(alone, space, rounds=3)
     assert alone.model_rounds >= 1 and alone.optimism() == 0.5
     # 24 prior rows of weight 0.5 against the own rows: kappa + share * (prior_kappa - kappa),
     # the share by weight, so it falls as the run's own results come in.
-    primed = make_strategy("diffusion", space, 1, kappa=0.5, prior_kappa=1.0, stall_growth=1.0,
-                           **FAST["diffusion"])
+    primed = make_strategy("diffusion", space, 1, kappa=0.5, prior_kappa=1.0, stall_growth=1.0, **FAST["diffusion"])
     primed.warm_start(toy_prior(space), weight=0.5)
     shares = []
     for _ in range(3):
@@ -195,10 +199,12 @@ def test_prior_from_a_changed_space_is_mapped_by_name_with_one_line(tmp_path):
     assert prior.lines == [
         f"prior {folder}: 32 of 40 points used; parameter 'booth' dropped (not in this space); "
         "'c' missing (set to default x); 8 points outside this space (a=8: 4, a=9: 4); "
-        "its points inform the models only (other parameters), the run may evaluate them"]
+        "its points inform the models only (other parameters), the run may evaluate them"
+    ]
     assert len(prior.evaluations) == 32
-    assert all(set(e.params) == {"a", "b", "c"} and e.params["c"] == "x" and e.params["a"] <= 7
-               for e in prior.evaluations)
+    assert all(
+        set(e.params) == {"a", "b", "c"} and e.params["c"] == "x" and e.params["a"] <= 7 for e in prior.evaluations
+    )
     assert all(space.is_valid(e.params) and e.point_id == space.point_id(e.params) for e in prior.evaluations)
     # Other parameters: other designs were measured; the run may still measure these points itself.
     assert prior.excluded == set()
@@ -240,20 +246,31 @@ def test_bad_prior_entries_are_one_clear_error(tmp_path):
         load_prior([str(junk)], space)
     # Every point of this prior lies outside the space: nothing to learn from.
     folder, _ = write_old_store(tmp_path)
-    narrow = load_space(write_space(tmp_path, TOY.replace(
-        "a: {layer: hardware, type: int, low: 0, high: 7, default: 0}",
-        "a: {layer: hardware, type: int, low: 20, high: 30, default: 20}"), "narrow.yml"))
+    narrow = load_space(
+        write_space(
+            tmp_path,
+            TOY.replace(
+                "a: {layer: hardware, type: int, low: 0, high: 7, default: 0}",
+                "a: {layer: hardware, type: int, low: 20, high: 30, default: 20}",
+            ),
+            "narrow.yml",
+        )
+    )
     with pytest.raises(DseError, match=r"0 of 40 points used.*no successful point of it lies in this space"):
         load_prior([str(folder)], narrow)
 
 
 # A tiny space of real synthesis runs: one 1x1 array, four clocks x booth.
-SYNTH_SPACE = """
+SYNTH_SPACE = (
+    """
 name: prior_synth
 parameters:
-""" + ONE_SMALL_ARRAY + """  clock_period_ps: {layer: eda, type: choice, choices: [1000, 800, 600, 400], default: 1000}
+"""
+    + ONE_SMALL_ARRAY
+    + """  clock_period_ps: {layer: eda, type: choice, choices: [1000, 800, 600, 400], default: 1000}
   booth: {layer: eda, type: bool, default: false}
 """
+)
 
 
 def stored(folder):
@@ -274,14 +291,19 @@ def test_run_with_a_finished_run_as_prior(tmp_path, platform_dir, tools):
     # A bad prior stops the run before any tool starts or the output folder is made.
     missing = tmp_path / "missing_run"
     with pytest.raises(DseError, match="missing_run: no such file or folder"):
-        explore(RunConfig(space=str(space_file), output=str(tmp_path / "never"), prior=[str(missing)]),
-                progress=False)
+        explore(RunConfig(space=str(space_file), output=str(tmp_path / "never"), prior=[str(missing)]), progress=False)
     assert not (tmp_path / "never").exists()
 
     second = tmp_path / "second"
     options = dict(init_points=4, **FAST["diffusion"])
-    config = RunConfig(space=str(space_file), output=str(second), budget=2, strategy="diffusion",
-                       strategy_options=options, prior=[str(first)])
+    config = RunConfig(
+        space=str(space_file),
+        output=str(second),
+        budget=2,
+        strategy="diffusion",
+        strategy_options=options,
+        prior=[str(first)],
+    )
     explore(config, progress=False)
     own = stored(second)
     # Exactly the budget of new evaluations, none of them a prior point.
@@ -307,11 +329,29 @@ def test_command_line_takes_repeated_priors(tmp_path, platform_dir):
 
     space = write_space(tmp_path, SYNTH_SPACE)
     table = tmp_path / "earlier.csv"
-    table.write_text("clock_period_ps,booth,status,error,area_um2,power_mw,throughput_gops\n"
-                     "800,True,ok,,4600.5,23.1,6.9\n")
-    run = subprocess.run([sys.executable, "-m", "edalize_dse", "run", "--space", str(space), "--output",
-                          str(tmp_path / "out"), "--prior", str(table), "--prior", str(tmp_path / "gone"),
-                          "--no-progress"], capture_output=True, text=True, timeout=300)
+    table.write_text(
+        "clock_period_ps,booth,status,error,area_um2,power_mw,throughput_gops\n800,True,ok,,4600.5,23.1,6.9\n"
+    )
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edalize_dse",
+            "run",
+            "--space",
+            str(space),
+            "--output",
+            str(tmp_path / "out"),
+            "--prior",
+            str(table),
+            "--prior",
+            str(tmp_path / "gone"),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     # Both entries are read, in order: the first is good, the second stops the run before any tool.
     assert run.returncode == 2, run.stderr
     assert run.stderr.strip().splitlines() == [f"edalize-dse: error: prior {tmp_path / 'gone'}: no such file or folder"]

@@ -1,4 +1,4 @@
-"""Faults a user's machine meets (issue 17), one test per row of the issue's table and
+"""Faults a user's machine meets, one test per fault of BENCHMARKS.md's fault table and
 per environment failure: each ends in one clear line, loses no finished point, and
 records nothing as a design failure that was not one. Real tools throughout: a hung
 synthesis is Yosys blocked on a named pipe, a killed tool is a real SIGKILL."""
@@ -18,9 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_ORFS_DATA, find_orfs_data
-from faulty_runs import (cli, fusesoc_core, kill_all_in, one_error_line, processes_in, run_config, start,
-                         synthesis_running, tiny_core, tiny_space, wait_for)
 from edalize_dse.cache import RESULT_FILE, ResultCache
 from edalize_dse.errors import EnvironmentFault, SpaceError
 from edalize_dse.evaluate import EvaluationContext, evaluate_point
@@ -29,6 +26,21 @@ from edalize_dse.generators import get_generator
 from edalize_dse.lock import LOCK_NAME, OutputFolderBusy, OutputLock
 from edalize_dse.space import load_space
 from edalize_dse.store import STORE_NAME, DamagedStore, Evaluation, Store
+
+from conftest import SHARED_ORFS_DATA, find_orfs_data
+from faulty_runs import (
+    cli,
+    fusesoc_core,
+    kill_all_in,
+    one_error_line,
+    processes_in,
+    run_config,
+    start,
+    synthesis_running,
+    tiny_core,
+    tiny_space,
+    wait_for,
+)
 
 FUSESOC = str(Path(sys.executable).with_name("fusesoc"))
 
@@ -48,13 +60,15 @@ def cleanup(tmp_path):
 
 
 # ---- two runs on one output folder
-def test_second_run_on_a_busy_output_folder_is_refused_and_sigterm_stops_the_first(tmp_path, platform_dir, tools,
-                                                                                   cleanup):
+def test_second_run_on_a_busy_output_folder_is_refused_and_sigterm_stops_the_first(
+    tmp_path, platform_dir, tools, cleanup
+):
     config = run_config(tmp_path, tmp_path / "out", hang=True)
     first = start(cli("run", "--config", str(config), "--no-progress"), tmp_path)
     hung = wait_for(lambda: synthesis_running(tmp_path), 120, "the first run's synthesis")
-    second = subprocess.run(cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120)
+    second = subprocess.run(
+        cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     line = one_error_line(second.stderr)
     assert second.returncode == 2
     assert f"output folder {tmp_path / 'out'} is in use by another edalize-dse run (pid {first.pid} on host" in line
@@ -71,9 +85,16 @@ def test_second_run_on_a_busy_output_folder_is_refused_and_sigterm_stops_the_fir
 
 
 def test_lock_is_released_by_the_os_when_the_holder_is_killed(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from edalize_dse.lock import OutputLock; "
-                               f"OutputLock({str(tmp_path)!r}).acquire(); print('held', flush=True); time.sleep(600)"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from edalize_dse.lock import OutputLock; "
+            f"OutputLock({str(tmp_path)!r}).acquire(); print('held', flush=True); time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(OutputFolderBusy, match=rf"pid {holder.pid} on host"):
@@ -111,8 +132,13 @@ def test_ctrl_c_through_fusesoc_leaves_no_orphaned_run(tmp_path, platform_dir, t
 def test_timed_out_point_is_not_recorded_and_is_retried_on_resume(tmp_path, platform_dir, tools, cleanup):
     config = run_config(tmp_path, tmp_path / "out", hang=True, tool_timeout=1)
     for attempt in (1, 2):
-        run = subprocess.run(cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path,
-                             capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            cli("run", "--config", str(config), "--no-progress"),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         # Nothing was measured, and the line says why: every point ran past the limit (README "Exit status").
         assert run.returncode == 6, run.stderr[-2000:]
         assert "1 point(s) ran past tool_timeout and were not recorded" in run.stdout, (attempt, run.stdout)
@@ -164,8 +190,10 @@ def test_read_only_points_folder_stops_the_run_with_one_line(tmp_path, platform_
     out = tmp_path / "out"
     (out / "points").mkdir(parents=True)
     config = run_config(tmp_path, out)
-    script = (f"mount -t tmpfs -o ro,size=64k tmpfs {out / 'points'} || exit 77; "
-              f"{sys.executable} -m edalize_dse run --config {config} --no-progress")
+    script = (
+        f"mount -t tmpfs -o ro,size=64k tmpfs {out / 'points'} || exit 77; "
+        f"{sys.executable} -m edalize_dse run --config {config} --no-progress"
+    )
     run = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=300)
     if run.returncode == 77:
         pytest.skip(f"cannot mount in a user namespace here: {run.stderr.strip()}")
@@ -182,10 +210,14 @@ def test_disk_full_stops_the_run_with_one_line_and_records_no_failure(tmp_path, 
     out = tmp_path / "out"
     out.mkdir()
     config = run_config(tmp_path, out, widths=(2, 4, 8, 16, 32, 64), workers=2)
-    check = (f"{sys.executable} -c \"import sqlite3; print('ROWS', sqlite3.connect('{out / STORE_NAME}')"
-             ".execute('SELECT status, error FROM evaluations').fetchall())\"")
-    script = (f"mount -t tmpfs -o size=160k tmpfs {out} || exit 77; "
-              f"{sys.executable} -m edalize_dse run --config {config} --no-progress; echo RC=$?; {check}")
+    check = (
+        f"{sys.executable} -c \"import sqlite3; print('ROWS', sqlite3.connect('{out / STORE_NAME}')"
+        ".execute('SELECT status, error FROM evaluations').fetchall())\""
+    )
+    script = (
+        f"mount -t tmpfs -o size=160k tmpfs {out} || exit 77; "
+        f"{sys.executable} -m edalize_dse run --config {config} --no-progress; echo RC=$?; {check}"
+    )
     run = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600)
     if "RC=" not in run.stdout:
         pytest.skip(f"cannot mount in a user namespace here: {run.stderr.strip()}")
@@ -212,15 +244,16 @@ def test_a_damaged_cache_entry_is_a_miss_and_is_rewritten(tmp_path, platform_dir
     assert not timings.get("cache_hit")
     for damage in ("partial_metrics", "garbled_json", "no_metrics_key", "report_truncated"):
         # The run's result entry (the cache keeps one per step: the netlist's, and STA's with every metric).
-        (entry,) = [p.parent for p in cache_dir.glob(f"*/*/{RESULT_FILE}")
-                    if "sta.log" in json.loads(p.read_text())["reports"]]
+        (entry,) = [
+            p.parent for p in cache_dir.glob(f"*/*/{RESULT_FILE}") if "sta.log" in json.loads(p.read_text())["reports"]
+        ]
         result = json.loads((entry / RESULT_FILE).read_text())
-        if damage == "partial_metrics":  # stored 'ok' without power before issue 17
+        if damage == "partial_metrics":  # once stored 'ok' without power
             result["metrics"] = {k: v for k, v in result["metrics"].items() if not k.startswith("power")}
             (entry / RESULT_FILE).write_text(json.dumps(result))
         elif damage == "garbled_json":
             (entry / RESULT_FILE).write_text(json.dumps(result)[:40])
-        elif damage == "no_metrics_key":  # KeyError('metrics') before issue 17
+        elif damage == "no_metrics_key":  # once a KeyError('metrics')
             del result["metrics"]
             (entry / RESULT_FILE).write_text(json.dumps(result))
         else:
@@ -239,8 +272,17 @@ def test_a_damaged_cache_entry_is_a_miss_and_is_rewritten(tmp_path, platform_dir
 # ---- the store
 def _good_store(path: Path) -> None:
     store = Store(path)
-    store.add(Evaluation(point_id="abc", params={"W": 2}, status="ok", qor={"area_um2": 1.0}, strategy="t",
-                         started_at="s", finished_at="f"))
+    store.add(
+        Evaluation(
+            point_id="abc",
+            params={"W": 2},
+            status="ok",
+            qor={"area_um2": 1.0},
+            strategy="t",
+            started_at="s",
+            finished_at="f",
+        )
+    )
     store.close()
 
 
@@ -252,7 +294,7 @@ def test_a_damaged_store_is_reported_and_never_overwritten(tmp_path, damage):
     if damage == "empty":
         data = b""
     elif damage == "truncated":
-        data = data[:len(data) // 2 + 100]
+        data = data[: len(data) // 2 + 100]
     elif damage == "garbled_header":
         data = b"\x00garbage garbage" + data[16:]
     else:
@@ -278,8 +320,13 @@ def test_a_zero_byte_store_stops_the_run_with_one_line(tmp_path, platform_dir, t
     out = tmp_path / "out"
     out.mkdir()
     (out / STORE_NAME).write_bytes(b"")
-    run = subprocess.run(cli("run", "--config", str(run_config(tmp_path, out)), "--no-progress"), cwd=tmp_path,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        cli("run", "--config", str(run_config(tmp_path, out)), "--no-progress"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     line = one_error_line(run.stderr)
     assert run.returncode == 2 and "the store is empty (0 bytes" in line and str(out / STORE_NAME) in line
     assert (out / STORE_NAME).read_bytes() == b"" and not (out / "points").exists()
@@ -292,8 +339,17 @@ def test_a_row_that_does_not_read_is_a_damaged_store_and_recover_keeps_the_rest(
     store = Store(out / STORE_NAME)
     store.record_identity({"space": "x"})
     for i in range(3):
-        store.add(Evaluation(point_id=f"p{i}", params={"W": 2 + i}, status="ok", qor={"area_um2": 1.0 + i},
-                             strategy="t", started_at="s", finished_at="f"))
+        store.add(
+            Evaluation(
+                point_id=f"p{i}",
+                params={"W": 2 + i},
+                status="ok",
+                qor={"area_um2": 1.0 + i},
+                strategy="t",
+                started_at="s",
+                finished_at="f",
+            )
+        )
     store.close()
     db = sqlite3.connect(out / STORE_NAME)
     db.execute("UPDATE evaluations SET qor = '{not json' WHERE point_id = 'p1'")
@@ -304,14 +360,19 @@ def test_a_row_that_does_not_read_is_a_damaged_store_and_recover_keeps_the_rest(
     line = one_error_line(run.stderr)
     assert run.returncode == 2 and "row 2 (point p1) cannot be read" in line and "edalize-dse recover" in line
     run = subprocess.run(cli("recover", str(out)), capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0 and "recovered 2 evaluation(s)" in run.stdout and "1 row(s) could not be read" \
-        in run.stdout, run.stdout + run.stderr
+    assert (
+        run.returncode == 0 and "recovered 2 evaluation(s)" in run.stdout and "1 row(s) could not be read" in run.stdout
+    ), run.stdout + run.stderr
     assert (out / f"{STORE_NAME}.damaged").is_file()
     store = Store(out / STORE_NAME)
     assert [e.point_id for e in store.evaluations()] == ["p0", "p2"] and store.recorded_identity() == {"space": "x"}
     store.close()
-    assert subprocess.run(cli("report", str(out), "--space", str(space)), capture_output=True, text=True,
-                          timeout=120).returncode == 0
+    assert (
+        subprocess.run(
+            cli("report", str(out), "--space", str(space)), capture_output=True, text=True, timeout=120
+        ).returncode
+        == 0
+    )
 
 
 def test_an_internal_error_prints_where_its_details_are(tmp_path):
@@ -319,10 +380,12 @@ def test_an_internal_error_prints_where_its_details_are(tmp_path):
     out = tmp_path / "out"
     _good_store(out / STORE_NAME)
     space = tiny_space(tmp_path)
-    code = ("import sys; from edalize_dse import cli, report\n"
-            "def broken(*args): raise TypeError('a bug of ours')\n"
-            "report.summary_text = broken\n"
-            f"sys.exit(cli.main(['report', {str(out)!r}, '--space', {str(space)!r}]))")
+    code = (
+        "import sys; from edalize_dse import cli, report\n"
+        "def broken(*args): raise TypeError('a bug of ours')\n"
+        "report.summary_text = broken\n"
+        f"sys.exit(cli.main(['report', {str(out)!r}, '--space', {str(space)!r}]))"
+    )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     line = one_error_line(run.stderr)
     assert run.returncode == 70 and "internal error TypeError: a bug of ours" in line
@@ -331,12 +394,15 @@ def test_an_internal_error_prints_where_its_details_are(tmp_path):
 
 
 # ---- bad options
-@pytest.mark.parametrize("option, value, expected", [
-    ("output", "<file>", "option 'output' names a file, not a folder"),
-    ("output", "<file>/sub", "option 'output' lies under"),
-    ("cache_dir", "<file>", "option 'cache_dir' names a file, not a folder"),
-    ("workers", "2", "option 'workers' must be an integer, got '2' (str)"),
-])
+@pytest.mark.parametrize(
+    "option, value, expected",
+    [
+        ("output", "<file>", "option 'output' names a file, not a folder"),
+        ("output", "<file>/sub", "option 'output' lies under"),
+        ("cache_dir", "<file>", "option 'cache_dir' names a file, not a folder"),
+        ("workers", "2", "option 'workers' must be an integer, got '2' (str)"),
+    ],
+)
 def test_bad_options_are_one_line_before_any_tool(tmp_path, option, value, expected):
     afile = tmp_path / "afile"
     afile.write_text("not a folder")
@@ -345,8 +411,9 @@ def test_bad_options_are_one_line_before_any_tool(tmp_path, option, value, expec
     config.setdefault(group, {})[option] = value.replace("<file>", str(afile))
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(config))
-    run = subprocess.run(cli("run", "--config", str(path), "--no-progress"), capture_output=True, text=True,
-                         timeout=120)
+    run = subprocess.run(
+        cli("run", "--config", str(path), "--no-progress"), capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 2 and expected in one_error_line(run.stderr)
     assert afile.read_text() == "not a folder"
 
@@ -354,9 +421,11 @@ def test_bad_options_are_one_line_before_any_tool(tmp_path, option, value, expec
 # ---- bad space files
 def _space_with(tmp_path, extra: str = "", high: str = "8") -> Path:
     path = tmp_path / "space.yml"
-    path.write_text("parameters:\n"
-                    f"  x: {{layer: hardware, type: int, low: 1, high: {high}, default: 2}}\n"
-                    "  y: {layer: hardware, type: int, low: 0, high: 4, default: 0}\n" + extra)
+    path.write_text(
+        "parameters:\n"
+        f"  x: {{layer: hardware, type: int, low: 1, high: {high}, default: 2}}\n"
+        "  y: {layer: hardware, type: int, low: 0, high: 4, default: 0}\n" + extra
+    )
     return path
 
 
@@ -364,22 +433,25 @@ def test_an_int_range_up_to_10_12_is_not_listed(tmp_path):
     from edalize_dse.strategies import make_strategy
 
     space = load_space(_space_with(tmp_path, high="1000000000000"))
-    assert len(space.parameters["x"].values()) == 10 ** 12
+    assert len(space.parameters["x"].values()) == 10**12
     for name in ("random", "sobol", "nsga2"):
         points = make_strategy(name, space, 0).ask(3)
         assert len(points) == 3 and all(space.is_valid(p) for p in points)
 
 
-@pytest.mark.parametrize("extra, expected", [
-    ("  x: {layer: hardware, type: int, low: 1, high: 3, default: 2}\n", "key 'x' is given twice (lines 2 and 4)"),
-    ("constraints: ['x / y > 1']\n", "cannot be evaluated at the default point: division by zero"),
-    ("constraints: ['log2(y) > 1']\n", "cannot be evaluated at the default point: math domain error"),
-    ("constraints: ['x ** 10**10 > 1']\n", "2 ** 10000000000 is too large"),
-    # 1 at the default point (x = 1 there), too large at x's other end: refused, not half the space dropped.
-    ("constraints: ['y ** 10**10 >= 0']\n", "overflows at y=4: 4 ** 10000000000 is too large"),
-    ("constraints: ['" + " + ".join(["x"] * 2000) + " > 1']\n", "is too long"),
-    ("constraints: ['" + " + ".join(["x"] * 300) + " > 1']\n", "terms is too large"),
-])
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("  x: {layer: hardware, type: int, low: 1, high: 3, default: 2}\n", "key 'x' is given twice (lines 2 and 4)"),
+        ("constraints: ['x / y > 1']\n", "cannot be evaluated at the default point: division by zero"),
+        ("constraints: ['log2(y) > 1']\n", "cannot be evaluated at the default point: math domain error"),
+        ("constraints: ['x ** 10**10 > 1']\n", "2 ** 10000000000 is too large"),
+        # 1 at the default point (x = 1 there), too large at x's other end: refused, not half the space dropped.
+        ("constraints: ['y ** 10**10 >= 0']\n", "overflows at y=4: 4 ** 10000000000 is too large"),
+        ("constraints: ['" + " + ".join(["x"] * 2000) + " > 1']\n", "is too long"),
+        ("constraints: ['" + " + ".join(["x"] * 300) + " > 1']\n", "terms is too large"),
+    ],
+)
 def test_bad_constraints_and_keys_are_one_line_at_once(tmp_path, extra, expected):
     start_s = time.monotonic()
     with pytest.raises(SpaceError, match=expected.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
@@ -389,8 +461,11 @@ def test_bad_constraints_and_keys_are_one_line_at_once(tmp_path, extra, expected
 
 def test_a_space_file_that_is_not_text_is_one_line(tmp_path):
     path = tmp_path / "space.yml"
-    for data, expected in ((bytes(range(256)), "is a binary file"), ("name: café\n".encode("latin-1"), "not UTF-8"),
-                           (b"", "the file is empty")):
+    for data, expected in (
+        (bytes(range(256)), "is a binary file"),
+        ("name: café\n".encode("latin-1"), "not UTF-8"),
+        (b"", "the file is empty"),
+    ):
         path.write_bytes(data)
         run = subprocess.run(cli("check-space", str(path)), capture_output=True, text=True, timeout=120)
         assert run.returncode == 2 and expected in one_error_line(run.stderr)
@@ -404,8 +479,10 @@ def test_orfs_reference_data_is_found_in_flow_home_else_shared_else_skipped(tmp_
     (checkout / "flow" / "scripts").mkdir(parents=True)
     shutil.copyfile(SHARED_ORFS_DATA / "variables.yaml", checkout / "flow" / "scripts" / "variables.yaml")
     (checkout / "flow" / "designs" / "asap7" / "gcd").mkdir(parents=True)
-    shutil.copyfile(SHARED_ORFS_DATA / "asap7" / "gcd" / "rules-base.json",
-                    checkout / "flow" / "designs" / "asap7" / "gcd" / "rules-base.json")
+    shutil.copyfile(
+        SHARED_ORFS_DATA / "asap7" / "gcd" / "rules-base.json",
+        checkout / "flow" / "designs" / "asap7" / "gcd" / "rules-base.json",
+    )
     nowhere = tmp_path / "no-shared"
     for flow_home in (checkout, checkout / "flow"):  # the checkout, or its 'flow' folder as ORFS names it
         found = find_orfs_data({"FLOW_HOME": str(flow_home)}, shared=nowhere)
@@ -416,15 +493,26 @@ def test_orfs_reference_data_is_found_in_flow_home_else_shared_else_skipped(tmp_
     assert isinstance(reason, str) and "set FLOW_HOME" in reason
     # And a whole run of the ORFS-data tests from that checkout, with no ../shared: they pass or skip.
     env = {**os.environ, "FLOW_HOME": str(checkout / "flow")}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          str(Path(__file__).parent / "test_orfs_flow.py") + "::test_metadata_of_a_finished_run",
-                          str(Path(__file__).parent / "test_synth_knobs_cache.py")
-                          + "::test_capital_knobs_and_orfs_counterparts_are_orfs_variables"],
-                         env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(Path(__file__).parent / "test_orfs_flow.py") + "::test_metadata_of_a_finished_run",
+            str(Path(__file__).parent / "test_synth_knobs_cache.py")
+            + "::test_capital_knobs_and_orfs_counterparts_are_orfs_variables",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stdout[-3000:]
     assert "error" not in run.stdout.splitlines()[-1]
-
-
 
 
 # ---- output files and cache entries
@@ -458,8 +546,18 @@ else:
     print("FITTED")
 """
     (tmp_path / "fill.py").write_text(script)
-    run = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=8m tmpfs {out} || exit 77; "
-                          f"{sys.executable} {tmp_path / 'fill.py'}"], capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            f"mount -t tmpfs -o size=8m tmpfs {out} || exit 77; {sys.executable} {tmp_path / 'fill.py'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if run.returncode == 77:
         pytest.skip(f"cannot mount in a user namespace here: {run.stderr.strip()}")
     assert run.returncode == 0 and "KEPT" in run.stdout, run.stdout + run.stderr[-3000:]
@@ -477,9 +575,11 @@ def test_a_cache_entry_that_is_a_file_is_a_miss_and_leaves_nothing_behind(tmp_pa
 
 # ---- command line
 def test_a_usage_error_is_one_line(tmp_path):
-    for args, words in ((["run", "--budget", "x"], "argument --budget: invalid int value: 'x'"),
-                        (["frobnicate"], "invalid choice: 'frobnicate'"),
-                        (["compare"], "the following arguments are required: old, new")):
+    for args, words in (
+        (["run", "--budget", "x"], "argument --budget: invalid int value: 'x'"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["compare"], "the following arguments are required: old, new"),
+    ):
         run = subprocess.run(cli(*args), capture_output=True, text=True, timeout=60)
         line = one_error_line(run.stderr)
         assert run.returncode == 2 and words in line and "--help" in line, line
@@ -488,16 +588,19 @@ def test_a_usage_error_is_one_line(tmp_path):
 def test_a_comment_edit_in_the_space_file_keeps_the_results(tmp_path, platform_dir, tools):
     out = tmp_path / "out"
     config = run_config(tmp_path, out)
-    first = subprocess.run(cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path, capture_output=True,
-                           text=True, timeout=300)
+    first = subprocess.run(
+        cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert first.returncode == 0, first.stderr[-2000:]
     space = tmp_path / "space.yml"
     space.write_text("# explored for the W sweep\n" + space.read_text().replace("goal: min}", "goal: min}  # area"))
-    again = subprocess.run(cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path, capture_output=True,
-                           text=True, timeout=300)
+    again = subprocess.run(
+        cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert again.returncode == 0 and "0 evaluation(s) run now, 1 resumed" in again.stdout, again.stderr[-2000:]
     # A change of what a point is (the parameter's values) is still refused.
     space.write_text(space.read_text().replace("choices: [2]", "choices: [2, 3]"))
-    changed = subprocess.run(cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path, capture_output=True,
-                             text=True, timeout=300)
+    changed = subprocess.run(
+        cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert changed.returncode == 2 and "changed: space file" in one_error_line(changed.stderr)

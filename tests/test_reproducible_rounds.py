@@ -12,9 +12,9 @@ import sqlite3
 import subprocess
 
 import pytest
+from test_fusesoc_flow import WORK, fusesoc_cmd
 
 from conftest import ONE_SMALL_ARRAY, write_space
-from test_fusesoc_flow import WORK, fusesoc_cmd
 
 SPACE = f"""
 name: rounds_tiny
@@ -33,10 +33,28 @@ TINY_DIFFUSION = "init_points=4,train_steps=50,finetune_steps=20,candidates=32,t
 
 
 def explore(cwd, space, cache, budget, workers):
-    run = subprocess.run(fusesoc_cmd("--space", str(space), "--budget", str(budget), "--workers", str(workers),
-                                     "--seed", "3", "--round_size", "4", "--strategy_options", TINY_DIFFUSION,
-                                     "--cache_dir", str(cache)),
-                         cwd=cwd, capture_output=True, text=True, timeout=1200)
+    run = subprocess.run(
+        fusesoc_cmd(
+            "--space",
+            str(space),
+            "--budget",
+            str(budget),
+            "--workers",
+            str(workers),
+            "--seed",
+            "3",
+            "--round_size",
+            "4",
+            "--strategy_options",
+            TINY_DIFFUSION,
+            "--cache_dir",
+            str(cache),
+        ),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return cwd / WORK / "results"
 
@@ -50,8 +68,10 @@ def told_rounds(out):
 def results(out):
     with sqlite3.connect(out / "dse.sqlite") as db:
         rows = db.execute("SELECT point_id, round, status, qor FROM evaluations").fetchall()
-    return {pid: (rnd, status, {k: v for k, v in json.loads(qor).items() if not k.startswith("time_")})
-            for pid, rnd, status, qor in rows}
+    return {
+        pid: (rnd, status, {k: v for k, v in json.loads(qor).items() if not k.startswith("time_")})
+        for pid, rnd, status, qor in rows
+    }
 
 
 @pytest.fixture(scope="module")

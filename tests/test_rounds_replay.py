@@ -3,13 +3,14 @@ driven round by round, with an analytic QoR, is the uninterrupted run; a fresh
 strategy given its stored evaluations must end up where it was."""
 
 import pytest
+from test_nsga2 import SPACE, qor
 
-from conftest import write_space
 from edalize_dse.explore import RunConfig, replay_rounds
 from edalize_dse.space import load_space
 from edalize_dse.store import Evaluation
 from edalize_dse.strategies import make_strategy
-from test_nsga2 import SPACE, qor
+
+from conftest import write_space
 
 TINY = {"init_points": 4, "train_steps": 40, "finetune_steps": 10, "candidates": 32, "targets": 4, "ddim_steps": 4}
 
@@ -51,8 +52,7 @@ def test_an_interrupted_round_is_handed_back_to_be_finished(tmp_path, space):
     carried, last, asked = replay_rounds(config(tmp_path, 16), resumed, space, kept)
     unfinished, points, done = carried
     assert points == last_round and (last, asked) == (3, 12)
-    assert [p for p, _ in unfinished] == [p for p in last_round if space.point_id(p) not in
-                                          {e.point_id for e in kept}]
+    assert [p for p, _ in unfinished] == [p for p in last_round if space.point_id(p) not in {e.point_id for e in kept}]
     assert all(r == 3 for _, r in unfinished) and len(done) == 2
 
 
@@ -66,7 +66,7 @@ def test_results_the_strategy_would_not_propose_are_told_at_once(tmp_path, space
 
 def test_a_finished_run_is_not_replayed(tmp_path, space):
     """Budget spent: the stored results are told at once and no round is asked again, so a
-    resumed finished run trains no model (the startup time of issue 13)."""
+    resumed finished run trains no model (it starts in seconds)."""
     stored = run_rounds(make_strategy("diffusion", space, seed=4, **TINY), space, 3)
     resumed = make_strategy("diffusion", space, seed=4, **TINY)
     carried, last, asked = replay_rounds(config(tmp_path, 12), resumed, space, stored)

@@ -43,8 +43,10 @@ def _alive(marker: str) -> bool:
 def test_tool_dies_with_a_killed_exploration(tmp_path):
     seconds = f"7{os.getpid() % 1000:03d}.5"
     marker = f"sleep {seconds}"
-    script = (f"from edalize_dse.runner import run_step; "
-              f"run_step('x', ['sleep', '{seconds}'], '{tmp_path}', '{tmp_path / 'x.log'}', None)")
+    script = (
+        f"from edalize_dse.runner import run_step; "
+        f"run_step('x', ['sleep', '{seconds}'], '{tmp_path}', '{tmp_path / 'x.log'}', None)"
+    )
     parent = subprocess.Popen([sys.executable, "-c", script])
     for _ in range(100):
         if _alive(marker):

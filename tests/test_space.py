@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from conftest import SPACE, write_space
 from edalize_dse.errors import SpaceError
 from edalize_dse.space import load_space
+
+from conftest import SPACE, write_space
 
 MINIMAL = """
 parameters:
@@ -17,6 +18,7 @@ constraints:
 """
 
 
+@pytest.mark.slow  # enumerates every valid point of the default space
 def test_default_space_loads_and_counts_valid_points():
     import itertools
 
@@ -65,16 +67,19 @@ def test_point_id_is_order_independent(tmp_path):
     assert space.point_id(p) != space.point_id(dict(p, ASAP7_USE_VT="LVT"))
 
 
-@pytest.mark.parametrize("fragment, problem", [
-    ("x: {layer: eda, type: intt, low: 1, high: 2, default: 1}", "unknown type 'intt'"),
-    ("x: {layer: eda, type: choice, choices: [], default: 1}", "'choices' must be a non-empty list"),
-    ("x: {layer: chip, type: bool, default: true}", "unknown layer 'chip'"),
-    ("x: {layer: eda, type: int, low: 5, high: 2, default: 3}", "'low' (5) is greater than 'high' (2)"),
-    ("x: {layer: eda, type: pow2, low: 3, high: 8, default: 4}", "must be powers of two"),
-    ("x: {layer: eda, type: int, low: 1, high: 4, default: 9}", "default 9 is not a legal value"),
-    ("x: {layer: eda, type: bool, default: true, choices: [1]}", "do not apply to type 'bool'"),
-    ("x: {layer: eda, type: float, low: 1, high: 4}", "no 'default' given"),
-])
+@pytest.mark.parametrize(
+    "fragment, problem",
+    [
+        ("x: {layer: eda, type: intt, low: 1, high: 2, default: 1}", "unknown type 'intt'"),
+        ("x: {layer: eda, type: choice, choices: [], default: 1}", "'choices' must be a non-empty list"),
+        ("x: {layer: chip, type: bool, default: true}", "unknown layer 'chip'"),
+        ("x: {layer: eda, type: int, low: 5, high: 2, default: 3}", "'low' (5) is greater than 'high' (2)"),
+        ("x: {layer: eda, type: pow2, low: 3, high: 8, default: 4}", "must be powers of two"),
+        ("x: {layer: eda, type: int, low: 1, high: 4, default: 9}", "default 9 is not a legal value"),
+        ("x: {layer: eda, type: bool, default: true, choices: [1]}", "do not apply to type 'bool'"),
+        ("x: {layer: eda, type: float, low: 1, high: 4}", "no 'default' given"),
+    ],
+)
 def test_bad_parameter_is_one_message_naming_file_and_parameter(tmp_path, fragment, problem):
     path = write_space(tmp_path, MINIMAL.replace("parameters:\n", f"parameters:\n  {fragment}\n"))
     with pytest.raises(SpaceError) as err:
@@ -84,12 +89,15 @@ def test_bad_parameter_is_one_message_naming_file_and_parameter(tmp_path, fragme
     assert "\n" not in message
 
 
-@pytest.mark.parametrize("expr, problem", [
-    ("meshRows == nope", "unknown name 'nope'"),
-    ("__import__('os')", "only the functions"),
-    ("meshRows.real == 1", "Attribute is not allowed"),
-    ("meshRows ==", "cannot parse"),
-])
+@pytest.mark.parametrize(
+    "expr, problem",
+    [
+        ("meshRows == nope", "unknown name 'nope'"),
+        ("__import__('os')", "only the functions"),
+        ("meshRows.real == 1", "Attribute is not allowed"),
+        ("meshRows ==", "cannot parse"),
+    ],
+)
 def test_bad_constraint_is_rejected_at_load(tmp_path, expr, problem):
     text = MINIMAL + f'  - {{name: c, expr: "{expr}"}}\n'
     with pytest.raises(SpaceError, match="constraint 'c'") as err:
@@ -98,8 +106,10 @@ def test_bad_constraint_is_rejected_at_load(tmp_path, expr, problem):
 
 
 def test_default_point_must_satisfy_constraints(tmp_path):
-    text = MINIMAL.replace("meshRows:    {layer: hardware, type: pow2, low: 1, high: 4, default: 2}",
-                           "meshRows:    {layer: hardware, type: pow2, low: 1, high: 4, default: 4}")
+    text = MINIMAL.replace(
+        "meshRows:    {layer: hardware, type: pow2, low: 1, high: 4, default: 2}",
+        "meshRows:    {layer: hardware, type: pow2, low: 1, high: 4, default: 4}",
+    )
     with pytest.raises(SpaceError, match="default point breaks constraint 'square_array'"):
         load_space(write_space(tmp_path, text))
 

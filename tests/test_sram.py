@@ -37,12 +37,25 @@ def test_bigger_macros_cost_more_area_and_leakage(model):
 
 def _yosys_stat(tmp: Path, lib: Path, words: int, bits: int) -> tuple[float, Path]:
     cell = sram.macro_name(words, bits)
-    top = render_to(tmp / "top.v", "sim/sram_top.v.j2", top="top", cell=cell,
-                    addr_bits=sram.addr_bits(words), bits=bits)
-    script = render_to(tmp / "check.ys", "sim/sram_check.ys.j2", liberty=lib, netlist=top, top="top",
-                       stat_file=tmp / "stat.txt", out_netlist=tmp / "net.v")
-    subprocess.run([sys.executable, "-m", "edalize_dse.pyosys_main", str(script)], check=True,
-                   capture_output=True, text=True, cwd=tmp)
+    top = render_to(
+        tmp / "top.v", "sim/sram_top.v.j2", top="top", cell=cell, addr_bits=sram.addr_bits(words), bits=bits
+    )
+    script = render_to(
+        tmp / "check.ys",
+        "sim/sram_check.ys.j2",
+        liberty=lib,
+        netlist=top,
+        top="top",
+        stat_file=tmp / "stat.txt",
+        out_netlist=tmp / "net.v",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "edalize_dse.pyosys_main", str(script)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+    )
     text = (tmp / "stat.txt").read_text()
     assert re.search(rf"\b1\s+\S+\s+{cell}\b", text), text  # one instance, kept as a black box
     area = float(re.search(r"Chip area for module '\\top':\s*([\d.]+)", text).group(1))
@@ -55,8 +68,9 @@ def test_liberty_view_reads_in_yosys_and_opensta(tmp_path, tools, model, words, 
     area, netlist = _yosys_stat(tmp_path, lib, words, bits)
     assert area == pytest.approx(model.area(words, bits), rel=1e-4)
 
-    tcl = render_to(tmp_path / "check.tcl", "sim/sram_check.tcl.j2", liberty=lib, netlist=netlist,
-                    top="top", period_ns=1.0)
+    tcl = render_to(
+        tmp_path / "check.tcl", "sim/sram_check.tcl.j2", liberty=lib, netlist=netlist, top="top", period_ns=1.0
+    )
     run = subprocess.run(["sta", "-no_init", "-exit", str(tcl)], capture_output=True, text=True, cwd=tmp_path)
     log = run.stdout + run.stderr
     assert run.returncode == 0 and "Error" not in log, log
@@ -93,8 +107,7 @@ module tb;
 endmodule
 """)
     subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "s.vvp"), str(tb), str(model_v)], check=True)
-    out = subprocess.run(["vvp", "-n", str(tmp_path / "s.vvp")], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(["vvp", "-n", str(tmp_path / "s.vvp")], capture_output=True, text=True, check=True).stdout
     assert re.findall(r"RD (\w+)", out) == ["abc", "abc", "123"]
 
 
@@ -107,4 +120,3 @@ def test_generated_view_parses_back_to_the_model(tmp_path, model):
     assert back.leakage == pytest.approx(model.leakage(256, 40), abs=1e-5)
     for name in ("clk_energy", "pin_energy", "clk_to_q", "setup", "hold", "min_period"):
         assert getattr(back, name) == pytest.approx(model.constants[name], rel=1e-5), name
-

@@ -18,8 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from faulty_runs import (cli, fusesoc_core, kill_all_in, one_error_line, processes_in, run_config, start,
-                         synthesis_running, tiny_core, tiny_space, wait_for)
 from edalize_dse.errors import EnvironmentFault
 from edalize_dse.evaluate import EvaluationContext, evaluate_point
 from edalize_dse.flows import get_flow
@@ -27,6 +25,20 @@ from edalize_dse.generators import get_generator
 from edalize_dse.lock import OutputLock
 from edalize_dse.space import load_space
 from edalize_dse.store import STORE_NAME
+
+from faulty_runs import (
+    cli,
+    fusesoc_core,
+    kill_all_in,
+    one_error_line,
+    processes_in,
+    run_config,
+    start,
+    synthesis_running,
+    tiny_core,
+    tiny_space,
+    wait_for,
+)
 
 FUSESOC = str(Path(sys.executable).with_name("fusesoc"))
 
@@ -51,10 +63,10 @@ def platform_copy(source: Path, folder: Path, damage: dict) -> Path:
             target.symlink_to(lib)
         elif how == "truncated":
             data = lib.read_bytes()
-            target.write_bytes(data[:len(data) // 2])
+            target.write_bytes(data[: len(data) // 2])
         elif how == "cut":  # a plain .lib cut short, as a half-copied file is
             text = gzip.decompress(lib.read_bytes()) if lib.suffix == ".gz" else lib.read_bytes()
-            target.with_name(lib.name.removesuffix(".gz")).write_bytes(text[:len(text) // 3])
+            target.with_name(lib.name.removesuffix(".gz")).write_bytes(text[: len(text) // 3])
     return folder
 
 
@@ -65,17 +77,26 @@ def run_with_platform(tmp_path, platform: Path, space_text: str | None = None):
         doc = json.loads(config.read_text())
         Path(doc["run"]["space"]).write_text(space_text)
     env = {**os.environ, "ASAP7_PLATFORM_DIR": str(platform), "EDALIZE_DSE_CACHE": str(tmp_path / "derived")}
-    run = subprocess.run(cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        cli("run", "--config", str(config), "--no-progress"),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return run, out
 
 
 # ---- a damaged platform is the machine's problem, found before the first point
-@pytest.mark.parametrize("damage, expected", [
-    ({"SEQ_RVT": "truncated"}, "SEQ_RVT_TT_nldm_220123.lib.gz is damaged: it cannot be decompressed"),
-    ({"AO_RVT": "cut"}, "AO_RVT_TT_nldm_211120.lib is damaged: cut short or garbled"),
-    ({"INVBUF_RVT": "missing"}, "has no lib/NLDM/asap7sc7p5t_INVBUF_RVT_TT_nldm_*.lib[.gz]"),
-])
+@pytest.mark.parametrize(
+    "damage, expected",
+    [
+        ({"SEQ_RVT": "truncated"}, "SEQ_RVT_TT_nldm_220123.lib.gz is damaged: it cannot be decompressed"),
+        ({"AO_RVT": "cut"}, "AO_RVT_TT_nldm_211120.lib is damaged: cut short or garbled"),
+        ({"INVBUF_RVT": "missing"}, "has no lib/NLDM/asap7sc7p5t_INVBUF_RVT_TT_nldm_*.lib[.gz]"),
+    ],
+)
 def test_a_damaged_platform_stops_the_run_before_any_point(tmp_path, platform_dir, tools, damage, expected):
     platform = platform_copy(platform_dir, tmp_path / "platform", damage)
     run, out = run_with_platform(tmp_path, platform)
@@ -87,9 +108,11 @@ def test_a_damaged_platform_stops_the_run_before_any_point(tmp_path, platform_di
 def test_damaged_files_of_a_flavour_the_space_uses_are_found_too(tmp_path, platform_dir, tools):
     """Only SLVT damaged: a space that explores SLVT is refused; one that does not runs."""
     platform = platform_copy(platform_dir, tmp_path / "platform", {"SEQ_SLVT": "truncated"})
-    space = ("parameters:\n  W: {layer: hardware, type: choice, choices: [2], default: 2}\n"
-             "  ASAP7_USE_VT: {layer: eda, type: choice, choices: [RVT, SLVT], default: RVT}\n"
-             "objectives:\n  - {name: area_um2, goal: min}\n")
+    space = (
+        "parameters:\n  W: {layer: hardware, type: choice, choices: [2], default: 2}\n"
+        "  ASAP7_USE_VT: {layer: eda, type: choice, choices: [RVT, SLVT], default: RVT}\n"
+        "objectives:\n  - {name: area_um2, goal: min}\n"
+    )
     run, out = run_with_platform(tmp_path, platform, space)
     assert run.returncode == 2 and "SEQ_SLVT_TT_nldm_220123.lib.gz is damaged" in one_error_line(run.stderr)
     assert not out.exists()
@@ -102,12 +125,13 @@ def test_a_platform_damaged_mid_run_stops_the_run_unrecorded(tmp_path, platform_
     flow = get_flow("synth", cache=False)
     flow.check_platform()  # whole when the run starts ...
     space = load_space(tiny_space(tmp_path))
-    ctx = EvaluationContext(space, get_generator("core", core=tiny_core(tmp_path / "core")), flow,
-                            tmp_path / "points", {}, "test")
+    ctx = EvaluationContext(
+        space, get_generator("core", core=tiny_core(tmp_path / "core")), flow, tmp_path / "points", {}, "test"
+    )
     seq = next((platform / "lib" / "NLDM").glob("*SEQ_RVT*"))
     data = seq.read_bytes()
     seq.unlink()
-    seq.write_bytes(data[:len(data) // 2])  # ... damaged before its first point
+    seq.write_bytes(data[: len(data) // 2])  # ... damaged before its first point
     with pytest.raises(EnvironmentFault, match=r"point \w+: liberty file .*SEQ_RVT.* is damaged.*re-run"):
         evaluate_point({"W": 2}, ctx)
 
@@ -122,8 +146,9 @@ def test_a_garbled_macro_liberty_is_one_short_line(tmp_path, platform_dir, tools
     doc = json.loads(config.read_text())
     doc["flow"]["core"] = core
     config.write_text(json.dumps(doc))
-    run = subprocess.run(cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path, capture_output=True,
-                         text=True, timeout=300)
+    run = subprocess.run(
+        cli("run", "--config", str(config), "--no-progress"), cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     line = one_error_line(run.stderr)
     assert run.returncode == 2 and f"liberty file {lib} is damaged" in line and len(line) <= 520, line
     assert not out.exists()
@@ -132,10 +157,13 @@ def test_a_garbled_macro_liberty_is_one_short_line(tmp_path, platform_dir, tools
 # ---- stop signals
 def test_sigint_and_sigterm_together_end_as_the_first_one(tmp_path, platform_dir, tools, cleanup):
     """What make and a terminal do to a run: Ctrl-C, then at once a forwarded SIGTERM."""
-    for trial, (first, second, status, words) in enumerate([
+    for trial, (first, second, status, words) in enumerate(
+        [
             (signal.SIGINT, signal.SIGTERM, 130, "interrupted"),
             (signal.SIGTERM, signal.SIGINT, 143, "stopped by SIGTERM"),
-            (signal.SIGINT, signal.SIGINT, 130, "interrupted")]):
+            (signal.SIGINT, signal.SIGINT, 130, "interrupted"),
+        ]
+    ):
         config = run_config(tmp_path, tmp_path / f"out{trial}", hang=True)
         run = start(cli("run", "--config", str(config), "--no-progress"), tmp_path)
         wait_for(lambda: synthesis_running(tmp_path), 120, "the hung synthesis")
@@ -169,12 +197,16 @@ def _results(tmp_path) -> Path:
     return results
 
 
-@pytest.mark.parametrize("how, status, words", [
-    ("ctrl-c", 130, "edalize-dse: interrupted"),          # the terminal's SIGINT to the whole group
-    ("sigterm", 143, "edalize-dse: stopped by SIGTERM"),  # kill -TERM <fusesoc pid>
-])
-def test_fusesoc_stopped_around_a_run_exits_by_the_signal_and_leaves_no_orphan(tmp_path, platform_dir, tools,
-                                                                                cleanup, how, status, words):
+@pytest.mark.parametrize(
+    "how, status, words",
+    [
+        ("ctrl-c", 130, "edalize-dse: interrupted"),  # the terminal's SIGINT to the whole group
+        ("sigterm", 143, "edalize-dse: stopped by SIGTERM"),  # kill -TERM <fusesoc pid>
+    ],
+)
+def test_fusesoc_stopped_around_a_run_exits_by_the_signal_and_leaves_no_orphan(
+    tmp_path, platform_dir, tools, cleanup, how, status, words
+):
     cores = fusesoc_core(tmp_path)
     fusesoc = start([FUSESOC, "--cores-root", str(cores), "run", "--target=dse", "test:fault:toggle"], tmp_path)
     wait_for(lambda: synthesis_running(tmp_path), 180, "the hung synthesis under FuseSoC")

@@ -3,12 +3,13 @@ import sqlite3
 import numpy as np
 import pytest
 
-from conftest import write_space
 from edalize_dse.errors import DseError
 from edalize_dse.pareto import front, hypervolume, normalized_hypervolume
 from edalize_dse.space import Objective, load_space
 from edalize_dse.store import Evaluation, Store
 from edalize_dse.strategies import make_strategy
+
+from conftest import write_space
 
 SPACE = """
 parameters:
@@ -23,15 +24,26 @@ objectives:
 
 
 def ev(pid, params, status="ok", **qor):
-    return Evaluation(point_id=pid, params=params, status=status, qor=qor, strategy="t", round=1,
-                      started_at="s", finished_at="f")
+    return Evaluation(
+        point_id=pid, params=params, status=status, qor=qor, strategy="t", round=1, started_at="s", finished_at="f"
+    )
 
 
 def test_store_round_trip_and_uniqueness(tmp_path):
     store = Store(tmp_path / "dse.sqlite")
     store.add(ev("p1", {"a": 1}, area_um2=3.0))
-    store.add(Evaluation(point_id="p2", params={"a": 2}, status="failed", error="synth: timed out",
-                         log_tail="tail", timings={"synth_s": 1.0}, started_at="s", finished_at="f"))
+    store.add(
+        Evaluation(
+            point_id="p2",
+            params={"a": 2},
+            status="failed",
+            error="synth: timed out",
+            log_tail="tail",
+            timings={"synth_s": 1.0},
+            started_at="s",
+            finished_at="f",
+        )
+    )
     store.close()
     again = Store(tmp_path / "dse.sqlite")
     rows = again.evaluations()
@@ -94,14 +106,20 @@ def test_pending_points_are_not_proposed_twice(tmp_path):
 
 
 def test_unknown_strategy():
-    with pytest.raises(DseError, match="unknown strategy 'nope'; available: diffusion, dosa, grid, motpe, nsga2, qnehvi, random, sobol"):
+    with pytest.raises(
+        DseError, match="unknown strategy 'nope'; available: diffusion, dosa, grid, motpe, nsga2, qnehvi, random, sobol"
+    ):
         make_strategy("nope", None, seed=0)
 
 
 def test_front_and_hypervolume_known_values():
     objectives = [Objective("area_um2", "min"), Objective("throughput_gops", "max")]
-    evs = [ev("a", {}, area_um2=1, throughput_gops=1), ev("b", {}, area_um2=2, throughput_gops=3),
-           ev("c", {}, area_um2=3, throughput_gops=2), ev("d", {}, status="failed")]
+    evs = [
+        ev("a", {}, area_um2=1, throughput_gops=1),
+        ev("b", {}, area_um2=2, throughput_gops=3),
+        ev("c", {}, area_um2=3, throughput_gops=2),
+        ev("d", {}, status="failed"),
+    ]
     assert [e.point_id for e in front(evs, objectives)] == ["a", "b"]
     # minimisation form: (1,-1), (2,-3), (3,-2); ideal (1,-3), nadir (3,-1)
     # scaled: (0,1), (0.5,0), (1,0.5); reference 1.1 each

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SPACE, write_space
 from edalize_dse.diffuse import denoiser as dn
 from edalize_dse.diffuse.screening import front_reference, select_batch, select_batch_sampled, shortfall
 from edalize_dse.diffuse.targets import STEP_MAX, STEP_MIN, adapt_step, select_targets
@@ -16,19 +15,26 @@ from edalize_dse.space import load_space
 from edalize_dse.store import Evaluation
 from edalize_dse.strategies import available, make_strategy, parse_options
 
+from conftest import SPACE, write_space
+
 # The machine is shared with synthesis runs: one thread keeps the small models fast.
 torch.set_num_threads(1)
 
 # Small models so each strategy's model rounds take well under a second here.
-FAST = {"diffusion": {"init_points": 6, "train_steps": 150, "finetune_steps": 30, "candidates": 64},
-        "qnehvi": {"init_points": 6, "max_candidates": 64, "mc_samples": 16},
-        "nsga2": {"population_size": 6}, "motpe": {"startup_trials": 6},
-        "dosa": {"init_points": 6, "max_hardware": 4}}
+FAST = {
+    "diffusion": {"init_points": 6, "train_steps": 150, "finetune_steps": 30, "candidates": 64},
+    "qnehvi": {"init_points": 6, "max_candidates": 64, "mc_samples": 16},
+    "nsga2": {"population_size": 6},
+    "motpe": {"startup_trials": 6},
+    "dosa": {"init_points": 6, "max_hardware": 4},
+}
 
 
 def analytic_qor(p):
     pes = p["meshRows"] * p["tileRows"] * p["meshColumns"] * p["tileColumns"]
-    fmax = 1e6 / (p["clock_period_ps"] * (1.2 if p["ASAP7_USE_VT"] == "RVT" else 1.0) + (80 if p["abc_script"] == "area" else 0))
+    fmax = 1e6 / (
+        p["clock_period_ps"] * (1.2 if p["ASAP7_USE_VT"] == "RVT" else 1.0) + (80 if p["abc_script"] == "area" else 0)
+    )
     area = pes * (3 * p["inputType"] + p["accType"]) * (0.9 if p["abc_script"] == "area" else 1.0)
     power = area * fmax / 1000 * (1.5 if p["ASAP7_USE_VT"] == "SLVT" else 1.0)
     return {"area_um2": area, "power_mw": power, "throughput_gops": 2 * pes * fmax / 1000}
@@ -38,8 +44,7 @@ def evaluate(space, points, fail_every=0, start=0):
     evs = []
     for i, p in enumerate(points, start):
         failed = fail_every and i % fail_every == fail_every - 1
-        evs.append(Evaluation(space.point_id(p), p, "failed" if failed else "ok",
-                              {} if failed else analytic_qor(p)))
+        evs.append(Evaluation(space.point_id(p), p, "failed" if failed else "ok", {} if failed else analytic_qor(p)))
     return evs
 
 
@@ -60,11 +65,17 @@ def space():
 
 
 def test_all_strategies_are_registered():
-    assert set(available()) == {"random", "sobol", "nsga2", "motpe", "qnehvi", "diffusion", "dosa",
-                                 "grid"}
+    assert set(available()) == {"random", "sobol", "nsga2", "motpe", "qnehvi", "diffusion", "dosa", "grid"}
 
 
-@pytest.mark.parametrize("name", sorted(FAST) + ["random", "sobol"])
+# dosa's and qnehvi's rounds take tens of seconds each: `make test` runs them, `make check` the rest.
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.slow) if n in ("dosa", "qnehvi") else n
+        for n in sorted(FAST) + ["random", "sobol"]
+    ],
+)
 def test_strategy_is_valid_new_bounded_and_deterministic(space, name):
     options = FAST.get(name, {})
     first = drive(make_strategy(name, space, seed=5, **options), rounds=5, fail_every=4)
@@ -78,7 +89,7 @@ def test_strategy_is_valid_new_bounded_and_deterministic(space, name):
     assert other != first
 
 
-@pytest.mark.parametrize("name", ["diffusion", "qnehvi"])
+@pytest.mark.parametrize("name", ["diffusion", pytest.param("qnehvi", marks=pytest.mark.slow)])
 def test_model_strategies_leave_the_initial_design_and_time_their_rounds(space, name):
     strategy = make_strategy(name, space, seed=1, **FAST[name])
     drive(strategy, rounds=4)
@@ -171,8 +182,9 @@ def test_front_reference_counts_only_gains_inside_the_fronts_box():
     assert select_batch(front_pts, mean, spread, n=1, kappa=0.0) == [0]
     assert select_batch(front_pts, mean, spread, n=1, kappa=0.0, reference=front_reference(front_pts)) == [1]
     # mixed: the first pick against the front's reference, the second against the seen range
-    assert select_batch(front_pts, mean, spread, n=2, kappa=0.0, reference=front_reference(front_pts),
-                        reference_picks=1) == [1, 0]
+    assert select_batch(
+        front_pts, mean, spread, n=2, kappa=0.0, reference=front_reference(front_pts), reference_picks=1
+    ) == [1, 0]
 
 
 def test_sampled_gain_averages_over_members_and_keeps_each_members_front():
@@ -213,7 +225,7 @@ def test_predictor_linear_part_learns_an_additive_qor_from_few_points_and_the_ml
 
     x, x_test = (torch.rand(n, 10, generator=gen) * 2 - 1 for n in (16, 400))
     # 16 points in 10 dimensions: the ridge part gets an additive QoR nearly right where
-    # the MLPs alone (the sixth session's predictor) do not.
+    # the MLPs alone do not.
     with_linear = _predictor_error(True, x, additive(x), x_test, additive(x_test))
     mlp_only = _predictor_error(False, x, additive(x), x_test, additive(x_test))
     assert with_linear < 0.25 * mlp_only
@@ -237,7 +249,8 @@ def test_predictor_linear_part_learns_an_additive_qor_from_few_points_and_the_ml
     twice, values = torch.cat([x, x]), torch.cat([additive(x), -additive(x)])
     weights = torch.cat([torch.full((20,), 0.05), torch.ones(20)])
     assert _predictor_error(True, twice, values, x, -additive(x), weights=weights) < 0.1 * float(
-        (additive(x) ** 2).mean())
+        (additive(x) ** 2).mean()
+    )
 
 
 CURVY = """
@@ -277,17 +290,20 @@ def test_predictor_squares_of_the_ordinal_columns_fit_a_bowl_from_few_points(tmp
     assert errors[2] < 0.2 * errors[0]
 
 
-WIDE = """
+WIDE = (
+    """
 name: wide
 parameters:
   fixed: {layer: hardware, type: choice, choices: [16], default: 16}
   same: {layer: hardware, type: int, low: 3, high: 3, default: 3}
   size: {layer: hardware, type: pow2, low: 1, high: 64, default: 8}
-""" + "".join(f"  knob{i}: {{layer: eda, type: choice, choices: [a, b, c, d, e], default: a}}\n"
-             for i in range(8)) + """
+"""
+    + "".join(f"  knob{i}: {{layer: eda, type: choice, choices: [a, b, c, d, e], default: a}}\n" for i in range(8))
+    + """
 objectives:
   - {name: f1, goal: min}
 """
+)
 
 
 def test_diffusion_initial_design_grows_with_the_width_of_the_encoding(tmp_path):
@@ -338,8 +354,16 @@ def test_predictor_trend_carries_a_slope_over_a_numeric_choices_seen_levels_to_u
     # split), the one-hot columns of 1250 and 1600 ps were never set; the trend reads the
     # slack there off the slope between the two clocks seen.
     rng = np.random.default_rng(4)
-    points = [{"clock_period_ps": int(rng.choice(c)), "offset": 0, "vt": str(rng.choice(["RVT", "LVT", "SLVT"])),
-               "width": 8, "size": int(rng.choice([1, 2, 4, 8]))} for c in ([800, 1000],) * 60 + ([1250, 1600],) * 60]
+    points = [
+        {
+            "clock_period_ps": int(rng.choice(c)),
+            "offset": 0,
+            "vt": str(rng.choice(["RVT", "LVT", "SLVT"])),
+            "width": 8,
+            "size": int(rng.choice([1, 2, 4, 8])),
+        }
+        for c in ([800, 1000],) * 60 + ([1250, 1600],) * 60
+    ]
     slack = torch.tensor([[p["clock_period_ps"] / 400 - p["size"] / 4] for p in points])
     x = torch.tensor(encoder.encode_many(points), dtype=torch.float32)
     errors = {}
@@ -363,7 +387,7 @@ def test_predictor_spread_grows_along_directions_the_data_has_not_pinned_down():
     # 100 points where column 9 (a one-hot column no point has used) is always 0.
     x = torch.rand(100, 10, generator=gen) * 2 - 1
     x[:, 9] = 0.0
-    y = (x[:, :3].sum(dim=1, keepdim=True) + 0.05 * torch.randn(100, 1, generator=gen))
+    y = x[:, :3].sum(dim=1, keepdim=True) + 0.05 * torch.randn(100, 1, generator=gen)
     probe = torch.rand(50, 10, generator=gen) * 2 - 1
     probe[:, 9] = 0.0
     unused = probe.clone()
@@ -404,6 +428,7 @@ def test_target_rule_ablations_draw_plain_or_unpushed_anchors():
     assert 0.35 < ends < 0.45
 
 
+@pytest.mark.slow  # a model round per switch
 def test_diffusion_ablation_switches_run_and_are_checked(space):
     with pytest.raises(DseError, match="target_rule"):
         make_strategy("diffusion", space, seed=0, target_rule="nearest")
@@ -415,8 +440,12 @@ def test_diffusion_ablation_switches_run_and_are_checked(space):
         make_strategy("diffusion", space, seed=0, gain="mean")
     with pytest.raises(DseError, match="explore, local, recombine and density"):
         make_strategy("diffusion", space, seed=0, explore=0.5, local=0.3, recombine=0.3)
-    for options in ({"screen": "random", "target_rule": "front"}, {"local": 0.3, "recombine": 0.3, "density": 0.0},
-                    {"density": 0.5, "reference": "mixed", "exploit": 0.5}, {"gain": "members"}):
+    for options in (
+        {"screen": "random", "target_rule": "front"},
+        {"local": 0.3, "recombine": 0.3, "density": 0.0},
+        {"density": 0.5, "reference": "mixed", "exploit": 0.5},
+        {"gain": "members"},
+    ):
         strategy = make_strategy("diffusion", space, seed=0, **{**FAST["diffusion"], **options})
         batches = drive(strategy, rounds=4, batch=3)
         assert strategy.model_rounds >= 1
@@ -441,10 +470,21 @@ def test_screen_all_lets_the_screen_see_every_legal_point_of_a_small_space(tmp_p
 
     def ask_after_init(**options):
         # One sampled candidate per round: without screen_all the screen has at most that one.
-        strategy = make_strategy("diffusion", small, seed=0, init_points=5, candidates=1, targets=1,
-                                 explore=0.0, train_steps=20, finetune_steps=5, **options)
-        strategy.tell([Evaluation(small.point_id(p), p, "ok", {"f1": p["a"] + 0.1 * p["b"], "f2": 5 - p["a"]})
-                       for p in told])
+        strategy = make_strategy(
+            "diffusion",
+            small,
+            seed=0,
+            init_points=5,
+            candidates=1,
+            targets=1,
+            explore=0.0,
+            train_steps=20,
+            finetune_steps=5,
+            **options,
+        )
+        strategy.tell(
+            [Evaluation(small.point_id(p), p, "ok", {"f1": p["a"] + 0.1 * p["b"], "f2": 5 - p["a"]}) for p in told]
+        )
         return strategy.ask(3)
 
     assert len(ask_after_init()) == 1

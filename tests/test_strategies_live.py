@@ -7,21 +7,31 @@ import sqlite3
 import subprocess
 
 import pytest
-
-from conftest import CORES
 from test_fusesoc_flow import WORK, fusesoc_cmd
 
+from conftest import CORES
+
 TINY = CORES / "spaces" / "gemmini_tiny.yml"
-OPTIONS = {"diffusion": "init_points=4,train_steps=400,finetune_steps=100", "qnehvi": "init_points=4",
-           "nsga2": "population_size=4", "motpe": "startup_trials=4"}
+OPTIONS = {
+    "diffusion": "init_points=4,train_steps=400,finetune_steps=100",
+    "qnehvi": "init_points=4",
+    "nsga2": "population_size=4",
+    "motpe": "startup_trials=4",
+}
 
 
 @pytest.mark.parametrize("strategy", ["random", "sobol", "nsga2", "motpe", "qnehvi", "diffusion"])
 def test_strategy_runs_through_fusesoc_on_the_live_flow(tmp_path, platform_dir, tools, strategy):
     extra = ["--strategy_options", OPTIONS[strategy]] if strategy in OPTIONS else []
-    run = subprocess.run(fusesoc_cmd("--space", str(TINY), "--strategy", strategy, "--budget", "8", "--workers",
-                                     "2", "--seed", "3", *extra), cwd=tmp_path, capture_output=True, text=True,
-                         timeout=900)
+    run = subprocess.run(
+        fusesoc_cmd(
+            "--space", str(TINY), "--strategy", strategy, "--budget", "8", "--workers", "2", "--seed", "3", *extra
+        ),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     results = tmp_path / WORK / "results"
     with sqlite3.connect(results / "dse.sqlite") as con:

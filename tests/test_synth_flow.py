@@ -16,8 +16,18 @@ from edalize_dse.platform import decompressed, find_platform
 
 # The default point of gemmini_small: a 4x4 array with a 16 KiB / 4-bank scratchpad and an
 # 8 KiB / 2-bank accumulator (six SRAM macros).
-DEFAULT_4X4 = dict(meshRows=2, meshColumns=2, tileRows=2, tileColumns=2, inputType=8, accType=32,
-                   sp_capacity=16, sp_banks=4, acc_capacity=8, acc_banks=2)
+DEFAULT_4X4 = dict(
+    meshRows=2,
+    meshColumns=2,
+    tileRows=2,
+    tileColumns=2,
+    inputType=8,
+    accType=32,
+    sp_capacity=16,
+    sp_banks=4,
+    acc_capacity=8,
+    acc_banks=2,
+)
 
 
 def run_point(tmp_path, hw, eda, name, **flow_options):
@@ -33,8 +43,10 @@ def run_point(tmp_path, hw, eda, name, **flow_options):
 def vt_pair(tmp_path_factory, platform_dir, tools):
     tmp = tmp_path_factory.mktemp("vt")
     eda = dict(clock_period_ps=1000, abc_script="speed")
-    return (run_point(tmp, DEFAULT_4X4, dict(eda, ASAP7_USE_VT="RVT"), "rvt")[0],
-            run_point(tmp, DEFAULT_4X4, dict(eda, ASAP7_USE_VT="SLVT"), "slvt")[0])
+    return (
+        run_point(tmp, DEFAULT_4X4, dict(eda, ASAP7_USE_VT="RVT"), "rvt")[0],
+        run_point(tmp, DEFAULT_4X4, dict(eda, ASAP7_USE_VT="SLVT"), "slvt")[0],
+    )
 
 
 def test_default_point_has_positive_qor_from_reports(vt_pair, tmp_path):
@@ -44,11 +56,13 @@ def test_default_point_has_positive_qor_from_reports(vt_pair, tmp_path):
     assert rvt["seq_area_um2"] < rvt["area_um2"]
     assert rvt["fmax_mhz"] == pytest.approx(1e6 / (1000 - rvt["wns_ps"]))
     assert rvt["throughput_gops"] == pytest.approx(2 * 16 * rvt["fmax_mhz"] / 1e3)
-    assert rvt["power_mw"] == pytest.approx(rvt["power_internal_mw"] + rvt["power_switching_mw"]
-                                            + rvt["power_leakage_mw"], rel=1e-3)
+    assert rvt["power_mw"] == pytest.approx(
+        rvt["power_internal_mw"] + rvt["power_switching_mw"] + rvt["power_leakage_mw"], rel=1e-3
+    )
     # The split by cell group adds up too; the six SRAM macros are counted apart.
-    assert rvt["power_mw"] == pytest.approx(rvt["power_seq_mw"] + rvt["power_comb_mw"] + rvt["power_macro_mw"],
-                                            rel=1e-3)
+    assert rvt["power_mw"] == pytest.approx(
+        rvt["power_seq_mw"] + rvt["power_comb_mw"] + rvt["power_macro_mw"], rel=1e-3
+    )
     assert rvt["power_seq_mw"] > 0 and rvt["power_comb_mw"] > 0 and rvt["power_macro_mw"] > 0
     assert rvt["macro_count"] == 6 and rvt["macro_area_um2"] > 0
     assert rvt["area_um2"] == pytest.approx(rvt["stdcell_area_um2"] + rvt["macro_area_um2"])
@@ -72,8 +86,7 @@ def test_work_dir_keeps_scripts_and_logs(tmp_path, platform_dir, tools):
 
 
 def test_larger_array_has_larger_area(tmp_path, platform_dir, tools):
-    small, _ = run_point(tmp_path, dict(DEFAULT_4X4, inputType=4, accType=16, spatialArrayOutputType=12), {},
-                         "small")
+    small, _ = run_point(tmp_path, dict(DEFAULT_4X4, inputType=4, accType=16, spatialArrayOutputType=12), {}, "small")
     big, _ = run_point(tmp_path, DEFAULT_4X4, {}, "big")
     assert big["stdcell_area_um2"] > 1.5 * small["stdcell_area_um2"]
 
@@ -128,8 +141,12 @@ def test_plain_lib_platform_works(tmp_path, platform_dir, tools, monkeypatch):
     for lib in (platform_dir / "lib" / "NLDM").glob("fakeram7_*.lib"):  # the SRAM model's data
         shutil.copy(lib, nldm / lib.name)
     monkeypatch.setenv("ASAP7_PLATFORM_DIR", str(tmp_path / "asap7"))
-    metrics, _ = run_point(tmp_path, dict(DEFAULT_4X4, inputType=4, accType=16, spatialArrayOutputType=12),
-                           {"ASAP7_USE_VT": "RVT"}, "plain")
+    metrics, _ = run_point(
+        tmp_path,
+        dict(DEFAULT_4X4, inputType=4, accType=16, spatialArrayOutputType=12),
+        {"ASAP7_USE_VT": "RVT"},
+        "plain",
+    )
     assert metrics["area_um2"] > 0
     assert str(nldm) in (tmp_path / "plain" / "synth" / "synth.ys").read_text()
 
@@ -149,12 +166,25 @@ def test_unknown_knob_values_are_reported():
     assert "0/1" in flow.check_knobs({"booth": 2})[0]
     assert "0 to below 100" in flow.check_knobs({"io_delay_pct": 100})[0]
     assert "non-negative integer" in flow.check_knobs({"max_fanout": -1})[0]
-    assert flow.check_knobs({"ASAP7_USE_VT": "LVT SLVT", "booth": True, "SYNTH_HIERARCHICAL": 1, "retime": 0,
-                             "DONT_USE_CELLS": "SDF* ICG*", "max_fanout": 8, "io_delay_pct": 20.5}) == []
+    assert (
+        flow.check_knobs(
+            {
+                "ASAP7_USE_VT": "LVT SLVT",
+                "booth": True,
+                "SYNTH_HIERARCHICAL": 1,
+                "retime": 0,
+                "DONT_USE_CELLS": "SDF* ICG*",
+                "max_fanout": 8,
+                "io_delay_pct": 20.5,
+            }
+        )
+        == []
+    )
 
 
 def test_pyosys_runner_fails_on_a_bad_script(tmp_path):
     (tmp_path / "bad.ys").write_text("read_verilog does_not_exist.v\n")
-    run = subprocess.run([sys.executable, "-m", "edalize_dse.pyosys_main", "bad.ys"], cwd=tmp_path,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "edalize_dse.pyosys_main", "bad.ys"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert run.returncode != 0

@@ -10,16 +10,38 @@ import sys
 import pytest
 import yaml
 
-from conftest import ONE_SMALL_ARRAY, write_space
 from edalize_dse.flows import get_flow
 from edalize_dse.flows.synth import ORFS_ASAP7_DONT_USE, SynthFlow
 from edalize_dse.generators import get_generator
 from edalize_dse.metrics import derive
 
-DEFAULT_4X4 = dict(meshRows=2, meshColumns=2, tileRows=2, tileColumns=2, inputType=8, accType=32,
-                   sp_capacity=16, sp_banks=4, acc_capacity=8, acc_banks=2)
-SMALL = dict(meshRows=1, meshColumns=1, tileRows=2, tileColumns=2, inputType=4, accType=16,
-             spatialArrayOutputType=12, sp_capacity=1, sp_banks=1, acc_capacity=1, acc_banks=1)
+from conftest import ONE_SMALL_ARRAY, write_space
+
+DEFAULT_4X4 = dict(
+    meshRows=2,
+    meshColumns=2,
+    tileRows=2,
+    tileColumns=2,
+    inputType=8,
+    accType=32,
+    sp_capacity=16,
+    sp_banks=4,
+    acc_capacity=8,
+    acc_banks=2,
+)
+SMALL = dict(
+    meshRows=1,
+    meshColumns=1,
+    tileRows=2,
+    tileColumns=2,
+    inputType=4,
+    accType=16,
+    spatialArrayOutputType=12,
+    sp_capacity=1,
+    sp_banks=1,
+    acc_capacity=1,
+    acc_banks=1,
+)
 
 
 def design_of(tmp_path, hw, name="d"):
@@ -72,9 +94,20 @@ def test_defaults_render_a_flat_speed_run_with_orfs_dont_use(tmp_path, platform_
 
 
 def test_each_knob_changes_the_scripts(tmp_path, platform_dir, tools):
-    texts, work = rendered(tmp_path, {"booth": 1, "SYNTH_HIERARCHICAL": 1, "retime": True, "max_fanout": 8,
-                                      "io_delay_pct": 20, "clock_period_ps": 800, "abc_script": "balanced",
-                                      "ASAP7_USE_VT": "LVT RVT", "DONT_USE_CELLS": "SDF* ICG*"})
+    texts, work = rendered(
+        tmp_path,
+        {
+            "booth": 1,
+            "SYNTH_HIERARCHICAL": 1,
+            "retime": True,
+            "max_fanout": 8,
+            "io_delay_pct": 20,
+            "clock_period_ps": 800,
+            "abc_script": "balanced",
+            "ASAP7_USE_VT": "LVT RVT",
+            "DONT_USE_CELLS": "SDF* ICG*",
+        },
+    )
     ys, sta = texts["synth.ys"], texts["sta.tcl"]
     assert "synth -top gemmini -booth\n" in ys  # hierarchy kept, Booth on
     assert "dfflibmap -prepare" in ys and "abc -dff -D 800 -script abc_balanced.abc" in ys
@@ -103,8 +136,13 @@ def knob_runs(tmp_path_factory, platform_dir, tools):
     design = design_of(tmp, DEFAULT_4X4)
     flow = get_flow("synth", cache=False)
     runs = {}
-    for name, eda in {"base": {}, "area": {"abc_script": "area"}, "hier": {"SYNTH_HIERARCHICAL": 1},
-                      "mixed_vt": {"ASAP7_USE_VT": "RVT SLVT"}, "retime": {"retime": 1}}.items():
+    for name, eda in {
+        "base": {},
+        "area": {"abc_script": "area"},
+        "hier": {"SYNTH_HIERARCHICAL": 1},
+        "mixed_vt": {"ASAP7_USE_VT": "RVT SLVT"},
+        "retime": {"retime": 1},
+    }.items():
         metrics, _ = flow.run(design, eda, tmp / name / "synth")
         runs[name] = (derive(metrics, design.info), tmp / name / "synth")
     return runs
@@ -196,13 +234,17 @@ def test_cache_key_follows_file_contents_not_paths(tmp_path, platform_dir, tools
     assert k1.digest() != flow.render(d2, {}, tmp_path / "b" / "p2" / "w")[1].digest()
 
 
-SPACE_WITH_BROKEN_KNOB = """
+SPACE_WITH_BROKEN_KNOB = (
+    """
 name: one_bad_knob_value
 parameters:
-""" + ONE_SMALL_ARRAY + """  abc_script:  {layer: eda, type: choice, choices: [speed, area], default: speed}
+"""
+    + ONE_SMALL_ARRAY
+    + """  abc_script:  {layer: eda, type: choice, choices: [speed, area], default: speed}
   # '*' forbids every cell: Yosys cannot map a flip-flop, a real tool failure.
   DONT_USE_CELLS: {layer: eda, type: choice, choices: ["SDF* ICG*", "*"], default: "SDF* ICG*"}
 """
+)
 
 
 def run_cli(*args):
@@ -211,8 +253,13 @@ def run_cli(*args):
 
 def test_failing_synthesis_is_stored_and_a_second_run_hits_the_cache(tmp_path, platform_dir, tools):
     space = write_space(tmp_path, SPACE_WITH_BROKEN_KNOB)
-    config = {"space": str(space), "output": str(tmp_path / "out1"), "budget": 4, "workers": 2,
-              "cache_dir": str(tmp_path / "cache")}
+    config = {
+        "space": str(space),
+        "output": str(tmp_path / "out1"),
+        "budget": 4,
+        "workers": 2,
+        "cache_dir": str(tmp_path / "cache"),
+    }
     (tmp_path / "run1.json").write_text(json.dumps(config))
     run = run_cli("run", "--config", str(tmp_path / "run1.json"), "--no-progress")
     assert run.returncode == 0, run.stderr
@@ -283,8 +330,9 @@ def test_sram_macro_is_a_black_box_with_its_own_area_and_power(tmp_path, platfor
     lib = platform_dir / "lib" / "NLDM" / "fakeram7_64x21.lib"
     (tmp_path / "rtl").mkdir()
     (tmp_path / "rtl" / "sram_wrap.v").write_text(SRAM_WRAPPER)
-    design = RtlDesign(files=[tmp_path / "rtl" / "sram_wrap.v"], top="sram_wrap",
-                       macros=[MacroView("fakeram7_64x21", lib)])
+    design = RtlDesign(
+        files=[tmp_path / "rtl" / "sram_wrap.v"], top="sram_wrap", macros=[MacroView("fakeram7_64x21", lib)]
+    )
     metrics, _ = get_flow("synth", cache=False).run(design, {}, tmp_path / "p" / "synth")
     area = macro_areas([lib])["fakeram7_64x21"]
     assert area == pytest.approx(56.435)
@@ -292,8 +340,9 @@ def test_sram_macro_is_a_black_box_with_its_own_area_and_power(tmp_path, platfor
     assert metrics["area_um2"] == pytest.approx(metrics["stdcell_area_um2"] + area)
     assert 0 < metrics["stdcell_area_um2"] < area
     assert metrics["power_macro_mw"] > 0
-    assert metrics["power_mw"] == pytest.approx(metrics["power_seq_mw"] + metrics["power_comb_mw"]
-                                                + metrics["power_macro_mw"], rel=1e-3)
+    assert metrics["power_mw"] == pytest.approx(
+        metrics["power_seq_mw"] + metrics["power_comb_mw"] + metrics["power_macro_mw"], rel=1e-3
+    )
     netlist = (tmp_path / "p" / "synth" / "netlist.v").read_text()
     assert "fakeram7_64x21 mem" in netlist and "module fakeram7_64x21" not in netlist
 
@@ -302,9 +351,25 @@ def test_missing_opensta_is_one_error_before_any_point(tmp_path, platform_dir):
     space = write_space(tmp_path, SPACE_WITH_BROKEN_KNOB)
     empty_bin = tmp_path / "bin"
     empty_bin.mkdir()
-    run = subprocess.run([sys.executable, "-m", "edalize_dse", "run", "--space", str(space), "--output",
-                          str(tmp_path / "out"), "--budget", "2", "--no-progress"],
-                         capture_output=True, text=True, timeout=300, env={**os.environ, "PATH": str(empty_bin)})
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edalize_dse",
+            "run",
+            "--space",
+            str(space),
+            "--output",
+            str(tmp_path / "out"),
+            "--budget",
+            "2",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PATH": str(empty_bin)},
+    )
     assert run.returncode == 2
     assert "OpenSTA ('sta') not found on PATH: install it with 'apt-get install opensta'" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
@@ -314,10 +379,32 @@ def test_missing_opensta_is_one_error_before_any_point(tmp_path, platform_dir):
 def test_retiming_a_hierarchical_design_maps(tmp_path, platform_dir, tools):
     """A row of table 2 whose retimed, hierarchical synthesis once made ABC abort (a module's
     names clash with the driver/load file when flip-flops go through ABC)."""
-    hw = dict(meshRows=1, meshColumns=1, tileRows=2, tileColumns=2, dataflow="OS", inputType=8,
-              spatialArrayOutputType=16, accType=32, sp_capacity=16, sp_banks=2, acc_capacity=16, acc_banks=1,
-              tile_latency=1, mesh_output_delay=2)
-    eda = {"clock_period_ps": 1000, "ASAP7_USE_VT": "LVT", "abc_script": "area", "booth": 1, "retime": 1,
-           "flop_cells": "x1", "max_fanout": 16, "io_delay_pct": 20, "SYNTH_HIERARCHICAL": 1}
+    hw = dict(
+        meshRows=1,
+        meshColumns=1,
+        tileRows=2,
+        tileColumns=2,
+        dataflow="OS",
+        inputType=8,
+        spatialArrayOutputType=16,
+        accType=32,
+        sp_capacity=16,
+        sp_banks=2,
+        acc_capacity=16,
+        acc_banks=1,
+        tile_latency=1,
+        mesh_output_delay=2,
+    )
+    eda = {
+        "clock_period_ps": 1000,
+        "ASAP7_USE_VT": "LVT",
+        "abc_script": "area",
+        "booth": 1,
+        "retime": 1,
+        "flop_cells": "x1",
+        "max_fanout": 16,
+        "io_delay_pct": 20,
+        "SYNTH_HIERARCHICAL": 1,
+    }
     metrics, _ = get_flow("synth", cache=False).run(design_of(tmp_path, hw), eda, tmp_path / "d" / "synth")
     assert metrics["seq_area_um2"] > 0 and metrics["max_slew_violations"] == 0

@@ -16,11 +16,12 @@ import time
 import numpy as np
 import pytest
 
-from conftest import CORES, ONE_SMALL_ARRAY, REPO, write_space
 from edalize_dse.errors import SpaceError
 from edalize_dse.space import load_space
 from edalize_dse.store import Evaluation
 from edalize_dse.strategies import make_strategy
+
+from conftest import CORES, ONE_SMALL_ARRAY, REPO, write_space
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from objectives import TableObjective  # noqa: E402
@@ -59,8 +60,10 @@ def test_grid_lists_every_valid_point_once_and_a_resumed_grid_skips_the_told(tmp
 
 
 def test_grid_refuses_a_space_too_big_to_list(tmp_path):
-    text = "\n".join(["name: big", "parameters:"] + [
-        f"  p{i}: {{layer: hardware, type: int, low: 0, high: 99, default: 0}}" for i in range(4)])
+    text = "\n".join(
+        ["name: big", "parameters:"]
+        + [f"  p{i}: {{layer: hardware, type: int, low: 0, high: 99, default: 0}}" for i in range(4)]
+    )
     space = load_space(write_space(tmp_path, text))
     with pytest.raises(SpaceError, match="strategy 'grid' lists every point.*100,000,000"):
         make_strategy("grid", space, seed=0)
@@ -71,7 +74,9 @@ def _rows(store):
         return []
     db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)  # read-only: never create it here
     try:
-        return db.execute("SELECT id, point_id, started_at, finished_at, status FROM evaluations ORDER BY id").fetchall()
+        return db.execute(
+            "SELECT id, point_id, started_at, finished_at, status FROM evaluations ORDER BY id"
+        ).fetchall()
     except sqlite3.OperationalError:  # the table is not there yet
         return []
     finally:
@@ -79,9 +84,25 @@ def _rows(store):
 
 
 def _build(space, work, table, **popen):
-    return subprocess.Popen([sys.executable, str(BUILD_TABLE), "--space", str(space), "--work", str(work),
-                             "--table", str(table), "--workers", "2", "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(BUILD_TABLE),
+            "--space",
+            str(space),
+            "--work",
+            str(work),
+            "--table",
+            str(table),
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **popen,
+    )
 
 
 def test_table_build_killed_at_a_random_moment_resumes_without_loss_or_repeat(tmp_path, platform_dir, tools):
@@ -105,7 +126,7 @@ def test_table_build_killed_at_a_random_moment_resumes_without_loss_or_repeat(tm
     out, _ = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, out
     after = _rows(store)
-    assert after[:len(before)] == before  # every finished point kept as it was
+    assert after[: len(before)] == before  # every finished point kept as it was
     assert len(after) == 6 and len({r[1] for r in after}) == 6  # each point exactly once
     assert "6 ok, 0 failed, 0 not yet run of 6 points" in out
     with gzip.open(table, "rt") as fh:
@@ -126,21 +147,70 @@ def test_a_partial_table_carries_the_build_to_another_store(tmp_path, platform_d
     first = tmp_path / "first"
     partial = tmp_path / "partial.csv.gz"
     # Two finished points stand for a build stopped part-way.
-    run = subprocess.run([sys.executable, "-m", "edalize_dse", "run", "--space", str(space), "--output", str(first),
-                          "--strategy", "grid", "--budget", "2", "--cache-dir", "off", "--no-progress"],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edalize_dse",
+            "run",
+            "--space",
+            str(space),
+            "--output",
+            str(first),
+            "--strategy",
+            "grid",
+            "--budget",
+            "2",
+            "--cache-dir",
+            "off",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     export = subprocess.run(
-        [sys.executable, str(BUILD_TABLE), "--space", str(space), "--work", str(first), "--table", str(partial),
-         "--export-only"], capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            str(BUILD_TABLE),
+            "--space",
+            str(space),
+            "--work",
+            str(first),
+            "--table",
+            str(partial),
+            "--export-only",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert export.returncode == 1 and "2 ok, 0 failed, 4 not yet run" in export.stdout
     note = json.loads((tmp_path / "partial.provenance.json").read_text())
     assert note["run_identity"]["activity"] == 0.1
 
     table = tmp_path / "table.csv.gz"
-    cont = subprocess.run([sys.executable, str(BUILD_TABLE), "--space", str(space), "--work", str(tmp_path / "second"),
-                           "--table", str(table), "--import", str(partial), "--workers", "2", "--no-progress"],
-                          capture_output=True, text=True, timeout=600)
+    cont = subprocess.run(
+        [
+            sys.executable,
+            str(BUILD_TABLE),
+            "--space",
+            str(space),
+            "--work",
+            str(tmp_path / "second"),
+            "--table",
+            str(table),
+            "--import",
+            str(partial),
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert cont.returncode == 0, cont.stdout + cont.stderr
     assert "2 finished rows imported" in cont.stdout and "6 ok, 0 failed, 0 not yet run of 6 points" in cont.stdout
     with gzip.open(partial, "rt") as fh:
@@ -154,9 +224,23 @@ def test_a_partial_table_carries_the_build_to_another_store(tmp_path, platform_d
 
     note["run_identity"]["activity"] = 0.2  # rows of another flow setting
     (tmp_path / "partial.provenance.json").write_text(json.dumps(note))
-    refused = subprocess.run([sys.executable, str(BUILD_TABLE), "--space", str(space), "--work",
-                              str(tmp_path / "third"), "--table", str(tmp_path / "t3.csv.gz"), "--import", str(partial)],
-                             capture_output=True, text=True, timeout=300)
+    refused = subprocess.run(
+        [
+            sys.executable,
+            str(BUILD_TABLE),
+            "--space",
+            str(space),
+            "--work",
+            str(tmp_path / "third"),
+            "--table",
+            str(tmp_path / "t3.csv.gz"),
+            "--import",
+            str(partial),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert refused.returncode != 0 and "changed: activity (0.2 -> 0.1)" in refused.stdout + refused.stderr
 
 
@@ -173,8 +257,12 @@ def test_table_objective_answers_rows_marks_failures_and_legalises_to_the_neares
     space = load_space(write_space(tmp_path, SMALL_TABLE_SPACE))
     points = space.enumerate_valid()
     by = {(p["clock_period_ps"], p["ASAP7_USE_VT"]): p for p in points}
-    rows = [(by[500, "RVT"], "ok", (10.0, 2.0, 900.0)), (by[1000, "RVT"], "ok", (9.0, 1.0, 800.0)),
-            (by[500, "LVT"], "failed", None), (by[1000, "SLVT"], "ok", (9.5, 3.0, 950.0))]
+    rows = [
+        (by[500, "RVT"], "ok", (10.0, 2.0, 900.0)),
+        (by[1000, "RVT"], "ok", (9.0, 1.0, 800.0)),
+        (by[500, "LVT"], "failed", None),
+        (by[1000, "SLVT"], "ok", (9.5, 3.0, 950.0)),
+    ]
     _write_table(tmp_path / "t.csv", space, rows)
     objective = TableObjective(tmp_path / "space.yml", tmp_path / "t.csv")
     assert objective.evaluate(by[1000, "RVT"]) == {"area_um2": 9.0, "power_mw": 1.0, "fmax_mhz": 800.0}
@@ -229,14 +317,42 @@ def test_study_numbers_reproduce_from_the_committed_table(tmp_path):
     from strategy_bench import main
 
     spec = f"table:{TABLE_SPACE},{TABLE}"
-    main(["--tag", "check", "--problems", spec, "--strategies", "random", "sobol", "nsga2", "--seeds", "2",
-          "--budgets", "24", "48", "--batch", "8", "--jobs", "1", "--out", str(tmp_path),
-          "--runs", str(tmp_path / "runs")])
+    main(
+        [
+            "--tag",
+            "check",
+            "--problems",
+            spec,
+            "--strategies",
+            "random",
+            "sobol",
+            "nsga2",
+            "--seeds",
+            "2",
+            "--budgets",
+            "24",
+            "48",
+            "--batch",
+            "8",
+            "--jobs",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--runs",
+            str(tmp_path / "runs"),
+        ]
+    )
+
     def curves(path, limit):
         with open(path) as fh:
-            return {(r["strategy"], r["seed"], int(r["evaluations"])): float(r["hv_ratio"])
-                    for r in csv.DictReader(fh) if int(r["evaluations"]) <= limit and int(r["seed"]) < 2
-                    and r["strategy"] in ("random", "sobol", "nsga2")}
+            return {
+                (r["strategy"], r["seed"], int(r["evaluations"])): float(r["hv_ratio"])
+                for r in csv.DictReader(fh)
+                if int(r["evaluations"]) <= limit
+                and int(r["seed"]) < 2
+                and r["strategy"] in ("random", "sobol", "nsga2")
+            }
+
     rerun = curves(tmp_path / "strategies_check.csv", 48)
     committed = curves(REPO / "benchmarks" / "results" / "strategies_table.csv", 48)
     assert len(rerun) == 3 * 2 * 48 and rerun == committed

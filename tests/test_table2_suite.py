@@ -16,12 +16,13 @@ import time
 import numpy as np
 import pytest
 
-from conftest import CORES, ONE_SMALL_ARRAY, REPO, write_space
 from edalize_dse.errors import DseError
 from edalize_dse.generators import get_generator
 from edalize_dse.space import load_space
 from edalize_dse.store import Evaluation
 from edalize_dse.strategies import make_strategy
+
+from conftest import CORES, ONE_SMALL_ARRAY, REPO, write_space
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import strategy_bench  # noqa: E402
@@ -82,9 +83,25 @@ def test_grid_replays_a_points_file_and_refuses_a_bad_one(tmp_path):
 
 
 def _build(space, work, table, *extra):
-    return subprocess.run([sys.executable, str(BUILD_TABLE), "--space", str(space), "--work", str(work), "--table",
-                           str(table), "--workers", "2", "--no-progress", *extra],
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(BUILD_TABLE),
+            "--space",
+            str(space),
+            "--work",
+            str(work),
+            "--table",
+            str(table),
+            "--workers",
+            "2",
+            "--no-progress",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def _stored(store):
@@ -104,9 +121,28 @@ def test_sampled_table_build_is_fixed_resumable_and_has_a_constraint_column(tmp_
     work, table = tmp_path / "work", tmp_path / "table.csv.gz"
     store = work / "dse.sqlite"
     # Killed (the whole process group, tools included) once its first point has finished ...
-    proc = subprocess.Popen([sys.executable, str(BUILD_TABLE), "--space", str(space), "--work", str(work), "--table",
-                             str(table), "--workers", "1", "--no-progress", "--sample", "3", "--sample-seed", "3"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(BUILD_TABLE),
+            "--space",
+            str(space),
+            "--work",
+            str(work),
+            "--table",
+            str(table),
+            "--workers",
+            "1",
+            "--no-progress",
+            "--sample",
+            "3",
+            "--sample-seed",
+            "3",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 300
     while not _stored(store) and proc.poll() is None and time.time() < deadline:
         time.sleep(0.2)
@@ -119,15 +155,16 @@ def test_sampled_table_build_is_fixed_resumable_and_has_a_constraint_column(tmp_
     assert run.returncode == 0, run.stdout + run.stderr
     assert "3 ok, 0 failed, 0 not yet run of 3 points" in run.stdout
     after = _stored(store)
-    assert after[:len(before)] == before and len({r[1] for r in after}) == len(after) == 3
+    assert after[: len(before)] == before and len({r[1] for r in after}) == len(after) == 3
     sample = json.loads((work / "sample.json").read_text())
     assert (sample["size"], sample["seed"]) == (3, 3)
     assert sample["points"] == draw_sample(load_space(space), 3, 3)
     with gzip.open(table, "rt") as fh:
         rows = list(csv.DictReader(fh))
     # The rows are the sample, in the order drawn, with the verdict of wns_ps >= 0.
-    assert [(int(r["clock_period_ps"]), r["ASAP7_USE_VT"]) for r in rows] == \
-        [(p["clock_period_ps"], p["ASAP7_USE_VT"]) for p in sample["points"]]
+    assert [(int(r["clock_period_ps"]), r["ASAP7_USE_VT"]) for r in rows] == [
+        (p["clock_period_ps"], p["ASAP7_USE_VT"]) for p in sample["points"]
+    ]
     for r in rows:
         assert (r["violation"] == "") == (float(r["wns_ps"]) >= 0)
     note = json.loads((tmp_path / "table.provenance.json").read_text())
@@ -137,8 +174,17 @@ def test_sampled_table_build_is_fixed_resumable_and_has_a_constraint_column(tmp_
     assert again.returncode == 0 and (tmp_path / "again.csv.gz").read_bytes() == table.read_bytes()
     assert _stored(store) == after
     # The export carries the build to a new store (another machine): nothing left to run, same table.
-    moved = _build(space, tmp_path / "work2", tmp_path / "moved.csv.gz", "--sample", "3", "--sample-seed", "3",
-                   "--import", str(table))
+    moved = _build(
+        space,
+        tmp_path / "work2",
+        tmp_path / "moved.csv.gz",
+        "--sample",
+        "3",
+        "--sample-seed",
+        "3",
+        "--import",
+        str(table),
+    )
     assert moved.returncode == 0 and "3 finished rows imported" in moved.stdout, moved.stdout + moved.stderr
     assert (tmp_path / "moved.csv.gz").read_bytes() == table.read_bytes()
     # Another seed on the same work folder is refused before anything runs.
@@ -159,7 +205,12 @@ objectives:
   - {name: f2, goal: min}
 """
 POOL_ROWS = [  # a, b, f1, f2, c
-    (0, 0, 1.0, 4.0, 0.0), (2, 2, 4.0, 1.0, 0.0), (1, 1, 2.0, 2.0, 0.0), (0, 2, 0.5, 0.5, 1.0), (2, 0, 3.0, 3.0, 0.0)]
+    (0, 0, 1.0, 4.0, 0.0),
+    (2, 2, 4.0, 1.0, 0.0),
+    (1, 1, 2.0, 2.0, 0.0),
+    (0, 2, 0.5, 0.5, 1.0),
+    (2, 0, 3.0, 3.0, 0.0),
+]
 
 
 def _pool_table(tmp_path):
@@ -210,7 +261,9 @@ def test_a_split_table_sets_the_prior_rows_aside_from_the_pool_and_the_front(tmp
     assert sorted(json.loads(k)["b"] for k in table.prior_rows) == [0, 2] and len(table.rows) == 3
     prior = table.prior()
     assert [(e.params, e.status, e.violation) for e in prior] == [
-        ({"a": 0, "b": 0}, "ok", None), ({"a": 0, "b": 2}, "ok", "c <= 0 (c = 1)")]
+        ({"a": 0, "b": 0}, "ok", None),
+        ({"a": 0, "b": 2}, "ok", "c <= 0 (c = 1)"),
+    ]
     # The pool answers a prior point with its nearest pool row, never the prior row itself.
     row, _ = table.claim({"a": 0, "b": 0}, set())
     assert row["a"] != 0
@@ -228,9 +281,25 @@ def test_the_constrained_synthetic_problem_exposes_its_constraint_as_a_qor_const
     assert hv > 0 and np.all(nadir > ideal)
 
 
+@pytest.mark.slow  # every strategy on the synthetic problems
 def test_suite_quick_runs_the_synthetic_problems_and_resumes(tmp_path, capsys):
-    argv = ["--quick", "--parts", "synthetic", "--problems", "zdt3", "c2dtlz2", "--strategies", "random", "sobol",
-            "--jobs", "1", "--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")]
+    argv = [
+        "--quick",
+        "--parts",
+        "synthetic",
+        "--problems",
+        "zdt3",
+        "c2dtlz2",
+        "--strategies",
+        "random",
+        "sobol",
+        "--jobs",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+        "--runs",
+        str(tmp_path / "runs"),
+    ]
     assert suite.main(argv) == 0
     text = (tmp_path / "out" / "suite-quick.md").read_text()
     assert "## Synthetic problems" in text
@@ -243,12 +312,25 @@ def test_suite_quick_runs_the_synthetic_problems_and_resumes(tmp_path, capsys):
     assert (tmp_path / "out" / "suite-quick.md").read_text() == text
 
 
+@pytest.mark.slow  # a strategy's runs on the synthetic problems
 def test_suite_keeps_a_strategys_results_from_its_earlier_outputs_instead_of_running_it(tmp_path, capsys):
     # After a change to one strategy the baselines are not run again: --keep reads their
     # curves and ask times back from the committed CSVs, and the report is the same.
     out = tmp_path / "out"
-    argv = ["--quick", "--parts", "synthetic", "--problems", "zdt3", "--strategies", "random", "sobol",
-            "--jobs", "1", "--out", str(out)]
+    argv = [
+        "--quick",
+        "--parts",
+        "synthetic",
+        "--problems",
+        "zdt3",
+        "--strategies",
+        "random",
+        "sobol",
+        "--jobs",
+        "1",
+        "--out",
+        str(out),
+    ]
     assert suite.main(argv + ["--runs", str(tmp_path / "runs")]) == 0
     text = (out / "suite-quick.md").read_text()
     report = (out / "strategies_suite-synthetic-quick.md").read_text()
@@ -257,6 +339,7 @@ def test_suite_keeps_a_strategys_results_from_its_earlier_outputs_instead_of_run
     printed = capsys.readouterr().out
     assert "4 runs: 0 read back from" in printed and ", 2 to run, 2 kept from" in printed
     assert (out / "suite-quick.md").read_text() == text
+
     def sobol_cells(md):  # the kept row's cells, the ask times (rounded in the CSV) aside
         return [line.split(" | ")[:-1] for line in md.splitlines() if "| sobol |" in line]
 
@@ -264,13 +347,47 @@ def test_suite_keeps_a_strategys_results_from_its_earlier_outputs_instead_of_run
     assert not list((tmp_path / "fresh").rglob("*sobol*"))  # kept, so neither run nor saved
     # A kept strategy the outputs do not hold is an error naming it, before anything runs.
     with pytest.raises(SystemExit, match="motpe seed 0; run it"):
-        suite.main(["--quick", "--parts", "synthetic", "--problems", "zdt3", "--strategies", "random", "motpe",
-                    "--jobs", "1", "--out", str(out), "--runs", str(tmp_path / "fresh"), "--keep", "motpe"])
+        suite.main(
+            [
+                "--quick",
+                "--parts",
+                "synthetic",
+                "--problems",
+                "zdt3",
+                "--strategies",
+                "random",
+                "motpe",
+                "--jobs",
+                "1",
+                "--out",
+                str(out),
+                "--runs",
+                str(tmp_path / "fresh"),
+                "--keep",
+                "motpe",
+            ]
+        )
 
 
 def test_suite_transfer_part_runs_with_and_without_the_prior(tmp_path, capsys):
-    assert suite.main(["--quick", "--parts", "transfer", "--strategies", "random", "--jobs", "1",
-                       "--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")]) == 0
+    assert (
+        suite.main(
+            [
+                "--quick",
+                "--parts",
+                "transfer",
+                "--strategies",
+                "random",
+                "--jobs",
+                "1",
+                "--out",
+                str(tmp_path / "out"),
+                "--runs",
+                str(tmp_path / "runs"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     text = (tmp_path / "out" / "suite-quick.md").read_text()
     if not (REPO / "benchmarks" / "tables" / "gemmini_table2.csv.gz").exists():
@@ -299,8 +416,9 @@ def test_transfer_ratio_is_the_mean_with_the_prior_over_the_mean_without_and_a_b
 
 
 def test_a_strategy_variant_is_a_row_of_its_own_with_its_options(tmp_path):
-    name, opts, prior = strategy_bench.strategy_setup("diffusion@kappa=0,explore=0.1+prior",
-                                                      {"diffusion": {"kappa": 1.0, "cfg_weight": 2.0}})
+    name, opts, prior = strategy_bench.strategy_setup(
+        "diffusion@kappa=0,explore=0.1+prior", {"diffusion": {"kappa": 1.0, "cfg_weight": 2.0}}
+    )
     assert (name, opts, prior) == ("diffusion", {"kappa": 0, "explore": 0.1, "cfg_weight": 2.0}, True)
     assert strategy_bench.strategy_setup("motpe", {}) == ("motpe", {}, False)
     args = ("zdt1", 0, 30, 4, {})
@@ -318,9 +436,26 @@ def test_a_saved_run_made_under_other_strategy_defaults_runs_again(tmp_path, cap
     # A changed default keeps the run's file name (the name hashes the command's settings),
     # so the file records the defaults and a mismatch is stale, never read back as current.
     space, path = _pool_table(tmp_path)
-    argv = ["--tag", "t", "--problems", f"table:{space},{path}", "--strategies", "nsga2", "--seeds", "1",
-            "--budgets", "4", "--batch", "2", "--jobs", "1", "--out", str(tmp_path / "out"),
-            "--runs", str(tmp_path / "runs")]
+    argv = [
+        "--tag",
+        "t",
+        "--problems",
+        f"table:{space},{path}",
+        "--strategies",
+        "nsga2",
+        "--seeds",
+        "1",
+        "--budgets",
+        "4",
+        "--batch",
+        "2",
+        "--jobs",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+        "--runs",
+        str(tmp_path / "runs"),
+    ]
     first, _ = strategy_bench.main(argv)
     saved = next((tmp_path / "runs").glob("*.json"))
     data = json.loads(saved.read_text())

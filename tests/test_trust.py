@@ -1,4 +1,4 @@
-"""Numbers a flow engineer can trust on their own design (issue 13): each test runs a
+"""Numbers a flow engineer can trust on their own design: each test runs a
 small core of its own with a trap real cores have, and fails on the code that
 reported fantasy QoR, stale results or hidden causes."""
 
@@ -65,16 +65,17 @@ def write_core(tmp_path, text=WB_BLOCK, name="wb_block"):
 def write_run(tmp_path, core, choices="[4, 8]", default=4, out="out", extra="", **options):
     space = tmp_path / "space.yml"
     space.write_text(SPACE % (choices, default) + extra)
-    config = {"run": {"space": str(space), "output": str(tmp_path / out), "budget": 4, "strategy": "grid"},
-              "flow": {"generator": "core", "core": core, "cache_dir": "off", **options}}
+    config = {
+        "run": {"space": str(space), "output": str(tmp_path / out), "budget": 4, "strategy": "grid"},
+        "flow": {"generator": "core", "core": core, "cache_dir": "off", **options},
+    }
     path = tmp_path / f"{out}.json"
     path.write_text(json.dumps(config))
     return path
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "edalize_dse", *args], capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run([sys.executable, "-m", "edalize_dse", *args], capture_output=True, text=True, timeout=600)
 
 
 def rows(out):
@@ -107,11 +108,13 @@ def test_registers_of_an_unnamed_clock_fail_the_point_with_stas_reason(tmp_path,
 # ---- 2. stale results: the store is bound to everything results depend on
 def test_a_changed_input_is_refused_naming_what_changed(tmp_path, platform_dir, tools):
     core = write_core(tmp_path)
-    first = run_cli("run", "--config", str(write_run(tmp_path, core, clock_port="wb_clk_i")), "--budget", "1",
-                    "--no-progress")
+    first = run_cli(
+        "run", "--config", str(write_run(tmp_path, core, clock_port="wb_clk_i")), "--budget", "1", "--no-progress"
+    )
     assert first.returncode == 0, first.stderr
-    same = run_cli("run", "--config", str(write_run(tmp_path, core, clock_port="wb_clk_i")), "--budget", "1",
-                   "--no-progress")
+    same = run_cli(
+        "run", "--config", str(write_run(tmp_path, core, clock_port="wb_clk_i")), "--budget", "1", "--no-progress"
+    )
     assert same.returncode == 0 and "0 evaluation(s) run now, 1 resumed" in same.stdout
 
     cases = {
@@ -126,8 +129,15 @@ def test_a_changed_input_is_refused_naming_what_changed(tmp_path, platform_dir, 
     run = run_cli("run", "--config", str(write_run(tmp_path, core, clock_port="wb_clk_i")), "--no-progress")
     assert run.returncode == 2 and "changed: generator inputs" in run.stderr and "--restart" in run.stderr
     # The way out: --restart keeps the old store aside and evaluates afresh.
-    fresh = run_cli("run", "--config", str(write_run(tmp_path, core, clock_port="wb_clk_i")), "--budget", "1",
-                    "--restart", "--no-progress")
+    fresh = run_cli(
+        "run",
+        "--config",
+        str(write_run(tmp_path, core, clock_port="wb_clk_i")),
+        "--budget",
+        "1",
+        "--restart",
+        "--no-progress",
+    )
     assert fresh.returncode == 0 and "1 evaluation(s) run now, 0 resumed" in fresh.stdout
     assert (tmp_path / "out" / "dse.sqlite.old").is_file()
 
@@ -152,8 +162,9 @@ def test_defines_follow_edalize_semantics(tmp_path, platform_dir):
 # ---- 4 and 5: every netlist is read by STA; one netlist, one operating point
 def test_output_aliases_are_timed_and_power_is_at_the_achieved_clock(tmp_path, platform_dir, tools):
     out = tmp_path / "out"
-    run = run_cli("run", "--config", str(write_run(tmp_path, write_core(tmp_path), clock_port="wb_clk_i")),
-                  "--no-progress")
+    run = run_cli(
+        "run", "--config", str(write_run(tmp_path, write_core(tmp_path), clock_port="wb_clk_i")), "--no-progress"
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     by_point = {(r["W"], r["clock_period_ps"]): r for r in rows(out)}
     assert all(r["status"] == "ok" for r in by_point.values()), [r["error"] for r in by_point.values()]
@@ -207,8 +218,11 @@ def test_check_space_checks_names_against_the_core(tmp_path, platform_dir):
     plain = run_cli("check-space", str(tmp_path / "space.yml"))
     assert plain.returncode == 0 and "only with --config" in plain.stdout  # says what it did not check
     checked = run_cli("check-space", str(tmp_path / "space.yml"), "--config", str(config))
-    assert checked.returncode == 2 and "parameter 'WIDTH'" in checked.stderr and "no such hardware parameter" \
-        in checked.stderr
+    assert (
+        checked.returncode == 2
+        and "parameter 'WIDTH'" in checked.stderr
+        and "no such hardware parameter" in checked.stderr
+    )
 
 
 def test_flop_cells_and_a_log_without_false_problems(tmp_path, platform_dir, tools):

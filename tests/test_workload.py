@@ -5,17 +5,31 @@ import itertools
 import pytest
 import torch
 
-from conftest import write_space
 from edalize_dse.errors import DseError
 from edalize_dse.workload.layers import load_workload, shipped
 from edalize_dse.workload.mapping import divisors, evaluate, exhaustive_search, gradient_search
 from edalize_dse.workload.model import ORDERS, ArrayModel, blocks, cost, feasible, traffic_multiplier
 
+from conftest import write_space
+
 
 def array(**overrides):
-    base = dict(dim=4, dataflows=("OS", "WS"), block_cycles={"OS": 30, "WS": 34}, sp_bytes=16 * 1024,
-                acc_bytes=8 * 1024, in_bytes=1, acc_elem_bytes=4, clock_mhz=800, e_mac_pj=0.2, e_sp_read_pj=1.0,
-                e_sp_write_pj=1.2, e_acc_read_pj=2.0, e_acc_write_pj=2.5, leakage_mw=0.5)
+    base = dict(
+        dim=4,
+        dataflows=("OS", "WS"),
+        block_cycles={"OS": 30, "WS": 34},
+        sp_bytes=16 * 1024,
+        acc_bytes=8 * 1024,
+        in_bytes=1,
+        acc_elem_bytes=4,
+        clock_mhz=800,
+        e_mac_pj=0.2,
+        e_sp_read_pj=1.0,
+        e_sp_write_pj=1.2,
+        e_acc_read_pj=2.0,
+        e_acc_write_pj=2.5,
+        leakage_mw=0.5,
+    )
     return ArrayModel(**{**base, **overrides})
 
 
@@ -34,12 +48,15 @@ def test_conv_runs_as_an_im2col_matrix_multiply():
     assert layer.gemm() == (112 * 112, 3 * 7 * 7, 64)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("layers: []", "non-empty 'layers'"),
-    ("layers: [{name: a, type: conv, R: 3, S: 3, P: 8, Q: 8, C: 4}]", "layer 'a': K must be a positive integer"),
-    ("layers: [{name: a, type: matmul, M: 4, K: 4, N: 4, R: 1}]", "layer 'a': unknown field(s) ['R']"),
-    ("layers: [{name: a, type: pool, M: 4}]", "layer 'a': type must be conv or matmul"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("layers: []", "non-empty 'layers'"),
+        ("layers: [{name: a, type: conv, R: 3, S: 3, P: 8, Q: 8, C: 4}]", "layer 'a': K must be a positive integer"),
+        ("layers: [{name: a, type: matmul, M: 4, K: 4, N: 4, R: 1}]", "layer 'a': unknown field(s) ['R']"),
+        ("layers: [{name: a, type: pool, M: 4}]", "layer 'a': type must be conv or matmul"),
+    ],
+)
 def test_bad_workload_files_name_the_file_and_layer(tmp_path, text, message):
     path = write_space(tmp_path, text, "w.yml")
     with pytest.raises(DseError) as err:
@@ -77,6 +94,7 @@ def test_exhaustive_optimum_is_feasible_and_minimal():
                 assert evaluate(hw, gemm, tiles, order, "OS").cycles >= best.cycles - 1e-6
 
 
+@pytest.mark.slow  # an exhaustive search of every mapping, for reference
 @pytest.mark.parametrize("bandwidth", [16.0, 0.5])
 def test_gradient_search_is_within_5_percent_of_exhaustive(bandwidth):
     hw = array(dram_bytes_per_cycle=bandwidth)

@@ -12,10 +12,30 @@ FUSESOC = str(Path(sys.executable).with_name("fusesoc"))
 
 
 def test_resnet50_objectives_through_fusesoc(tmp_path, platform_dir, tools):
-    run = subprocess.run([FUSESOC, "--cores-root", str(CORES), "run", "--target=dse", "edalize-dse:accel:gemmini",
-                          "--budget", "6", "--strategy", "random", "--seed", "3", "--workload", "resnet50",
-                          "--objectives", "latency_ms,energy_mj,area_um2"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=3000)
+    run = subprocess.run(
+        [
+            FUSESOC,
+            "--cores-root",
+            str(CORES),
+            "run",
+            "--target=dse",
+            "edalize-dse:accel:gemmini",
+            "--budget",
+            "6",
+            "--strategy",
+            "random",
+            "--seed",
+            "3",
+            "--workload",
+            "resnet50",
+            "--objectives",
+            "latency_ms,energy_mj,area_um2",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=3000,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     results = tmp_path / "build" / "edalize-dse_accel_gemmini_0.1.0" / "dse" / "results"
     with open(results / "evaluations.csv") as fh:

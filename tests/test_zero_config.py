@@ -9,10 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from conftest import CORES
 from edalize_dse.default_space import default_space
 from edalize_dse.flows import get_flow
 from edalize_dse.space import load_space
+
+from conftest import CORES
 
 FUSESOC = str(Path(sys.executable).with_name("fusesoc"))
 
@@ -50,9 +51,26 @@ def test_core_without_space_file_explores_four_points_and_writes_its_space(tmp_p
     core_dir.mkdir(parents=True)
     shutil.copy(CORES / "mac_lanes" / "rtl" / "mac_lanes.v", core_dir / "mac_lanes.v")
     (core_dir / "zero.core").write_text(CORE)
-    run = subprocess.run([FUSESOC, "--cores-root", str(tmp_path / "cores"), "run", "--target=dse",
-                          "test:zero:mac_lanes", "--budget", "4", "--workers", "2", "--strategy", "random"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=1800)
+    run = subprocess.run(
+        [
+            FUSESOC,
+            "--cores-root",
+            str(tmp_path / "cores"),
+            "run",
+            "--target=dse",
+            "test:zero:mac_lanes",
+            "--budget",
+            "4",
+            "--workers",
+            "2",
+            "--strategy",
+            "random",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     results = tmp_path / "build" / "test_zero_mac_lanes_0.1.0" / "dse" / "results"
     written = results / "default_space.yml"

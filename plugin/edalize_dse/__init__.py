@@ -1,4 +1,4 @@
 """edalize-dse: design-space exploration of accelerator and EDA-tool parameters,
 shipped as the edalize flow ``dse``."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

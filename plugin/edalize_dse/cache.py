@@ -40,6 +40,7 @@ def default_results_dir() -> Path:
 @dataclass
 class RunKey:
     """The inputs of one flow run; ``digest`` is the cache key."""
+
     flow: str
     texts: dict  # name -> rendered script text
     files: dict  # role -> path of an input file (RTL, liberty)
@@ -57,8 +58,9 @@ class RunKey:
             for label in self.labels:
                 text = text.replace(label, "<label>")
             texts[name] = text
-        doc = dict(format=CACHE_FORMAT, flow=self.flow, files=sorted(files.values()), texts=texts,
-                   tools=self.tool_versions)
+        doc = dict(
+            format=CACHE_FORMAT, flow=self.flow, files=sorted(files.values()), texts=texts, tools=self.tool_versions
+        )
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
@@ -76,8 +78,9 @@ class ResultCache:
             return None
         problem = _entry_problem(entry, key)
         if problem:
-            log.warning("flow-result cache entry %s is unusable (%s): running the tools again and rewriting it",
-                        entry, problem)
+            log.warning(
+                "flow-result cache entry %s is unusable (%s): running the tools again and rewriting it", entry, problem
+            )
             _remove(entry)
             return None
         result = json.loads((entry / RESULT_FILE).read_text())
@@ -108,8 +111,7 @@ class ResultCache:
 
 def _checksum(result: dict, folder: Path) -> str:
     """sha256 over the result (less its checksum) and the content of its report files."""
-    digest = hashlib.sha256(json.dumps({k: v for k, v in result.items() if k != "checksum"},
-                                       sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps({k: v for k, v in result.items() if k != "checksum"}, sort_keys=True).encode())
     for name in result["reports"]:
         digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
     return digest.hexdigest()
@@ -123,14 +125,18 @@ def _entry_problem(entry: Path, key: str) -> str | None:
         return f"{RESULT_FILE} unreadable: {exc.strerror or exc}"
     except ValueError:
         return f"{RESULT_FILE} is not valid JSON"
-    if not isinstance(result, dict) or not isinstance(result.get("metrics"), dict) \
-            or not isinstance(result.get("timings"), dict) or not isinstance(result.get("reports"), list) \
-            or not all(isinstance(n, str) and "/" not in n for n in result["reports"]):
+    if (
+        not isinstance(result, dict)
+        or not isinstance(result.get("metrics"), dict)
+        or not isinstance(result.get("timings"), dict)
+        or not isinstance(result.get("reports"), list)
+        or not all(isinstance(n, str) and "/" not in n for n in result["reports"])
+    ):
         return "result without metrics, timings or reports"
     if result.get("key") != key:
         return "result of another key"
     if "checksum" not in result:
-        return "written without a checksum (by an older version, or edited)"
+        return "written without a checksum (by edalize-dse 0.1.0, or edited)"
     missing = [n for n in result["reports"] if not (entry / n).is_file()]
     if missing:
         return f"report(s) missing: {', '.join(missing)}"

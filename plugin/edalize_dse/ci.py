@@ -32,11 +32,15 @@ RUN_RECORD = "run.json"
 # ``edalize-dse run``: no point met every QoR constraint (or none succeeded).
 EXIT_NO_FEASIBLE = exit_status.NO_FEASIBLE
 # ``edalize-dse compare OLD NEW``: NEW's front against OLD's.
-COMPARE_EXIT = {"match": exit_status.OK, "dominate": exit_status.COMPARE_DOMINATES,
-                "regress": exit_status.COMPARE_REGRESSES}
+COMPARE_EXIT = {
+    "match": exit_status.OK,
+    "dominate": exit_status.COMPARE_DOMINATES,
+    "regress": exit_status.COMPARE_REGRESSES,
+}
 
 
 # ---------------------------------------------------------------- one line per evaluation
+
 
 def _fmt(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
@@ -57,6 +61,7 @@ def evaluation_line(ev, space, finished: int, budget: int) -> str:
 
 # ---------------------------------------------------------------- outcome of a run
 
+
 def explored(evaluations: list) -> list:
     primary = primary_fidelity(evaluations)
     return [e for e in evaluations if e.fidelity == primary]
@@ -71,19 +76,27 @@ def no_feasible_reason(space, evaluations: list) -> str | None:
     ok = [e for e in points if e.ok]
     if not ok:
         first = next((e for e in points if e.error), None)
-        return (f"no evaluation succeeded ({len(points)} failed)"
-                + (f"; first failure: {first.point_id}: {first.error}" if first else ""))
+        return f"no evaluation succeeded ({len(points)} failed)" + (
+            f"; first failure: {first.point_id}: {first.error}" if first else ""
+        )
     constraints = space.qor_constraints
-    never = [c for c in constraints if not any(c.holds(float(e.qor[c.metric])) for e in ok
-                                                if isinstance(e.qor.get(c.metric), (int, float)))]
+    never = [
+        c
+        for c in constraints
+        if not any(c.holds(float(e.qor[c.metric])) for e in ok if isinstance(e.qor.get(c.metric), (int, float)))
+    ]
     closest = min(ok, key=lambda e: (total_miss(e.qor, constraints), e.id or 0))
     values = ", ".join(f"{c.metric} = {_fmt(closest.qor.get(c.metric, 'n/a'))}" for c in constraints)
-    what = (f"constraint {', '.join(repr(c.text) for c in never)} met by no point" if never else
-            f"no point meets {' and '.join(repr(c.text) for c in constraints)} together")
+    what = (
+        f"constraint {', '.join(repr(c.text) for c in never)} met by no point"
+        if never
+        else f"no point meets {' and '.join(repr(c.text) for c in constraints)} together"
+    )
     return f"no feasible point: {what} ({len(ok)} ok); closest: {closest.point_id} ({values})"
 
 
 # ---------------------------------------------------------------- summary.json / summary.md
+
 
 def _seconds(a: str, b: str) -> float:
     try:
@@ -135,14 +148,24 @@ def summary_doc(output: Path, space, evaluations: list, record: dict, files: dic
         "fidelity": primary_fidelity(evaluations),
         "objectives": [{"name": o.name, "goal": o.goal} for o in space.objectives],
         "qor_constraints": [c.text for c in space.qor_constraints],
-        "counts": {"evaluations": len(points), "ok": len(ok), "failed": len(points) - len(ok),
-                   "infeasible": sum(1 for e in ok if not e.feasible), "feasible": sum(1 for e in ok if e.feasible)},
+        "counts": {
+            "evaluations": len(points),
+            "ok": len(ok),
+            "failed": len(points) - len(ok),
+            "infeasible": sum(1 for e in ok if not e.feasible),
+            "feasible": sum(1 for e in ok if e.feasible),
+        },
         "feasible": reason is None,
         "reason": reason,
-        "front": [{"point_id": e.point_id, "params": e.params,
-                   "qor": {k: _finite(float(e.qor[k])) for k in dict.fromkeys(shown) if k in e.qor},
-                   "folder": f"points/{e.point_id}"}
-                  for e in sorted(best, key=lambda e: e.qor[space.objectives[0].name])],
+        "front": [
+            {
+                "point_id": e.point_id,
+                "params": e.params,
+                "qor": {k: _finite(float(e.qor[k])) for k in dict.fromkeys(shown) if k in e.qor},
+                "folder": f"points/{e.point_id}",
+            }
+            for e in sorted(best, key=lambda e: e.qor[space.objectives[0].name])
+        ],
         "hypervolume": hypervolume(points, space.objectives),
         "wall_s": _seconds(min(starts), max(ends)) if starts and ends else 0.0,
         "tool_s": tool_s,
@@ -153,24 +176,36 @@ def summary_doc(output: Path, space, evaluations: list, record: dict, files: dic
 
 def summary_markdown(doc: dict) -> str:
     c = doc["counts"]
-    lines = [f"## edalize-dse: {doc['space']} ({doc['strategy'] or 'strategy n/a'}, fidelity {doc['fidelity']})", "",
-             f"**{'feasible design found' if doc['feasible'] else 'NO FEASIBLE DESIGN'}**"
-             + ("" if doc["feasible"] else f": {doc['reason']}"), "",
-             "| evaluations | budget | ok | feasible | infeasible | failed | hypervolume | wall s | tool s |",
-             "|---|---|---|---|---|---|---|---|---|",
-             f"| {c['evaluations']} | {doc['budget'] if doc['budget'] is not None else 'n/a'} | {c['ok']} | "
-             f"{c['feasible']} | {c['infeasible']} | {c['failed']} | {doc['hypervolume']:.4f} | "
-             f"{doc['wall_s']:.0f} | {doc['tool_s']:.0f} |", ""]
+    lines = [
+        f"## edalize-dse: {doc['space']} ({doc['strategy'] or 'strategy n/a'}, fidelity {doc['fidelity']})",
+        "",
+        f"**{'feasible design found' if doc['feasible'] else 'NO FEASIBLE DESIGN'}**"
+        + ("" if doc["feasible"] else f": {doc['reason']}"),
+        "",
+        "| evaluations | budget | ok | feasible | infeasible | failed | hypervolume | wall s | tool s |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| {c['evaluations']} | {doc['budget'] if doc['budget'] is not None else 'n/a'} | {c['ok']} | "
+        f"{c['feasible']} | {c['infeasible']} | {c['failed']} | {doc['hypervolume']:.4f} | "
+        f"{doc['wall_s']:.0f} | {doc['tool_s']:.0f} |",
+        "",
+    ]
     if doc["qor_constraints"]:
         lines += ["QoR constraints: " + ", ".join(f"`{t}`" for t in doc["qor_constraints"]), ""]
     if doc["front"]:
         names = [o["name"] for o in doc["objectives"]]
         params = list(doc["front"][0]["params"])
-        lines += [f"Feasible Pareto front ({len(doc['front'])} points):", "",
-                  "| point | " + " | ".join(names + params) + " |", "|---" * (1 + len(names) + len(params)) + "|"]
+        lines += [
+            f"Feasible Pareto front ({len(doc['front'])} points):",
+            "",
+            "| point | " + " | ".join(names + params) + " |",
+            "|---" * (1 + len(names) + len(params)) + "|",
+        ]
         for p in doc["front"]:
-            lines.append(f"| `{p['point_id']}` | " + " | ".join(
-                [_fmt(p["qor"].get(n)) for n in names] + [str(p["params"][k]) for k in params]) + " |")
+            lines.append(
+                f"| `{p['point_id']}` | "
+                + " | ".join([_fmt(p["qor"].get(n)) for n in names] + [str(p["params"][k]) for k in params])
+                + " |"
+            )
         lines.append("")
     if doc["tool_versions"]:
         lines += ["Tools: " + ", ".join(f"{k} {v}" for k, v in sorted(doc["tool_versions"].items())), ""]
@@ -186,8 +221,13 @@ def write_outputs(output: Path, space, evaluations: list, record: dict | None = 
     output = Path(output)
     record = read_run_record(output) if record is None else record
     files = {"report_html": report_html.write(output, space, evaluations)}
-    doc = summary_doc(output, space, evaluations, record, {**files, "summary_json": output / SUMMARY_JSON,
-                                                           "summary_md": output / SUMMARY_MD})
+    doc = summary_doc(
+        output,
+        space,
+        evaluations,
+        record,
+        {**files, "summary_json": output / SUMMARY_JSON, "summary_md": output / SUMMARY_MD},
+    )
     atomic.write_text(output / SUMMARY_JSON, json.dumps(doc, indent=2) + "\n")
     markdown = summary_markdown(doc)
     atomic.write_text(output / SUMMARY_MD, markdown + "\n")
@@ -201,14 +241,16 @@ def write_outputs(output: Path, space, evaluations: list, record: dict | None = 
 
 # ---------------------------------------------------------------- compare OLD NEW
 
+
 def load_summary(folder) -> dict:
     path = Path(folder)
     path = path / SUMMARY_JSON if path.is_dir() else path
     try:
         doc = json.loads(path.read_text())
     except OSError:
-        raise DseError(f"{path} not found: compare takes two output folders of finished runs (or their "
-                       f"{SUMMARY_JSON})") from None
+        raise DseError(
+            f"{path} not found: compare takes two output folders of finished runs (or their {SUMMARY_JSON})"
+        ) from None
     except ValueError as exc:
         raise DseError(f"{path}: not valid JSON ({exc})") from None
     if doc.get("schema") != SCHEMA_ID:
@@ -249,9 +291,11 @@ def compare(old_dir, new_dir, tolerance: float = 0.0) -> tuple[str, str]:
         hv = tuple(f"{normalized_hypervolume(m, ideal, nadir):.4f}" for m in (a, b))
     names = [o["name"] for o in objectives]
     goals = ", ".join(f"{o['name']} ({o['goal']})" for o in objectives)
-    lines = [f"objectives: {goals}",
-             f"OLD {old['output']}: {len(a)} front points, hypervolume {hv[0]} (on the union's range)",
-             f"NEW {new['output']}: {len(b)} front points, hypervolume {hv[1]}"]
+    lines = [
+        f"objectives: {goals}",
+        f"OLD {old['output']}: {len(a)} front points, hypervolume {hv[0]} (on the union's range)",
+        f"NEW {new['output']}: {len(b)} front points, hypervolume {hv[1]}",
+    ]
     width = max(12, *(len(n) for n in names))
     header = "  ".join(n.rjust(width) for n in names)
     lines.append(f"{'OLD front'.ljust(len(header))}    NEW front")
@@ -260,8 +304,10 @@ def compare(old_dir, new_dir, tolerance: float = 0.0) -> tuple[str, str]:
         left = "  ".join(_fmt(float(old["front"][i]["qor"][n])).rjust(width) for n in names) if i < len(a) else ""
         right = "  ".join(_fmt(float(new["front"][i]["qor"][n])).rjust(width) for n in names) if i < len(b) else ""
         lines.append(f"{left.ljust(len(header))}    {right}")
-    explain = {"match": "NEW matches OLD: each front weakly dominates the other",
-               "dominate": "NEW dominates OLD: every OLD front point is matched or beaten, and NEW adds a better one",
-               "regress": "NEW regresses: some OLD front point is dominated by no NEW point"}
+    explain = {
+        "match": "NEW matches OLD: each front weakly dominates the other",
+        "dominate": "NEW dominates OLD: every OLD front point is matched or beaten, and NEW adds a better one",
+        "regress": "NEW regresses: some OLD front point is dominated by no NEW point",
+    }
     lines.append(f"{verdict}: {explain[verdict]} (exit status {COMPARE_EXIT[verdict]})")
     return verdict, "\n".join(lines)

@@ -46,25 +46,36 @@ def _run(args) -> int:
         _exit_with_parent()
     summary = explore(config, progress=not args.no_progress)
     print(summary_text(summary.space, summary.evaluations, summary.files))
-    print(f"{summary.new} evaluation(s) run now, {len(summary.evaluations) - summary.new} resumed from "
-          f"{summary.output / STORE_NAME}")
+    print(
+        f"{summary.new} evaluation(s) run now, {len(summary.evaluations) - summary.new} resumed from "
+        f"{summary.output / STORE_NAME}"
+    )
     if summary.timed_out:
-        print(f"note: {len(summary.timed_out)} point(s) ran past tool_timeout and were not recorded "
-              f"({', '.join(summary.timed_out)}); the next run tries them again (or raise tool_timeout)")
+        print(
+            f"note: {len(summary.timed_out)} point(s) ran past tool_timeout and were not recorded "
+            f"({', '.join(summary.timed_out)}); the next run tries them again (or raise tool_timeout)"
+        )
     if summary.exhausted:
-        print(f"note: the space has no unevaluated valid point left; {len(summary.evaluations)} of the "
-              f"budget of {config.budget} were run")
-    explored = [e for e in summary.evaluations if e.fidelity == summary.evaluations[0].fidelity] \
-        if summary.evaluations else []
+        print(
+            f"note: the space has no unevaluated valid point left; {len(summary.evaluations)} of the "
+            f"budget of {config.budget} were run"
+        )
+    explored = (
+        [e for e in summary.evaluations if e.fidelity == summary.evaluations[0].fidelity] if summary.evaluations else []
+    )
     if not explored and summary.timed_out:
-        error_line(f"every one of the {len(summary.timed_out)} point(s) evaluated ran past tool_timeout "
-                   f"({config.tool_timeout:g} s) and none was recorded; raise tool_timeout (or leave it unset: no "
-                   "limit) and re-run the same command to evaluate them")
+        error_line(
+            f"every one of the {len(summary.timed_out)} point(s) evaluated ran past tool_timeout "
+            f"({config.tool_timeout:g} s) and none was recorded; raise tool_timeout (or leave it unset: no "
+            "limit) and re-run the same command to evaluate them"
+        )
         return exit_status.ALL_TIMED_OUT
     if explored and not any(e.ok for e in explored):
         # Nothing was measured: a CI job must not read this run as a result.
-        error_line(f"every one of the {len(explored)} evaluations failed; the first: "
-                   f"{explored[0].error} (log: {explored[0].log_path})")
+        error_line(
+            f"every one of the {len(explored)} evaluations failed; the first: "
+            f"{explored[0].error} (log: {explored[0].log_path})"
+        )
         return exit_status.ALL_FAILED
     return _outcome(summary.space, summary.evaluations, summary.files)
 
@@ -85,7 +96,7 @@ def _outcome(space, evaluations, files) -> int:
 def one_line(text: str, limit: int = MAX_LINE) -> str:
     """``text`` on one line of at most ``limit`` characters."""
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 20] + " ... (cut)"
+    return text if len(text) <= limit else text[: limit - 20] + " ... (cut)"
 
 
 def error_line(text: str) -> None:
@@ -147,14 +158,22 @@ def _recover(args) -> int:
     from edalize_dse.recover import recover
 
     done = recover(Path(args.output))
-    print(f"recovered {done.kept} evaluation(s) into {done.store}"
-          + (f"; {done.lost} row(s) could not be read and will be evaluated again" if done.lost else
-             "; the rows on its damaged pages could not be read and will be evaluated again" if done.lost is None
-             else "")
-          + f"; the damaged file is kept as {done.damaged}")
+    print(
+        f"recovered {done.kept} evaluation(s) into {done.store}"
+        + (
+            f"; {done.lost} row(s) could not be read and will be evaluated again"
+            if done.lost
+            else "; the rows on its damaged pages could not be read and will be evaluated again"
+            if done.lost is None
+            else ""
+        )
+        + f"; the damaged file is kept as {done.damaged}"
+    )
     if not done.identity:
-        print("note: the run's identity could not be read: resuming there needs --restart (which sets these rows "
-              "aside too); 'edalize-dse report' reads them as they are")
+        print(
+            "note: the run's identity could not be read: resuming there needs --restart (which sets these rows "
+            "aside too); 'edalize-dse report' reads them as they are"
+        )
     return exit_status.OK
 
 
@@ -171,8 +190,10 @@ def _check_space(args) -> int:
         check_inputs(config)
         scope = f"valid for generator '{config.generator}' and fidelity '{config.fidelity}'"
     else:
-        scope = ("valid as a file (its hardware and EDA names are checked against a generator and flow "
-                 "only with --config, e.g. the dse-run.json FuseSoC writes in the work root)")
+        scope = (
+            "valid as a file (its hardware and EDA names are checked against a generator and flow "
+            "only with --config, e.g. the dse-run.json FuseSoC writes in the work root)"
+        )
     valid = space.enumerate_valid()
     print(f"{space.path}: space '{space.name}' is {scope}")
     for layer in ("hardware", "eda"):
@@ -202,15 +223,31 @@ def add_option_arguments(parser) -> None:
                 arguments.add_argument(flag, dest=o.name, action="store_const", const=True, help=describe(o))
             elif o.kind == "dict":
                 # --strategy-option KEY=VALUE reads better repeated: the singular is accepted too.
-                arguments.add_argument(flag, flag.rstrip("s"), dest=o.name, action="append", metavar="KEY=VALUE",
-                                       help=describe(o) + " (repeatable)")
+                arguments.add_argument(
+                    flag,
+                    flag.rstrip("s"),
+                    dest=o.name,
+                    action="append",
+                    metavar="KEY=VALUE",
+                    help=describe(o) + " (repeatable)",
+                )
             elif o.kind == "list":
                 # --prior A --prior B, or --prior A,B: the run flattens them (_run).
-                arguments.add_argument(flag, dest=o.name, action="append", help=describe(o) + " (repeatable)",
-                                       metavar=KINDS[o.kind][0].split()[-1].upper())
+                arguments.add_argument(
+                    flag,
+                    dest=o.name,
+                    action="append",
+                    help=describe(o) + " (repeatable)",
+                    metavar=KINDS[o.kind][0].split()[-1].upper(),
+                )
             else:
-                arguments.add_argument(flag, dest=o.name, type=convert[o.kind], help=describe(o),
-                                       metavar=KINDS[o.kind][0].split()[-1].upper())
+                arguments.add_argument(
+                    flag,
+                    dest=o.name,
+                    type=convert[o.kind],
+                    help=describe(o),
+                    metavar=KINDS[o.kind][0].split()[-1].upper(),
+                )
 
 
 def _options(args) -> int:
@@ -225,9 +262,12 @@ def _import_orfs(args) -> int:
 
     core, space, design = import_orfs(args.config, args.to, args.flow_variant, args.link)
     cores_root = core.parent.parent
-    print(f"Imported {design.name} (top {design.top}, {len(design.verilog_files)} RTL files, SDC {design.sdc.name}"
-          + (f", {len(design.macro_libs)} macro liberty view(s)" if design.macro_libs else "")
-          + (", SystemVerilog through slang" if design.frontend == "slang" else "") + ")")
+    print(
+        f"Imported {design.name} (top {design.top}, {len(design.verilog_files)} RTL files, SDC {design.sdc.name}"
+        + (f", {len(design.macro_libs)} macro liberty view(s)" if design.macro_libs else "")
+        + (", SystemVerilog through slang" if design.frontend == "slang" else "")
+        + ")"
+    )
     print(f"  core:  {core}\n  space: {space}")
     print(f"Run it: fusesoc --cores-root {cores_root} run --target=dse orfs:asap7:{design.name}")
     return 0
@@ -237,8 +277,10 @@ class _Parser(argparse.ArgumentParser):
     """A usage error is one line (the usage block is for ``--help``)."""
 
     def error(self, message):
-        self.exit(exit_status.BAD_INPUT, f"edalize-dse: error: {one_line(message)} ('{self.prog} --help' lists "
-                                         "the commands and options)\n")
+        self.exit(
+            exit_status.BAD_INPUT,
+            f"edalize-dse: error: {one_line(message)} ('{self.prog} --help' lists the commands and options)\n",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -247,8 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="explore a design space (resumes an existing output directory)")
-    run.add_argument("--config", help="run configuration JSON (as written by the FuseSoC flow); options given "
-                                      "here override it")
+    run.add_argument(
+        "--config", help="run configuration JSON (as written by the FuseSoC flow); options given here override it"
+    )
     add_option_arguments(run)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     # The FuseSoC flow's Makefile passes it: when FuseSoC is interrupted it kills make,
@@ -261,13 +304,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--space", required=True, help="the design-space file the exploration used")
     rep.set_defaults(func=_report)
 
-    cmp_ = sub.add_parser("compare", help="compare a run's feasible front with a baseline's (exit status: 0 match, "
-                                          f"{exit_status.COMPARE_DOMINATES} NEW dominates, "
-                                          f"{exit_status.COMPARE_REGRESSES} NEW regresses)")
+    cmp_ = sub.add_parser(
+        "compare",
+        help="compare a run's feasible front with a baseline's (exit status: 0 match, "
+        f"{exit_status.COMPARE_DOMINATES} NEW dominates, "
+        f"{exit_status.COMPARE_REGRESSES} NEW regresses)",
+    )
     cmp_.add_argument("old", help="the baseline run's output folder (or its summary.json)")
     cmp_.add_argument("new", help="the new run's output folder (or its summary.json)")
-    cmp_.add_argument("--tolerance", type=float, default=0.0,
-                      help="relative tolerance: NEW within it of an OLD value counts as equal (default 0)")
+    cmp_.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help="relative tolerance: NEW within it of an OLD value counts as equal (default 0)",
+    )
     cmp_.set_defaults(func=_compare)
 
     exp = sub.add_parser("export", help="write a point's ORFS config.mk + constraint.sdc (and Gemmini Scala config)")
@@ -276,27 +326,40 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--to", help="destination folder (default: <output>/export/<point>)")
     exp.set_defaults(func=_export)
 
-    rec = sub.add_parser("recover", help="keep every readable row of a damaged store (dse.sqlite), set the damaged "
-                                         "file aside; then the same run command resumes")
+    rec = sub.add_parser(
+        "recover",
+        help="keep every readable row of a damaged store (dse.sqlite), set the damaged "
+        "file aside; then the same run command resumes",
+    )
     rec.add_argument("output", help="the exploration's output directory")
     rec.set_defaults(func=_recover)
 
     opt = sub.add_parser("options", help="every run option, grouped by concern (a Markdown table)")
     opt.set_defaults(func=_options)
 
-    imp = sub.add_parser("import-orfs", help="an OpenROAD-flow-scripts design (its config.mk) as a FuseSoC core "
-                                             "and design-space file for 'fusesoc run --target=dse'")
+    imp = sub.add_parser(
+        "import-orfs",
+        help="an OpenROAD-flow-scripts design (its config.mk) as a FuseSoC core "
+        "and design-space file for 'fusesoc run --target=dse'",
+    )
     imp.add_argument("config", help="the design's config.mk (in an ORFS tree, or a design folder with src/)")
     imp.add_argument("--to", default=".", help="folder to write <name>/<name>.core and its space into (default .)")
     imp.add_argument("--flow-variant", help="FLOW_VARIANT the config.mk is read with (default: none, as ORFS's base)")
-    imp.add_argument("--link", action="store_true", help="link the design's files into the core folder instead of "
-                                                         "copying them (edits to the RTL then reach the core)")
+    imp.add_argument(
+        "--link",
+        action="store_true",
+        help="link the design's files into the core folder instead of "
+        "copying them (edits to the RTL then reach the core)",
+    )
     imp.set_defaults(func=_import_orfs)
 
     chk = sub.add_parser("check-space", help="validate a design-space file and describe it")
     chk.add_argument("space")
-    chk.add_argument("--config", help="a run configuration (e.g. the FuseSoC work root's dse-run.json): also "
-                                      "check the space's names against its generator, core and flow")
+    chk.add_argument(
+        "--config",
+        help="a run configuration (e.g. the FuseSoC work root's dse-run.json): also "
+        "check the space's names against its generator, core and flow",
+    )
     chk.set_defaults(func=_check_space)
     return parser
 
@@ -320,8 +383,11 @@ def stopped_line(exc: KeyboardInterrupt) -> int:
     """The one line and exit status of a run stopped by a signal (the first one received)."""
     signum = signals.first_signal(exc)
     how = "interrupted" if signum == signal.SIGINT else f"stopped by {signum.name}"
-    print(f"edalize-dse: {how}; every tool was stopped, finished evaluations are in the store, re-run the "
-          "same command to resume", file=sys.stderr)
+    print(
+        f"edalize-dse: {how}; every tool was stopped, finished evaluations are in the store, re-run the "
+        "same command to resume",
+        file=sys.stderr,
+    )
     return exit_status.BY_SIGNAL[signum]
 
 
@@ -345,6 +411,9 @@ def main(argv=None) -> int:
             return exit_status.ENVIRONMENT
         args = locals().get("args")
         log = log_internal_error(exc, getattr(args, "output_dir", None) or getattr(args, "output", None))
-        print(f"edalize-dse: internal error {type(exc).__name__}: {one_line(exc, 200)} (details in {log}; please "
-              "report it)", file=sys.stderr)
+        print(
+            f"edalize-dse: internal error {type(exc).__name__}: {one_line(exc, 200)} (details in {log}; please "
+            "report it)",
+            file=sys.stderr,
+        )
         return exit_status.INTERNAL

@@ -65,23 +65,37 @@ def default_space(name: str, vlogparams: dict, flow, clock_ps=None) -> dict:
     for pname, value in vlogparams.items():
         values = _around(value)
         if values:
-            parameters[pname] = {"layer": "hardware", "type": "choice", "choices": values, "default": value,
-                                 "description": f"vlogparam (core value {value})"}
+            parameters[pname] = {
+                "layer": "hardware",
+                "type": "choice",
+                "choices": values,
+                "default": value,
+                "description": f"vlogparam (core value {value})",
+            }
     for knob, values in _eda_choices(flow, clock_ps).items():
-        parameters[knob] = {"layer": "eda", "type": "choice", "choices": values, "default": values[0],
-                            "description": flow.KNOBS[knob].meaning}
-    return {"name": f"{name}_default",
-            "description": "default space written by edalize-dse (no design-space file was given); edit it and "
-                           "pass it back with the flow option 'space'",
-            "parameters": parameters,
-            "objectives": [{"name": n, "goal": g} for n, g in OBJECTIVES]}
+        parameters[knob] = {
+            "layer": "eda",
+            "type": "choice",
+            "choices": values,
+            "default": values[0],
+            "description": flow.KNOBS[knob].meaning,
+        }
+    return {
+        "name": f"{name}_default",
+        "description": "default space written by edalize-dse (no design-space file was given); edit it and "
+        "pass it back with the flow option 'space'",
+        "parameters": parameters,
+        "objectives": [{"name": n, "goal": g} for n, g in OBJECTIVES],
+    }
 
 
 def write(path: Path, doc: dict) -> str:
     """Write the space file; returns its text (printed at the start of the run)."""
-    text = ("# Default design space (zero-configuration start): the core's vlogparams around their values and\n"
-            "# the flow's EDA knobs. Edit it and pass it back with --space / the flow option 'space'.\n"
-            + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=110))
+    text = (
+        "# Default design space (zero-configuration start): the core's vlogparams around their values and\n"
+        "# the flow's EDA knobs. Edit it and pass it back with --space / the flow option 'space'.\n"
+        + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=110)
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.is_file() or path.read_text() != text:

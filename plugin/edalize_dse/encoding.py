@@ -88,7 +88,7 @@ class SpaceEncoder:
         place in [-1, 1] along its range (log positions: of the log, None unless every value
         is positive). Their one-hot block says nothing of the order of the values; the
         positions let a linear model carry a trend seen over some levels to others, such as
-        a timing slack over a clock it has no point at (BENCHMARKS.md, issue 16)."""
+        a timing slack over a clock it has no point at (BENCHMARKS.md)."""
         trends = []
         for p, (start, width) in zip(self.params, self.slices):
             values = p.choices if p.type == "choice" else []
@@ -136,7 +136,7 @@ class SpaceEncoder:
         x = np.empty(self.dim)
         for p, (start, width) in zip(self.params, self.slices):
             if p.type == "choice":
-                x[start:start + width] = -1.0
+                x[start : start + width] = -1.0
                 x[start + p.choices.index(point[p.name])] = 1.0
             else:
                 x[start] = 2.0 * self._ordinal_position(p, point[p.name]) - 1.0
@@ -151,7 +151,7 @@ class SpaceEncoder:
         point = {}
         for p, (start, width) in zip(self.params, self.slices):
             if p.type == "choice":
-                point[p.name] = p.choices[int(np.argmax(x[start:start + width]))]
+                point[p.name] = p.choices[int(np.argmax(x[start : start + width]))]
             else:
                 point[p.name] = self._ordinal_value(p, (x[start] + 1.0) / 2.0)
         return point
@@ -185,9 +185,9 @@ class SpaceEncoder:
             for i in rng.choice(movable, size=min(len(movable), int(rng.integers(1, 3))), replace=False):
                 p, (start, width) = self.params[i], self.slices[i]
                 if p.type == "choice":
-                    now = int(np.argmax(row[start:start + width]))
+                    now = int(np.argmax(row[start : start + width]))
                     other = (now + int(rng.integers(1, width))) % width
-                    row[start:start + width] = -1.0
+                    row[start : start + width] = -1.0
                     row[start + other] = 1.0
                     continue
                 if p.type == "float":
@@ -209,7 +209,7 @@ class SpaceEncoder:
         out = np.empty((count, self.dim))
         for start, width in self.slices:
             donors = rng.integers(len(bases), size=count)
-            out[:, start:start + width] = bases[donors, start:start + width]
+            out[:, start : start + width] = bases[donors, start : start + width]
         return out
 
     def parzen(self, bases: np.ndarray, count: int, rng) -> np.ndarray:
@@ -224,13 +224,13 @@ class SpaceEncoder:
         uniform = 1.0 / (len(bases) + 1)
         out = np.empty((count, self.dim))
         for p, (start, width) in zip(self.params, self.slices):
-            donors = bases[rng.integers(len(bases), size=count), start:start + width]
+            donors = bases[rng.integers(len(bases), size=count), start : start + width]
             prior = rng.random(count) < uniform
             if p.type == "choice":
                 pick = np.where(prior, rng.integers(width, size=count), np.argmax(donors, axis=1))
                 block = np.full((count, width), -1.0)
                 block[np.arange(count), pick] = 1.0
-                out[:, start:start + width] = block
+                out[:, start : start + width] = block
                 continue
             if p.type == "float":
                 moved = donors[:, 0] + rng.normal(0.0, 0.2, count)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from edalize_dse.errors import DseError, EnvironmentFault, ToolFailure
 from edalize_dse.faults import as_environment_fault
+from edalize_dse.flows.base import Flow
+from edalize_dse.generators import Generator
 from edalize_dse.metrics import derive
 from edalize_dse.space import Space
 from edalize_dse.store import Evaluation, utc_now
@@ -25,16 +27,17 @@ from edalize_dse.store import Evaluation, utc_now
 @dataclass
 class EvaluationContext:
     space: Space
-    generator: object
-    flow: object
+    generator: Generator
+    flow: Flow
     points_dir: Path
     tool_versions: dict
     strategy: str = ""
     workload: dict | None = None  # RunConfig.workload_options(): adds latency_ms, energy_mj
 
 
-def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
-                   controller_s: float | None = None) -> Evaluation:
+def evaluate_point(
+    point: dict, ctx: EvaluationContext, round_no: int = 0, controller_s: float | None = None
+) -> Evaluation:
     """Evaluate one point; ``controller_s`` is its share of the ask() that proposed it."""
     space = ctx.space
     point_id = space.point_id(point)
@@ -48,9 +51,17 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
         workdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise as_environment_fault(exc, f"point {point_id}") or exc from None
-    ev = Evaluation(point_id=point_id, params=point, status="failed", tool_versions=dict(ctx.tool_versions),
-                    started_at=utc_now(), log_path=str(workdir), strategy=ctx.strategy, round=round_no,
-                    fidelity=ctx.flow.name)
+    ev = Evaluation(
+        point_id=point_id,
+        params=point,
+        status="failed",
+        tool_versions=dict(ctx.tool_versions),
+        started_at=utc_now(),
+        log_path=str(workdir),
+        strategy=ctx.strategy,
+        round=round_no,
+        fidelity=ctx.flow.name,
+    )
     if controller_s is not None:
         ev.timings["controller_s"] = controller_s
     hw, eda = space.split(point)
@@ -75,8 +86,9 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
         ev.status = "ok"
     except ToolFailure as failure:
         if failure.kind == "environment":
-            raise EnvironmentFault(f"point {point_id}: {failure}; the run stopped without recording it, "
-                                   "re-run the same command to resume") from None
+            raise EnvironmentFault(
+                f"point {point_id}: {failure}; the run stopped without recording it, re-run the same command to resume"
+            ) from None
         ev.error = str(failure)
         ev.log_path = str(failure.log_path or workdir)
         ev.log_tail = failure.log_tail
@@ -86,8 +98,10 @@ def evaluate_point(point: dict, ctx: EvaluationContext, round_no: int = 0,
         raise
     except DseError as exc:
         # A platform, macro or input file found unusable now (damaged, removed): not the point's failure.
-        raise EnvironmentFault(f"point {point_id}: {exc}; the run stopped without recording it, fix that and "
-                               "re-run the same command to resume") from None
+        raise EnvironmentFault(
+            f"point {point_id}: {exc}; the run stopped without recording it, fix that and "
+            "re-run the same command to resume"
+        ) from None
     except Exception as exc:
         fault = as_environment_fault(exc, f"point {point_id}")
         if fault is not None:
@@ -102,7 +116,14 @@ def workload_qor(config: dict, qor: dict, design, eda: dict, options: dict) -> d
     from edalize_dse.workload.hardware import array_model, run_workload
 
     # Power was measured at the achieved period (the operating point): energy per cycle = power x that period.
-    hw = array_model(config, qor, design.info, design.macros, qor["period_ps"], options["dram_pj_per_byte"],
-                     options["dram_bytes_per_cycle"])
+    hw = array_model(
+        config,
+        qor,
+        design.info,
+        design.macros,
+        qor["period_ps"],
+        options["dram_pj_per_byte"],
+        options["dram_bytes_per_cycle"],
+    )
     result = run_workload(hw, options["workload"])
     return {"latency_ms": result.latency_ms, "energy_mj": result.energy_mj}

@@ -34,8 +34,9 @@ def export_point(output: Path, point_id: str, dest: Path | None = None) -> tuple
     hw, eda = space.split(found[0].params)
     dest = Path(dest) if dest else output / "export" / point_id
     dest.mkdir(parents=True, exist_ok=True)
-    generator = get_generator(config.generator, core=config.core, chipyard_root=config.chipyard_root,
-                              clock_port=config.clock_port)
+    generator = get_generator(
+        config.generator, core=config.core, chipyard_root=config.chipyard_root, clock_port=config.clock_port
+    )
     hw_config = generator.resolve(hw)
     design = generator.generate(hw_config, dest / "rtl")
 
@@ -52,12 +53,15 @@ def export_point(output: Path, point_id: str, dest: Path | None = None) -> tuple
     (dest / "run_orfs.sh").write_text(
         "#!/bin/sh\n# Point " + point_id + " through OpenROAD-flow-scripts; FLOW_HOME = the ORFS 'flow' folder.\n"
         f'make -C "$FLOW_HOME" DESIGN_CONFIG="{ctx["config_mk"]}" WORK_HOME="${{WORK_HOME:-{dest / "work"}}}" '
-        f"FLOW_VARIANT={point_id} finish metadata-generate\n")
+        f"FLOW_VARIANT={point_id} finish metadata-generate\n"
+    )
     (dest / "run_orfs.sh").chmod(0o755)
     if config.generator in ("embedded", "chipyard"):
         gemmini = {k: v for k, v in hw_config.items() if k in SCALA_VALUES}
         name = config_name(gemmini)
         (dest / f"{name}.scala").write_text(render_scala(gemmini, name))
-        notes.append(f"Chipyard: copy {name}.scala into generators/chipyard/src/main/scala/config/ and build "
-                     f"CONFIG={name}Config CONFIG_PACKAGE=chipyard.edalizedse")
+        notes.append(
+            f"Chipyard: copy {name}.scala into generators/chipyard/src/main/scala/config/ and build "
+            f"CONFIG={name}Config CONFIG_PACKAGE=chipyard.edalizedse"
+        )
     return dest, notes

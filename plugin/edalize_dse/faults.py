@@ -46,8 +46,13 @@ def environment_problem(exc: BaseException) -> str | None:
         return f"{ENVIRONMENT_ERRNOS[exc.errno]}{where}"
     if isinstance(exc, sqlite3.OperationalError):
         text = str(exc)
-        for marker in ("disk is full", "disk I/O error", "readonly database", "unable to open database",
-                       "attempt to write a readonly"):
+        for marker in (
+            "disk is full",
+            "disk I/O error",
+            "readonly database",
+            "unable to open database",
+            "attempt to write a readonly",
+        ):
             if marker in text:
                 return f"the SQLite store cannot be written: {text}"
     return None
@@ -58,15 +63,20 @@ def as_environment_fault(exc: BaseException, doing: str) -> EnvironmentFault | N
     problem = environment_problem(exc)
     if problem is None:
         return None
-    return EnvironmentFault(f"{doing}: {problem}; the run stopped without recording the points in flight, "
-                            "fix the machine and re-run the same command to resume")
+    return EnvironmentFault(
+        f"{doing}: {problem}; the run stopped without recording the points in flight, "
+        "fix the machine and re-run the same command to resume"
+    )
 
 
 def log_internal_error(exc: BaseException, output: str | os.PathLike | None = None) -> Path:
     """Write ``exc``'s traceback next to the run's results (else to the temporary
     folder); return the file, for the one line the user sees."""
-    text = (f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} edalize-dse internal error\n"
-            + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)) + "\n")
+    text = (
+        f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} edalize-dse internal error\n"
+        + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        + "\n"
+    )
     candidates = []
     if output and Path(output).is_dir():
         candidates.append(Path(output) / INTERNAL_ERROR_LOG)

@@ -56,20 +56,26 @@ def generator_inputs(config, generator) -> str:
     if generator.name == "core":
         core = config.core or {}
         include_files = [f for d in core.get("include_dirs", []) for f in _tree_files(Path(d), _INCLUDE_SUFFIXES)]
-        return _digest_json({
-            "top": core.get("top"),
-            "files": _digest_files(core.get("files", [])),
-            "include_files": _digest_files(include_files),
-            "parameters": core.get("parameters", {}),
-            "defines": core.get("defines", {}),
-            # The timing constraint and the macros' views decide the results as much as the RTL.
-            "sdc": _digest_files([core["sdc"]] if core.get("sdc") else []),
-            "macros": {kind: _digest_files(paths) for kind, paths in sorted(core.get("macros", {}).items())},
-            "frontend": config.frontend,
-        })
+        return _digest_json(
+            {
+                "top": core.get("top"),
+                "files": _digest_files(core.get("files", [])),
+                "include_files": _digest_files(include_files),
+                "parameters": core.get("parameters", {}),
+                "defines": core.get("defines", {}),
+                # The timing constraint and the macros' views decide the results as much as the RTL.
+                "sdc": _digest_files([core["sdc"]] if core.get("sdc") else []),
+                "macros": {kind: _digest_files(paths) for kind, paths in sorted(core.get("macros", {}).items())},
+                "frontend": config.frontend,
+            }
+        )
     if generator.name == "chipyard":
-        return _digest_json({"root": str(config.chipyard_root or ""),
-                             "templates": _digest_files(_tree_files(templates_dir() / "chipyard"))})
+        return _digest_json(
+            {
+                "root": str(config.chipyard_root or ""),
+                "templates": _digest_files(_tree_files(templates_dir() / "chipyard")),
+            }
+        )
     return _digest_files([*_tree_files(templates_dir() / "rtl"), *_tree_files(templates_dir() / "sram")])
 
 
@@ -93,8 +99,9 @@ def run_identity(config, prep, node_platform: str | None = None) -> dict:
     ``node_platform`` the digest of their cell data."""
     from edalize_dse.flows.synth import SynthFlow
 
-    flow_templates = [p for f in prep.flows for p in _tree_files(templates_dir() / ("synth" if isinstance(
-        f, SynthFlow) else f.name))]
+    flow_templates = [
+        p for f in prep.flows for p in _tree_files(templates_dir() / ("synth" if isinstance(f, SynthFlow) else f.name))
+    ]
     platform = node_platform or platform_digest(prep.flows)
     workload = config.workload
     if workload and Path(workload).is_file():
@@ -107,8 +114,9 @@ def run_identity(config, prep, node_platform: str | None = None) -> dict:
         "fidelity": config.fidelity,
         "clock_port": getattr(prep.generator, "clock_port", None),
         "activity": config.activity,
-        "workload": None if not workload else
-        f"{workload}, DRAM {config.dram_pj_per_byte:g} pJ/B, {config.dram_bytes_per_cycle:g} B/cycle",
+        "workload": None
+        if not workload
+        else f"{workload}, DRAM {config.dram_pj_per_byte:g} pJ/B, {config.dram_bytes_per_cycle:g} B/cycle",
         "flow_scripts": _digest_files(flow_templates),
         "platform_files": platform,
         "tools": dict(sorted(prep.tool_versions.items())),
@@ -117,15 +125,18 @@ def run_identity(config, prep, node_platform: str | None = None) -> dict:
 
 def space_digest(space) -> str:
     """The parameters (name, layer, type, range, default) and constraints of a parsed space."""
-    params = [{k: v for k, v in dataclasses.asdict(p).items() if k != "description"}
-              for _, p in sorted(space.parameters.items())]
-    return "parsed:" + _digest_json({"parameters": params,
-                                     "constraints": [[c.name, c.expr] for c in space.constraints]})
+    params = [
+        {k: v for k, v in dataclasses.asdict(p).items() if k != "description"}
+        for _, p in sorted(space.parameters.items())
+    ]
+    return "parsed:" + _digest_json(
+        {"parameters": params, "constraints": [[c.name, c.expr] for c in space.constraints]}
+    )
 
 
 def same_space_file(recorded: dict, space_file, digest: str) -> dict:
     """``recorded`` with its space item replaced by ``digest`` (this run's) when it is the
-    digest of the file's bytes that earlier versions recorded and the file is unchanged."""
+    digest of the file's bytes that edalize-dse 0.1.0 recorded and the file is unchanged."""
     try:
         if space_file is not None and recorded.get("space") == content_digest(Path(space_file)):
             return {**recorded, "space": digest}
@@ -136,10 +147,17 @@ def same_space_file(recorded: dict, space_file, digest: str) -> dict:
 
 # Names a user recognises, for the one-line message.
 _LABELS = {
-    "version": "edalize-dse version", "space": "space file", "generator": "generator",
-    "generator_inputs": "generator inputs (RTL, top, parameters, defines)", "fidelity": "fidelity",
-    "clock_port": "clock port", "activity": "activity", "workload": "workload", "flow_scripts": "flow scripts",
-    "platform_files": "platform files", "tools": "tool versions",
+    "version": "edalize-dse version",
+    "space": "space file",
+    "generator": "generator",
+    "generator_inputs": "generator inputs (RTL, top, parameters, defines)",
+    "fidelity": "fidelity",
+    "clock_port": "clock port",
+    "activity": "activity",
+    "workload": "workload",
+    "flow_scripts": "flow scripts",
+    "platform_files": "platform files",
+    "tools": "tool versions",
 }
 
 

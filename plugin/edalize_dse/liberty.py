@@ -33,21 +33,24 @@ class Cell:
 def _cells(path: str, mtime_ns: int) -> tuple[Cell, ...]:
     text = Path(path).read_text(errors="replace")
     starts = [(m.start(), m.group(1)) for m in _CELL.finditer(text)]
-    header = text[:starts[0][0]] if starts else text
+    header = text[: starts[0][0]] if starts else text
     # Values in ps and fF whatever the file's units (ASAP7: ps, fF; fakeram and our SRAM views: ns, pF).
     time_ps = 1000.0 if (m := _TIME_UNIT.search(header)) and m.group(1).lower() == "ns" else 1.0
     cap_ff = 1000.0 if (m := _CAP_UNIT.search(header)) and m.group(1).lower() == "pf" else 1.0
     default_slew = _DEFAULT_MAX_TRANSITION.search(header)
     cells = []
     for i, (start, name) in enumerate(starts):
-        body = text[start:starts[i + 1][0] if i + 1 < len(starts) else len(text)]
+        body = text[start : starts[i + 1][0] if i + 1 < len(starts) else len(text)]
         area = _AREA.search(body)
         caps = [float(c) * cap_ff for c in _MAX_CAP.findall(body)]
         slews = [float(c) * time_ps for c in _MAX_TRANSITION.findall(body)]
         if default_slew:
             slews.append(float(default_slew.group(1)) * time_ps)
-        cells.append(Cell(name, float(area.group(1)) if area else 0.0, min(caps) if caps else None,
-                          min(slews) if slews else None))
+        cells.append(
+            Cell(
+                name, float(area.group(1)) if area else 0.0, min(caps) if caps else None, min(slews) if slews else None
+            )
+        )
     return tuple(cells)
 
 

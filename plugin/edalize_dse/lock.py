@@ -38,14 +38,17 @@ class OutputLock:
         except BlockingIOError:
             holder = _describe(_read_holder(fd))
             os.close(fd)
-            raise OutputFolderBusy(f"output folder {self.folder} is in use by another edalize-dse run ({holder}); "
-                                   "wait for it to finish, stop it, or give this run another --output") from None
+            raise OutputFolderBusy(
+                f"output folder {self.folder} is in use by another edalize-dse run ({holder}); "
+                "wait for it to finish, stop it, or give this run another --output"
+            ) from None
         except BaseException:
             os.close(fd)
             raise
         # Who holds it, for the message a second run prints.
-        holder = dict(pid=os.getpid(), host=socket.gethostname(),
-                      since=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        holder = dict(
+            pid=os.getpid(), host=socket.gethostname(), since=datetime.now(timezone.utc).isoformat(timespec="seconds")
+        )
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(holder).encode(), 0)
         self._fd = fd

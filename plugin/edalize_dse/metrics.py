@@ -12,8 +12,10 @@ from edalize_dse.errors import ToolFailure
 from edalize_dse.runner import tail
 
 # OpenSTA's report_power table rows: group, internal, switching, leakage, total (W), share.
-_POWER_ROW = re.compile(r"^(Sequential|Combinational|Macro|Pad|Total)\s+([-+\deE.]+)\s+([-+\deE.]+)\s+"
-                        r"([-+\deE.]+)\s+([-+\deE.]+)")
+_POWER_ROW = re.compile(
+    r"^(Sequential|Combinational|Macro|Pad|Total)\s+([-+\deE.]+)\s+([-+\deE.]+)\s+"
+    r"([-+\deE.]+)\s+([-+\deE.]+)"
+)
 # A liberty cell and its area (the first 'area' inside the cell group).
 _CELL_AREA = re.compile(r"\bcell\s*\(\s*\"?([\w$]+)\"?\s*\)\s*\{[^{}]*?\barea\s*:\s*([-+\deE.]+)", re.DOTALL)
 # report_power -instances rows: internal, switching, leakage, total (W), instance.
@@ -41,7 +43,7 @@ def parse_yosys_stat(stat_json: Path, log: Path, macro_area: dict | None = None)
     macro_area = macro_area or {}
     try:
         text = Path(stat_json).read_text()
-        doc = json.loads(text[text.index("{"):])
+        doc = json.loads(text[text.index("{") :])
         design = doc["design"]
         by_type = design.get("num_cells_by_type", {})
         total = float(design["area"])
@@ -72,8 +74,12 @@ def sanitize_netlist_for_sta(netlist: Path) -> None:
     text = path.read_text()
     unmapped = _INTERNAL_CELL.search(text)
     if unmapped:
-        raise ToolFailure("synth", f"the netlist holds a cell no library maps: {unmapped.group(0).strip()} "
-                                   f"(technology mapping left Yosys's own cells)", netlist)
+        raise ToolFailure(
+            "synth",
+            f"the netlist holds a cell no library maps: {unmapped.group(0).strip()} "
+            f"(technology mapping left Yosys's own cells)",
+            netlist,
+        )
     path.write_text(_SIGNED_DECL.sub(r"\1", text))
 
 
@@ -132,13 +138,15 @@ def parse_sta_log(log: Path) -> dict:
     setup_problems = _check_setup_warnings(lines)
     if setup_problems and not errors:
         # A design timed only in part: its WNS and power describe some other circuit.
-        errors = [f"design not fully constrained by the clock: {'; '.join(setup_problems)} "
-                  f"(check_setup in the log; is the clock port right?)"]
-    missing = [k for k in ("wns_ps", "tns_ps", "period_ps") if k not in values] + \
-        ([] if "total" in power else ["power"])
+        errors = [
+            f"design not fully constrained by the clock: {'; '.join(setup_problems)} "
+            f"(check_setup in the log; is the clock port right?)"
+        ]
+    missing = [k for k in ("wns_ps", "tns_ps", "period_ps") if k not in values] + (
+        [] if "total" in power else ["power"]
+    )
     if missing or errors:
-        reason = errors[0].removeprefix("DSE_ERROR ") if errors else \
-            f"no {', '.join(missing)} in the OpenSTA report"
+        reason = errors[0].removeprefix("DSE_ERROR ") if errors else f"no {', '.join(missing)} in the OpenSTA report"
         raise ToolFailure("sta", reason, log, tail(log))
     for group in ("sequential", "combinational", "macro"):
         power.setdefault(group, 0.0)
@@ -150,9 +158,15 @@ def parse_sta_log(log: Path) -> dict:
     try:
         known = ("wns_ps", "tns_ps", "period_ps")
         extra = {k: float(v) for k, v in values.items() if k not in known and k != "macro_rows"}
-        return {"wns_ps": float(values["wns_ps"]), "tns_ps": float(values["tns_ps"]),
-                "period_ps": float(values["period_ps"]), "power_w": power, "extra": extra, "clocks": clocks,
-                "untimed": untimed}
+        return {
+            "wns_ps": float(values["wns_ps"]),
+            "tns_ps": float(values["tns_ps"]),
+            "period_ps": float(values["period_ps"]),
+            "power_w": power,
+            "extra": extra,
+            "clocks": clocks,
+            "untimed": untimed,
+        }
     except ValueError as exc:
         raise ToolFailure("sta", f"unparsable OpenSTA value: {exc}", log, tail(log)) from None
 
@@ -170,7 +184,7 @@ def _check_setup_warnings(lines: list[str]) -> list[str]:
             # Unconstrained endpoints stay in the log but do not fail the point: a pin tied to a
             # constant (a macro's enable tied high) is one and harms no figure; a register the
             # clock does not reach is reported as unclocked, and that fails it.
-            found.append(line[len("Warning: "):].strip().rstrip("."))
+            found.append(line[len("Warning: ") :].strip().rstrip("."))
     return found
 
 

@@ -36,8 +36,12 @@ _ASSIGNMENT = re.compile(r"^\s*(?:export\s+|override\s+)*([A-Za-z_]\w*)\s*(?::|:
 # $(DESIGN_HOME)/<dir>/<dir>, each folder a plain name or one make variable.
 _SEGMENT = r"(\$[({]\w+[)}]|[\w.+-]+)"
 _DESIGN_HOME_REF = re.compile(r"\$[({]DESIGN_HOME[)}]/" + _SEGMENT + "/" + _SEGMENT)
-HDL_SUFFIXES = {".v": "verilogSource", ".vh": "verilogSource", ".sv": "systemVerilogSource",
-                ".svh": "systemVerilogSource"}
+HDL_SUFFIXES = {
+    ".v": "verilogSource",
+    ".vh": "verilogSource",
+    ".sv": "systemVerilogSource",
+    ".svh": "systemVerilogSource",
+}
 # AutoTuner variables the synth flow has a knob for.
 _SYNTH_KNOBS = {"_SDC_CLK_PERIOD": "clock_period_ps", "ABC_LOAD_IN_FF": "ABC_LOAD_IN_FF"}
 OBJECTIVES = (("area_um2", "min"), ("power_mw", "min"), ("fmax_mhz", "max"))
@@ -46,6 +50,7 @@ OBJECTIVES = (("area_um2", "min"), ("power_mw", "min"), ("fmax_mhz", "max"))
 @dataclass
 class OrfsDesign:
     """What the importer read from one config.mk."""
+
     config: Path
     variables: dict
     name: str
@@ -70,15 +75,16 @@ def _make(makefile: Path, cwd: Path, flow_variant: str | None) -> dict:
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     except FileNotFoundError:
-        raise DseError("GNU make not found on PATH: import-orfs evaluates config.mk with it "
-                       "(apt-get install make)") from None
+        raise DseError(
+            "GNU make not found on PATH: import-orfs evaluates config.mk with it (apt-get install make)"
+        ) from None
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise DseError(f"make cannot read the config.mk ({last})")
     values = {}
     for line in done.stdout.splitlines():
         if line.startswith("DSEVAR "):
-            name, _, value = line[len("DSEVAR "):].partition("=")
+            name, _, value = line[len("DSEVAR ") :].partition("=")
             values[name] = value.strip()
     return values
 
@@ -88,16 +94,25 @@ def _makefile(config: Path, design_home: Path, platform_dir: Path, body: list[st
     """A makefile that reads ``config`` as ORFS does, then ``body`` (lines that print)."""
     # ORFS defines these before (DESIGN_HOME, PLATFORM_DIR) or after (DESIGN_NICKNAME)
     # it includes the design's config; recursively expanded values see them either way.
-    head = [f"DESIGN_HOME := {design_home}", f"FLOW_HOME := {design_home.parent}", f"PLATFORM_DIR = {platform_dir}",
-            f"WORK_HOME := {work}", f"include {config}", "DESIGN_NICKNAME ?= $(DESIGN_NAME)", "FLOW_VARIANT ?= base"]
+    head = [
+        f"DESIGN_HOME := {design_home}",
+        f"FLOW_HOME := {design_home.parent}",
+        f"PLATFORM_DIR = {platform_dir}",
+        f"WORK_HOME := {work}",
+        f"include {config}",
+        "DESIGN_NICKNAME ?= $(DESIGN_NAME)",
+        "FLOW_VARIANT ?= base",
+    ]
     return "\n".join(head + body + [".PHONY: all", "all: ; @:"]) + "\n"
 
 
 def _print_variables(assigned: list[str]) -> list[str]:
     """Every variable the file set, and those it only defaults with ?= that the environment has."""
-    return [f"DSE_ASSIGNED := {' '.join(assigned)}",
-            "$(foreach v,$(sort $(.VARIABLES)),$(if $(or $(filter file command line,$(origin $(v))),"
-            "$(filter $(v),$(DSE_ASSIGNED))),$(info DSEVAR $(v)=$($(v)))))"]
+    return [
+        f"DSE_ASSIGNED := {' '.join(assigned)}",
+        "$(foreach v,$(sort $(.VARIABLES)),$(if $(or $(filter file command line,$(origin $(v))),"
+        "$(filter $(v),$(DSE_ASSIGNED))),$(info DSEVAR $(v)=$($(v)))))",
+    ]
 
 
 def evaluate_config(config_mk, flow_variant: str | None = None, platform_dir: Path | None = None) -> dict:
@@ -139,8 +154,14 @@ def _flat_design_home(config: Path, text: str, tmp: Path, platform_dir: Path, fl
         return home
     # The folder names may be make expressions ($(DESIGN_NICKNAME), $(PLATFORM)): let make expand them.
     probe = tmp / "probe.mk"
-    probe.write_text(_makefile(config, home, platform_dir, [f"$(info DSEVAR ref{i}={first} {second})"
-                                                            for i, (first, second) in enumerate(refs)]))
+    probe.write_text(
+        _makefile(
+            config,
+            home,
+            platform_dir,
+            [f"$(info DSEVAR ref{i}={first} {second})" for i, (first, second) in enumerate(refs)],
+        )
+    )
     expanded = _make(probe, config.parent, flow_variant)
     src = config.parent / "src"
     for i in range(len(refs)):
@@ -213,13 +234,26 @@ def read_design(config_mk, flow_variant: str | None = None) -> OrfsDesign:
     lefs = [Path(p) for p in _words(values, "ADDITIONAL_LEFS")]
     absent = [str(p) for p in libs + lefs if not p.is_file()]
     if absent:
-        raise DseError(f"{config}: macro view(s) not found: {', '.join(absent)} (ADDITIONAL_LIBS/ADDITIONAL_LEFS; "
-                       "is ASAP7_PLATFORM_DIR or FLOW_HOME set?)")
-    return OrfsDesign(config=config, variables=values, name=re.sub(r"\W+", "_", name), top=top,
-                      verilog_files=files, include_dirs=includes, defines=defines, parameters=parameters,
-                      sdc=Path(sdc_file), macro_libs=libs, macro_lefs=lefs,
-                      frontend=values.get("SYNTH_HDL_FRONTEND", ""),
-                      abc_area=values.get("ABC_AREA", "0") not in ("", "0"), corner=values.get("CORNER", ""))
+        raise DseError(
+            f"{config}: macro view(s) not found: {', '.join(absent)} (ADDITIONAL_LIBS/ADDITIONAL_LEFS; "
+            "is ASAP7_PLATFORM_DIR or FLOW_HOME set?)"
+        )
+    return OrfsDesign(
+        config=config,
+        variables=values,
+        name=re.sub(r"\W+", "_", name),
+        top=top,
+        verilog_files=files,
+        include_dirs=includes,
+        defines=defines,
+        parameters=parameters,
+        sdc=Path(sdc_file),
+        macro_libs=libs,
+        macro_lefs=lefs,
+        frontend=values.get("SYNTH_HDL_FRONTEND", ""),
+        abc_area=values.get("ABC_AREA", "0") not in ("", "0"),
+        corner=values.get("CORNER", ""),
+    )
 
 
 # ---- the design space
@@ -282,9 +316,15 @@ def _autotuner_parameter(name: str, spec: dict, path: Path, default=None) -> dic
 
 def _abc_choice(abc_area: bool) -> dict:
     first = "area" if abc_area else "speed"
-    return {"abc_script": {"layer": "eda", "type": "choice", "choices": [first, "speed" if abc_area else "area"],
-                           "default": first, "description": "ABC script (config.mk ABC_AREA = "
-                                                            f"{int(abc_area)} is '{first}')"}}
+    return {
+        "abc_script": {
+            "layer": "eda",
+            "type": "choice",
+            "choices": [first, "speed" if abc_area else "area"],
+            "default": first,
+            "description": f"ABC script (config.mk ABC_AREA = {int(abc_area)} is '{first}')",
+        }
+    }
 
 
 def zero_config_space(design: OrfsDesign, period: float) -> dict:
@@ -311,16 +351,22 @@ def write_import(design: OrfsDesign, to: Path, link: bool = False) -> tuple[Path
     else:
         parameters = zero_config_space(design, period)
         source = "zero-configuration space (no autotuner.json beside the config.mk)"
-    space = {"name": f"{design.name}_orfs",
-             "description": f"imported from {design.config} ({source})",
-             "parameters": parameters,
-             "objectives": [{"name": n, "goal": g} for n, g in OBJECTIVES]}
+    space = {
+        "name": f"{design.name}_orfs",
+        "description": f"imported from {design.config} ({source})",
+        "parameters": parameters,
+        "objectives": [{"name": n, "goal": g} for n, g in OBJECTIVES],
+    }
     space_path = folder / f"{design.name}_space.yml"
-    header = [f"# Design space of the ORFS design {design.name}, written by 'edalize-dse import-orfs'",
-              f"# from {source}."]
+    header = [
+        f"# Design space of the ORFS design {design.name}, written by 'edalize-dse import-orfs'",
+        f"# from {source}.",
+    ]
     if skipped:
-        header.append(f"# AutoTuner variables of place and route, left out (the synth flow has no such knob): "
-                      f"{', '.join(skipped)}.")
+        header.append(
+            f"# AutoTuner variables of place and route, left out (the synth flow has no such knob): "
+            f"{', '.join(skipped)}."
+        )
     space_path.write_text("\n".join(header) + "\n" + yaml.safe_dump(space, sort_keys=False, width=110))
     core_path = folder / f"{design.name}.core"
     core_path.write_text(_core_text(design, folder, space_path, link))
@@ -366,42 +412,69 @@ def _core_text(design: OrfsDesign, folder: Path, space_path: Path, link: bool) -
     for d in design.include_dirs:
         headers = sorted(p for p in d.iterdir() if p.is_file() and p.suffix in HDL_SUFFIXES)
         for h in headers:
-            includes.append({files.place(h): {"file_type": HDL_SUFFIXES[h.suffix], "is_include_file": True,
-                                              "include_path": files.folder_of(d)}})
+            includes.append(
+                {
+                    files.place(h): {
+                        "file_type": HDL_SUFFIXES[h.suffix],
+                        "is_include_file": True,
+                        "include_path": files.folder_of(d),
+                    }
+                }
+            )
     filesets = {"rtl": {"files": rtl}}
     if includes:
         filesets["includes"] = {"files": includes}
     filesets["constraints"] = {"files": [{files.place(design.sdc, "constraints"): {"file_type": "SDC"}}]}
     if design.macro_libs or design.macro_lefs:
-        filesets["macros"] = {"files": [{files.place(p, "macros"): {"file_type": "liberty"}} for p in design.macro_libs]
-                              + [{files.place(p, "macros"): {"file_type": "LEF"}} for p in design.macro_lefs]}
+        filesets["macros"] = {
+            "files": [{files.place(p, "macros"): {"file_type": "liberty"}} for p in design.macro_libs]
+            + [{files.place(p, "macros"): {"file_type": "LEF"}} for p in design.macro_lefs]
+        }
     filesets["space"] = {"files": [{space_path.name: {"file_type": "dseSpace"}}]}
     params = {}
     for key, value in design.parameters.items():
-        params[key] = {"datatype": "int" if isinstance(value, int) else "str", "default": value,
-                       "paramtype": "vlogparam", "description": "config.mk VERILOG_TOP_PARAMS"}
+        params[key] = {
+            "datatype": "int" if isinstance(value, int) else "str",
+            "default": value,
+            "paramtype": "vlogparam",
+            "description": "config.mk VERILOG_TOP_PARAMS",
+        }
     for key, value in design.defines.items():
-        params[key] = {"datatype": "int" if isinstance(value, int) and not isinstance(value, bool) else "bool",
-                       "default": value, "paramtype": "vlogdefine", "description": "config.mk VERILOG_DEFINES"}
+        params[key] = {
+            "datatype": "int" if isinstance(value, int) and not isinstance(value, bool) else "bool",
+            "default": value,
+            "paramtype": "vlogdefine",
+            "description": "config.mk VERILOG_DEFINES",
+        }
     flow_options = {"generator": "core"}
     if design.frontend == "slang":
         flow_options["frontend"] = "slang"
-    target = {"description": f"Explore {design.name} (imported from ORFS) with the dse flow",
-              "filesets": list(filesets), "flow": "dse", "toplevel": design.top, "flow_options": flow_options}
+    target = {
+        "description": f"Explore {design.name} (imported from ORFS) with the dse flow",
+        "filesets": list(filesets),
+        "flow": "dse",
+        "toplevel": design.top,
+        "flow_options": flow_options,
+    }
     if params:
         target["parameters"] = list(params)
-    core = {"name": f"orfs:asap7:{design.name}:0",
-            "description": f"ORFS design {design.name} imported from {design.config}",
-            "filesets": filesets}
+    core = {
+        "name": f"orfs:asap7:{design.name}:0",
+        "description": f"ORFS design {design.name} imported from {design.config}",
+        "filesets": filesets,
+    }
     if params:
         core["parameters"] = params
-    core["targets"] = {"default": {"filesets": [k for k in filesets if k != "space"], "toplevel": design.top},
-                       "dse": target}
+    core["targets"] = {
+        "default": {"filesets": [k for k in filesets if k != "space"], "toplevel": design.top},
+        "dse": target,
+    }
     return "CAPI=2:\n" + yaml.safe_dump(core, sort_keys=False, width=110)
 
 
-def import_orfs(config_mk, to=".", flow_variant: str | None = None, link: bool = False
-                ) -> tuple[Path, Path, OrfsDesign]:
+def import_orfs(
+    config_mk, to=".", flow_variant: str | None = None, link: bool = False
+) -> tuple[Path, Path, OrfsDesign]:
     """Read ``config_mk`` and write its core and space under ``to``; returns (core, space, design)."""
     design = read_design(config_mk, flow_variant)
     core, space = write_import(design, Path(to), link)

@@ -42,8 +42,10 @@ def normalized_hypervolume(matrix: np.ndarray, ideal: np.ndarray, nadir: np.ndar
     return float(moocore.hypervolume(scaled[inside], ref=np.full(matrix.shape[1], HV_REFERENCE)))
 
 
-HYPERVOLUME_MEANING = ("share of the box from this run's best to 1.1x its worst value of each objective; "
-                       "a figure of this run only: compare runs on one common box")
+HYPERVOLUME_MEANING = (
+    "share of the box from this run's best to 1.1x its worst value of each objective; "
+    "a figure of this run only: compare runs on one common box"
+)
 
 
 def hypervolume(evaluations: list[Evaluation], objectives: list[Objective]) -> float:

@@ -57,10 +57,12 @@ class Platform:
         found = sorted(folder.glob(f"asap7sc7p5t_{group}_{vt}_{tag}_nldm_*.lib*"))
         found = [p for p in found if p.name.endswith((".lib", ".lib.gz"))]
         if not found:
-            raise DseError(f"ASAP7 platform {self.root} (via {self.found_via}) has no "
-                           f"lib/NLDM/asap7sc7p5t_{group}_{vt}_{tag}_nldm_*.lib[.gz] (corner {corner}); "
-                           "point ASAP7_PLATFORM_DIR at a complete ORFS asap7 platform folder"
-                           + ("" if corner == "TC" else " or leave CORNER at TC"))
+            raise DseError(
+                f"ASAP7 platform {self.root} (via {self.found_via}) has no "
+                f"lib/NLDM/asap7sc7p5t_{group}_{vt}_{tag}_nldm_*.lib[.gz] (corner {corner}); "
+                "point ASAP7_PLATFORM_DIR at a complete ORFS asap7 platform folder"
+                + ("" if corner == "TC" else " or leave CORNER at TC")
+            )
         return found[-1]
 
     def liberty(self, vt: str, corner: str = "TC") -> dict[str, Path]:
@@ -98,12 +100,16 @@ def find_platform(environ=None) -> Platform:
     elif env.get("FLOW_HOME"):
         root, via = Path(env["FLOW_HOME"]) / "platforms" / "asap7", "FLOW_HOME"
     else:
-        raise DseError("ASAP7 platform not found: set ASAP7_PLATFORM_DIR to an asap7 platform folder "
-                       "(lib/NLDM, lef), or FLOW_HOME to an OpenROAD-flow-scripts 'flow' folder "
-                       "containing platforms/asap7")
+        raise DseError(
+            "ASAP7 platform not found: set ASAP7_PLATFORM_DIR to an asap7 platform folder "
+            "(lib/NLDM, lef), or FLOW_HOME to an OpenROAD-flow-scripts 'flow' folder "
+            "containing platforms/asap7"
+        )
     if not (root / "lib" / "NLDM").is_dir():
-        raise DseError(f"ASAP7 platform folder {root} (from {via}) has no lib/NLDM; "
-                       "set ASAP7_PLATFORM_DIR or FLOW_HOME to a folder laid out like ORFS's platforms/asap7")
+        raise DseError(
+            f"ASAP7 platform folder {root} (from {via}) has no lib/NLDM; "
+            "set ASAP7_PLATFORM_DIR or FLOW_HOME to a folder laid out like ORFS's platforms/asap7"
+        )
     return Platform(root=root.resolve(), found_via=via)
 
 
@@ -156,8 +162,10 @@ def _decompressed(path: Path, mtime_ns: int, size: int, cache: Path) -> Path:
             shutil.copyfileobj(src, out)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         os.unlink(tmp)
-        raise DseError(f"liberty file {path} is damaged: it cannot be decompressed ({exc or type(exc).__name__}); "
-                       "restore it from the platform's distribution") from None
+        raise DseError(
+            f"liberty file {path} is damaged: it cannot be decompressed ({exc or type(exc).__name__}); "
+            "restore it from the platform's distribution"
+        ) from None
     except BaseException:
         os.unlink(tmp)
         raise
@@ -173,8 +181,10 @@ def check_liberty_file(path: Path, shown: Path | None = None) -> None:
     stat = path.stat()
     problem = _liberty_problem(path.resolve(), stat.st_mtime_ns, stat.st_size)
     if problem:
-        raise DseError(f"liberty file {shown or path} is damaged: {problem}; restore it (a platform file: from the "
-                       "platform's distribution)")
+        raise DseError(
+            f"liberty file {shown or path} is damaged: {problem}; restore it (a platform file: from the "
+            "platform's distribution)"
+        )
 
 
 @lru_cache(maxsize=256)
@@ -183,7 +193,7 @@ def _liberty_problem(path: Path, mtime_ns: int, size: int) -> str | None:
         text = path.read_text(errors="replace")
     except OSError as exc:
         return f"unreadable ({exc.strerror or exc})"
-    if not re.search(r"^\s*library\s*\(", text[:1 << 16], re.MULTILINE):
+    if not re.search(r"^\s*library\s*\(", text[: 1 << 16], re.MULTILINE):
         return "no 'library (...)' group at its start"
     opened, closed = text.count("{"), text.count("}")
     if opened != closed or not text.rstrip().endswith("}"):

@@ -42,6 +42,7 @@ _REASONS_SHOWN = 3
 @dataclass
 class PriorSource:
     """One prior entry as read: rows of parameter dicts (the prior's own names and values)."""
+
     label: str  # the path as the user gave it
     path: Path  # the file read
     names: list[str]  # the prior's parameter names, in its order
@@ -51,6 +52,7 @@ class PriorSource:
 @dataclass
 class Prior:
     """Every prior entry mapped onto the run's space."""
+
     evaluations: list[Evaluation] = field(default_factory=list)
     # Canonical keys of the points never to propose (entries with the space's own parameters).
     excluded: set[str] = field(default_factory=set)
@@ -63,8 +65,10 @@ def read_source(entry: str, fidelity: str) -> PriorSource:
     if path.is_dir():
         store = path / STORE_NAME
         if not store.is_file():
-            raise DseError(f"prior {entry}: no {STORE_NAME} in this folder (give an earlier run's output folder, "
-                           "its dse.sqlite, or a benchmark table .csv/.csv.gz)")
+            raise DseError(
+                f"prior {entry}: no {STORE_NAME} in this folder (give an earlier run's output folder, "
+                "its dse.sqlite, or a benchmark table .csv/.csv.gz)"
+            )
         path = store
     elif not path.is_file():
         raise DseError(f"prior {entry}: no such file or folder")
@@ -79,22 +83,23 @@ def read_source(entry: str, fidelity: str) -> PriorSource:
 def _read_store(entry: str, path: Path, fidelity: str) -> tuple[list[str], list[Evaluation]]:
     with open(path, "rb") as fh:
         if fh.read(16) != b"SQLite format 3\x00":
-            raise DseError(f"prior {entry}: {path.name} is neither an edalize-dse store (SQLite) nor a "
-                           ".csv/.csv.gz table")
+            raise DseError(
+                f"prior {entry}: {path.name} is neither an edalize-dse store (SQLite) nor a .csv/.csv.gz table"
+            )
     try:
         # Read-only: a prior is someone's finished exploration, never upgraded or written.
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            found = db.execute("SELECT params, status, qor FROM evaluations WHERE fidelity = ? ORDER BY id",
-                               (fidelity,)).fetchall()
+            found = db.execute(
+                "SELECT params, status, qor FROM evaluations WHERE fidelity = ? ORDER BY id", (fidelity,)
+            ).fetchall()
         finally:
             db.close()
         rows = [(json.loads(p), s, json.loads(q)) for p, s, q in found]
     except (sqlite3.Error, ValueError) as exc:
         raise DseError(f"prior {entry}: cannot read {path.name} as an edalize-dse store ({exc})") from None
     if not rows:
-        raise DseError(f"prior {entry}: {path.name} holds no evaluation of fidelity '{fidelity}' "
-                       "(this run's flow)")
+        raise DseError(f"prior {entry}: {path.name} holds no evaluation of fidelity '{fidelity}' (this run's flow)")
     names: dict[str, None] = {}
     evaluations = []
     for params, status, qor in rows:
@@ -113,10 +118,12 @@ def _read_table(entry: str, path: Path) -> tuple[list[str], list[Evaluation]]:
     except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError, csv.Error) as exc:
         raise DseError(f"prior {entry}: cannot read the table ({exc})") from None
     if "status" not in header:
-        raise DseError(f"prior {entry}: not a benchmark table (no 'status' column; the parameter columns come "
-                       "first, then status, then the metrics, as benchmarks/build_table.py writes them)")
-    names = header[:header.index("status")]
-    metrics = [c for c in header[len(names):] if c not in _TABLE_TEXT_COLUMNS and not c.startswith("version_")]
+        raise DseError(
+            f"prior {entry}: not a benchmark table (no 'status' column; the parameter columns come "
+            "first, then status, then the metrics, as benchmarks/build_table.py writes them)"
+        )
+    names = header[: header.index("status")]
+    metrics = [c for c in header[len(names) :] if c not in _TABLE_TEXT_COLUMNS and not c.startswith("version_")]
     evaluations = []
     for row in table:
         qor = {}
@@ -125,8 +132,9 @@ def _read_table(entry: str, path: Path) -> tuple[list[str], list[Evaluation]]:
                 qor[m] = float(row[m])
             except (TypeError, ValueError):
                 continue  # empty (a failed point) or not a number
-        evaluations.append(Evaluation(point_id="", params={n: row[n] for n in names}, status=row["status"],
-                                      qor=qor, strategy="prior"))
+        evaluations.append(
+            Evaluation(point_id="", params={n: row[n] for n in names}, status=row["status"], qor=qor, strategy="prior")
+        )
     return names, evaluations
 
 
@@ -176,24 +184,36 @@ def map_source(source: PriorSource, space) -> tuple[list[Evaluation], bool, str]
         if reason is not None:
             outside[reason] += 1
             continue
-        mapped.append(Evaluation(point_id=space.point_id(point), params=point, status=row.status, qor=row.qor,
-                                 strategy="prior", fidelity=row.fidelity))
+        mapped.append(
+            Evaluation(
+                point_id=space.point_id(point),
+                params=point,
+                status=row.status,
+                qor=row.qor,
+                strategy="prior",
+                fidelity=row.fidelity,
+            )
+        )
     parts = [f"prior {source.label}: {len(mapped)} of {len(source.rows)} points used"]
     failed = sum(not e.ok for e in mapped)
     if failed:
         parts[0] += f" ({failed} failed)"
     if dropped:
-        parts.append(f"parameter{'s' if len(dropped) > 1 else ''} {', '.join(map(repr, dropped))} dropped "
-                     "(not in this space)")
+        parts.append(
+            f"parameter{'s' if len(dropped) > 1 else ''} {', '.join(map(repr, dropped))} dropped (not in this space)"
+        )
     if missing:
         defaults = ", ".join(str(space.parameters[n].default) for n in missing)
-        parts.append(f"{', '.join(map(repr, missing))} missing (set to default{'s' if len(missing) > 1 else ''} "
-                     f"{defaults})")
+        parts.append(
+            f"{', '.join(map(repr, missing))} missing (set to default{'s' if len(missing) > 1 else ''} {defaults})"
+        )
     if outside:
         reasons = [f"{r}: {c}" for r, c in outside.most_common(_REASONS_SHOWN)]
         more = len(outside) - _REASONS_SHOWN
-        parts.append(f"{sum(outside.values())} points outside this space ({', '.join(reasons)}"
-                     f"{f', {more} more reasons' if more > 0 else ''})")
+        parts.append(
+            f"{sum(outside.values())} points outside this space ({', '.join(reasons)}"
+            f"{f', {more} more reasons' if more > 0 else ''})"
+        )
     if not exact:
         parts.append("its points inform the models only (other parameters), the run may evaluate them")
     return mapped, exact, "; ".join(parts)
@@ -207,13 +227,17 @@ def load_prior(entries, space, fidelity: str = "synth", output=None) -> Prior:
     for entry in entries or []:
         source = read_source(entry, fidelity)
         if own_store is not None and source.path.resolve() == own_store:
-            raise DseError(f"prior {entry}: this is the run's own output folder (its results are resumed "
-                           "anyway); give an earlier run's folder")
+            raise DseError(
+                f"prior {entry}: this is the run's own output folder (its results are resumed "
+                "anyway); give an earlier run's folder"
+            )
         evaluations, exact, line = map_source(source, space)
         if not usable(evaluations, space.objectives):
             objectives = ", ".join(o.name for o in space.objectives)
-            raise DseError(f"{line}; no successful point of it lies in this space with every objective "
-                           f"({objectives}) measured: nothing to learn from")
+            raise DseError(
+                f"{line}; no successful point of it lies in this space with every objective "
+                f"({objectives}) measured: nothing to learn from"
+            )
         prior.evaluations += evaluations
         if exact:
             prior.excluded.update(space.canonical(e.params) for e in evaluations)

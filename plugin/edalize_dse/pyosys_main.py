@@ -30,8 +30,11 @@ def interface(script: str, out: str) -> int:
         wire = top.wire(name)
         direction = "inout" if wire.port_input and wire.port_output else "input" if wire.port_input else "output"
         ports.append({"name": name.str().lstrip("\\"), "direction": direction, "width": wire.width})
-    doc = {"top": top.name.str().lstrip("\\"), "ports": ports,
-           "parameters": [p.str().lstrip("\\") for p in top.avail_parameters]}
+    doc = {
+        "top": top.name.str().lstrip("\\"),
+        "ports": ports,
+        "parameters": [p.str().lstrip("\\") for p in top.avail_parameters],
+    }
     with open(out, "w") as fh:
         json.dump(doc, fh)
     return 0
@@ -45,8 +48,10 @@ def main(argv=None) -> int:
     if len(argv) == 3 and argv[0] == "--interface":
         return interface(argv[1], argv[2])
     if len(argv) != 1:
-        print("usage: python -m edalize_dse.pyosys_main SCRIPT.ys | --interface SCRIPT.ys OUT.json | --version",
-              file=sys.stderr)
+        print(
+            "usage: python -m edalize_dse.pyosys_main SCRIPT.ys | --interface SCRIPT.ys OUT.json | --version",
+            file=sys.stderr,
+        )
         return 2
     from pyosys import libyosys as ys
 

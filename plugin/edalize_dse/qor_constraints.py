@@ -47,8 +47,9 @@ class QorConstraint:
         return max(abs(self.bound), 1.0)
 
     def holds(self, value: float) -> bool:
-        return {">=": value >= self.bound, "<=": value <= self.bound,
-                ">": value > self.bound, "<": value < self.bound}[self.op]
+        return {">=": value >= self.bound, "<=": value <= self.bound, ">": value > self.bound, "<": value < self.bound}[
+            self.op
+        ]
 
     def slack(self, value: float) -> float:
         """How far ``value`` is from meeting the bound, scaled: <= 0 when it holds
@@ -63,8 +64,10 @@ def parse(text, source: str = "qor_constraints") -> QorConstraint:
     """One constraint from ``"metric op number"``; DseError naming ``source`` and the text."""
     match = _PATTERN.match(str(text))
     if not match:
-        raise DseError(f"{source}: QoR constraint {str(text)!r} is not '<metric> <op> <number>' with op one of "
-                       f"{' '.join(OPERATORS)} (e.g. 'wns_ps >= 0', 'power_mw <= 40')")
+        raise DseError(
+            f"{source}: QoR constraint {str(text)!r} is not '<metric> <op> <number>' with op one of "
+            f"{' '.join(OPERATORS)} (e.g. 'wns_ps >= 0', 'power_mw <= 40')"
+        )
     metric, op, number = match.groups()
     try:
         bound = float(number)
@@ -93,8 +96,10 @@ def check_metrics(constraints: list[QorConstraint], known: list[str], source: st
     """Every constraint names a metric the flow measures; DseError naming the file and the constraint."""
     for c in constraints:
         if c.metric not in known:
-            raise DseError(f"{source}: QoR constraint '{c.text}': metric '{c.metric}' is not measured by this run "
-                           f"(known: {', '.join(known)})")
+            raise DseError(
+                f"{source}: QoR constraint '{c.text}': metric '{c.metric}' is not measured by this run "
+                f"(known: {', '.join(known)})"
+            )
 
 
 def violation(qor: dict, constraints: list[QorConstraint]) -> str | None:
@@ -159,3 +164,9 @@ def column_scale(slack: np.ndarray) -> np.ndarray:
         return np.ones(slack.shape[1])
     std = slack.std(axis=0)
     return np.where(std > 1e-12, std, 1.0)
+
+
+def judge(ev, space):
+    """Record which QoR constraints a successful evaluation breaks (None: feasible)."""
+    ev.violation = violation(ev.qor, space.qor_constraints) if ev.ok else None
+    return ev

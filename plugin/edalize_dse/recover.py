@@ -95,8 +95,9 @@ def _read(copy: Path):
         evaluations, lost = [], 0
         for i in ids:
             try:
-                row = db.execute(f"SELECT {', '.join(EVALUATION_COLUMNS)} FROM evaluations WHERE id = ?",
-                                 (i,)).fetchone()
+                row = db.execute(
+                    f"SELECT {', '.join(EVALUATION_COLUMNS)} FROM evaluations WHERE id = ?", (i,)
+                ).fetchone()
                 if row is not None:
                     evaluations.append(row_evaluation(row))
             except (sqlite3.DatabaseError, ValueError, TypeError):

@@ -25,15 +25,40 @@ def _columns(space: Space, evaluations: list[Evaluation]) -> tuple[list[str], li
 
 def _rows(space: Space, evaluations: list[Evaluation]):
     params, metrics, timings = _columns(space, evaluations)
-    header = ["id", "point_id", "fidelity", "status", "strategy", "round", "cache_hit", *params, *metrics,
-              *[f"time_{t}" for t in timings], "error", "log_path", "violation"]
+    header = [
+        "id",
+        "point_id",
+        "fidelity",
+        "status",
+        "strategy",
+        "round",
+        "cache_hit",
+        *params,
+        *metrics,
+        *[f"time_{t}" for t in timings],
+        "error",
+        "log_path",
+        "violation",
+    ]
     rows = []
     for e in evaluations:
-        rows.append([e.id, e.point_id, e.fidelity, e.status, e.strategy, e.round, int(e.cache_hit),
-                     *[e.params.get(p, "") for p in params],
-                     *[e.qor.get(m, "") for m in metrics],
-                     *[round(e.timings[t], 4) if t in e.timings else "" for t in timings],
-                     e.error or "", e.log_path or "", e.violation or ""])
+        rows.append(
+            [
+                e.id,
+                e.point_id,
+                e.fidelity,
+                e.status,
+                e.strategy,
+                e.round,
+                int(e.cache_hit),
+                *[e.params.get(p, "") for p in params],
+                *[e.qor.get(m, "") for m in metrics],
+                *[round(e.timings[t], 4) if t in e.timings else "" for t in timings],
+                e.error or "",
+                e.log_path or "",
+                e.violation or "",
+            ]
+        )
     return header, rows
 
 
@@ -59,8 +84,10 @@ def plot_front(path: Path, space: Space, evaluations: list[Evaluation]) -> Path:
     fig, axes = plt.subplots(1, len(pairs), figsize=(5 * len(pairs), 4.2), squeeze=False)
     for ax, (i, j) in zip(axes[0], pairs):
         xi, yj = objectives[i], objectives[j]
-        for on_front, style in ((False, dict(c="#9aa5b1", s=22, label="evaluated")),
-                                (True, dict(c="#d1495b", s=40, edgecolors="black", label="Pareto front"))):
+        for on_front, style in (
+            (False, dict(c="#9aa5b1", s=22, label="evaluated")),
+            (True, dict(c="#d1495b", s=40, edgecolors="black", label="Pareto front")),
+        ):
             pts = [e for e in usable if (e.point_id in best) == on_front]
             ax.scatter([e.qor[xi.name] for e in pts], [e.qor[yj.name] for e in pts], **style)
         ax.set_xlabel(f"{xi.name} ({xi.goal})")
@@ -68,8 +95,10 @@ def plot_front(path: Path, space: Space, evaluations: list[Evaluation]) -> Path:
         ax.grid(alpha=0.3)
     axes[0][0].legend(loc="best", fontsize=8)
     failed = sum(1 for e in evaluations if not e.ok)
-    fig.suptitle(f"{space.name}: {len(usable)} evaluated, {len(best)} on the front (3-D non-dominated), "
-                 f"{failed} failed", fontsize=10)
+    fig.suptitle(
+        f"{space.name}: {len(usable)} evaluated, {len(best)} on the front (3-D non-dominated), {failed} failed",
+        fontsize=10,
+    )
     fig.tight_layout()
     with atomic.replacing(path) as tmp:
         fig.savefig(tmp, dpi=110, format=Path(path).suffix.lstrip(".") or "png")
@@ -95,8 +124,9 @@ def write_all(output: Path, space: Space, evaluations: list[Evaluation]) -> dict
     }
     for fidelity in sorted({e.fidelity for e in evaluations} - {primary}):
         promoted = [e for e in evaluations if e.fidelity == fidelity]
-        files[f"pareto_{fidelity}"] = write_csv(output / f"pareto_{fidelity}.csv", space,
-                                                front(promoted, space.objectives))
+        files[f"pareto_{fidelity}"] = write_csv(
+            output / f"pareto_{fidelity}.csv", space, front(promoted, space.objectives)
+        )
     return files
 
 
@@ -106,27 +136,35 @@ def summary_text(space: Space, evaluations: list[Evaluation], files: dict) -> st
     evaluations = [e for e in evaluations if e.fidelity == primary]
     ok = [e for e in evaluations if e.ok]
     best = front(evaluations, space.objectives)
-    lines = [f"{len(evaluations)} evaluations ({len(ok)} ok, {len(evaluations) - len(ok)} failed); "
-             f"{len(best)} on the Pareto front of {', '.join(f'{o.name} ({o.goal})' for o in space.objectives)}; "
-             f"hypervolume ratio {hypervolume(evaluations, space.objectives):.4f} ({HYPERVOLUME_MEANING})"]
+    lines = [
+        f"{len(evaluations)} evaluations ({len(ok)} ok, {len(evaluations) - len(ok)} failed); "
+        f"{len(best)} on the Pareto front of {', '.join(f'{o.name} ({o.goal})' for o in space.objectives)}; "
+        f"hypervolume ratio {hypervolume(evaluations, space.objectives):.4f} ({HYPERVOLUME_MEANING})"
+    ]
     if space.qor_constraints:
         infeasible = [e for e in ok if not e.feasible]
-        lines.append(f"QoR constraints {', '.join(c.text for c in space.qor_constraints)}: "
-                     f"{len(ok) - len(infeasible)} feasible, {len(infeasible)} infeasible (never on the front)")
+        lines.append(
+            f"QoR constraints {', '.join(c.text for c in space.qor_constraints)}: "
+            f"{len(ok) - len(infeasible)} feasible, {len(infeasible)} infeasible (never on the front)"
+        )
     if best:
         cols = [o.name for o in space.objectives]
         params = space.names
         header = ["point_id", *cols, *params]
-        table = [[e.point_id, *[f"{e.qor[c]:.4g}" for c in cols], *[str(e.params[p]) for p in params]]
-                 for e in sorted(best, key=lambda e: e.qor[cols[0]])]
+        table = [
+            [e.point_id, *[f"{e.qor[c]:.4g}" for c in cols], *[str(e.params[p]) for p in params]]
+            for e in sorted(best, key=lambda e: e.qor[cols[0]])
+        ]
         widths = [max(len(str(r[i])) for r in [header, *table]) for i in range(len(header))]
         lines.append("Pareto front:")
         for row in [header, *table]:
             lines.append("  " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
     for fidelity in sorted({e.fidelity for e in others}):
         runs = [e for e in others if e.fidelity == fidelity]
-        lines.append(f"promoted to {fidelity}: {len(runs)} point(s), {sum(e.ok for e in runs)} ok: "
-                     + ", ".join(e.point_id for e in runs))
+        lines.append(
+            f"promoted to {fidelity}: {len(runs)} point(s), {sum(e.ok for e in runs)} ok: "
+            + ", ".join(e.point_id for e in runs)
+        )
     for e in evaluations + others:
         if not e.ok:
             lines.append(f"failed {e.point_id} ({e.fidelity}): {e.error} (log: {e.log_path})")

@@ -56,16 +56,32 @@ def pareto_figure(space, evaluations):
     for col, (i, j) in enumerate(pairs, 1):
         xi, yj = objectives[i], objectives[j]
         for kind in ("feasible", "front", "infeasible", "failed"):
-            pts = [e for e in evaluations if _kind(e, best) == kind
-                   and xi.name in e.qor and (single or yj.name in e.qor)]
+            pts = [
+                e for e in evaluations if _kind(e, best) == kind and xi.name in e.qor and (single or yj.name in e.qor)
+            ]
             if not pts:
                 continue
             x = [e.id for e in pts] if single else [e.qor[xi.name] for e in pts]
-            fig.add_trace(go.Scatter(
-                x=x, y=[e.qor[yj.name] for e in pts], mode="markers", name=kind, legendgroup=kind,
-                showlegend=col == 1, text=[_hover(e) for e in pts], hoverinfo="text",
-                marker=dict(color=COLOURS[kind], symbol=symbols[kind], size=11 if kind == "front" else 8,
-                            line=dict(width=1, color="black") if kind == "front" else None)), row=1, col=col)
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=[e.qor[yj.name] for e in pts],
+                    mode="markers",
+                    name=kind,
+                    legendgroup=kind,
+                    showlegend=col == 1,
+                    text=[_hover(e) for e in pts],
+                    hoverinfo="text",
+                    marker=dict(
+                        color=COLOURS[kind],
+                        symbol=symbols[kind],
+                        size=11 if kind == "front" else 8,
+                        line=dict(width=1, color="black") if kind == "front" else None,
+                    ),
+                ),
+                row=1,
+                col=col,
+            )
         fig.update_xaxes(title_text="evaluation" if single else f"{xi.name} ({xi.goal})", row=1, col=col)
         fig.update_yaxes(title_text=f"{yj.name} ({yj.goal})", row=1, col=col)
     fig.update_layout(height=430, margin=dict(l=60, r=20, t=30, b=50), legend=dict(orientation="h", y=1.12))
@@ -84,8 +100,9 @@ def hypervolume_curve(space, evaluations) -> tuple[list[int], list[float]]:
         part, m = objective_matrix([e], space.objectives)
         if part:
             seen.append(m[0])
-        values.append(normalized_hypervolume(np.array(seen).reshape(len(seen), matrix.shape[1]), ideal, nadir)
-                      if seen else 0.0)
+        values.append(
+            normalized_hypervolume(np.array(seen).reshape(len(seen), matrix.shape[1]), ideal, nadir) if seen else 0.0
+        )
     return list(range(1, len(evaluations) + 1)), values
 
 
@@ -99,13 +116,27 @@ def hypervolume_figure(space, evaluations):
     for k, e in enumerate(evaluations):
         ends[e.round] = k
     rounds = sorted(ends)
-    fig.add_trace(go.Scatter(
-        x=[ends[r] + 1 for r in rounds], y=[y[ends[r]] for r in rounds], mode="markers", name="end of round",
-        text=[f"round {r} ({evaluations[ends[r]].strategy}): {ends[r] + 1} evaluations, HV {y[ends[r]]:.4f}"
-              for r in rounds], hoverinfo="text",
-        marker=dict(color=rounds, colorscale="Viridis", size=9, colorbar=dict(title="round"))))
-    fig.update_layout(height=360, margin=dict(l=60, r=20, t=20, b=50), xaxis_title="evaluations",
-                      yaxis_title="normalised hypervolume (feasible)", showlegend=False)
+    fig.add_trace(
+        go.Scatter(
+            x=[ends[r] + 1 for r in rounds],
+            y=[y[ends[r]] for r in rounds],
+            mode="markers",
+            name="end of round",
+            text=[
+                f"round {r} ({evaluations[ends[r]].strategy}): {ends[r] + 1} evaluations, HV {y[ends[r]]:.4f}"
+                for r in rounds
+            ],
+            hoverinfo="text",
+            marker=dict(color=rounds, colorscale="Viridis", size=9, colorbar=dict(title="round")),
+        )
+    )
+    fig.update_layout(
+        height=360,
+        margin=dict(l=60, r=20, t=20, b=50),
+        xaxis_title="evaluations",
+        yaxis_title="normalised hypervolume (feasible)",
+        showlegend=False,
+    )
     return fig
 
 
@@ -125,13 +156,29 @@ def parallel_figure(space, evaluations):
             dims.append(dict(label=name, values=[float(v) for v in values]))
         else:
             index = {repr(v): i for i, v in enumerate(legal)}
-            dims.append(dict(label=name, values=[index[repr(v)] for v in values], range=[0, max(len(legal) - 1, 1)],
-                             tickvals=list(range(len(legal))), ticktext=[str(v) for v in legal]))
+            dims.append(
+                dict(
+                    label=name,
+                    values=[index[repr(v)] for v in values],
+                    range=[0, max(len(legal) - 1, 1)],
+                    tickvals=list(range(len(legal))),
+                    ticktext=[str(v) for v in legal],
+                )
+            )
     first = space.objectives[0].name
     for o in space.objectives:
         dims.append(dict(label=f"{o.name} ({o.goal})", values=[float(e.qor[o.name]) for e in best]))
-    fig = go.Figure(go.Parcoords(line=dict(color=[float(e.qor[first]) for e in best], colorscale="Viridis",
-                                           showscale=True, colorbar=dict(title=first)), dimensions=dims))
+    fig = go.Figure(
+        go.Parcoords(
+            line=dict(
+                color=[float(e.qor[first]) for e in best],
+                colorscale="Viridis",
+                showscale=True,
+                colorbar=dict(title=first),
+            ),
+            dimensions=dims,
+        )
+    )
     fig.update_layout(height=420, margin=dict(l=70, r=70, t=60, b=30))
     return fig
 
@@ -149,16 +196,21 @@ def importances(space, evaluations) -> dict:
     varied = [n for n in space.names if len({repr(e.params.get(n)) for e in evaluations if e.ok}) > 1]
     out = {}
     for o in space.objectives:
-        points = [e for e in evaluations if e.ok and isinstance(e.qor.get(o.name), (int, float))
-                  and np.isfinite(e.qor[o.name])]
+        points = [
+            e
+            for e in evaluations
+            if e.ok and isinstance(e.qor.get(o.name), (int, float)) and np.isfinite(e.qor[o.name])
+        ]
         if len(points) < 3 or not varied or len({float(e.qor[o.name]) for e in points}) < 2:
             continue  # nothing to attribute: too few points, or the objective never varied
         study = optuna.create_study(direction="minimize" if o.goal == "min" else "maximize")
         for e in points:
-            params = {n: (int(np.log2(e.params[n])) if space.parameters[n].type == "pow2" else e.params[n])
-                      for n in varied}
-            study.add_trial(create_trial(params=params, distributions={n: dists[n] for n in varied},
-                                         value=float(e.qor[o.name])))
+            params = {
+                n: (int(np.log2(e.params[n])) if space.parameters[n].type == "pow2" else e.params[n]) for n in varied
+            }
+            study.add_trial(
+                create_trial(params=params, distributions={n: dists[n] for n in varied}, value=float(e.qor[o.name]))
+            )
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
         try:
             out[o.name] = optuna.importance.get_param_importances(study, evaluator=evaluator, normalize=True)
@@ -173,12 +225,19 @@ def importance_figure(space, evaluations):
     found = importances(space, evaluations)
     if not found:
         return None
-    names = sorted({n for imp in found.values() for n in imp},
-                   key=lambda n: -sum(imp.get(n, 0.0) for imp in found.values()))
-    fig = go.Figure([go.Bar(name=objective, x=names, y=[imp.get(n, 0.0) for n in names])
-                     for objective, imp in found.items()])
-    fig.update_layout(barmode="group", height=380, margin=dict(l=60, r=20, t=20, b=90),
-                      yaxis_title="fANOVA importance (share)", legend=dict(orientation="h", y=1.1))
+    names = sorted(
+        {n for imp in found.values() for n in imp}, key=lambda n: -sum(imp.get(n, 0.0) for imp in found.values())
+    )
+    fig = go.Figure(
+        [go.Bar(name=objective, x=names, y=[imp.get(n, 0.0) for n in names]) for objective, imp in found.items()]
+    )
+    fig.update_layout(
+        barmode="group",
+        height=380,
+        margin=dict(l=60, r=20, t=20, b=90),
+        yaxis_title="fANOVA importance (share)",
+        legend=dict(orientation="h", y=1.1),
+    )
     return fig
 
 
@@ -201,9 +260,16 @@ def points_table(output: Path, space, evaluations) -> str:
     rows = []
     for e in evaluations:
         kind = _kind(e, best)
-        cells = [str(e.id), e.point_id, e.fidelity, kind, str(e.round),
-                 *[f"{e.qor[m]:.5g}" if isinstance(e.qor.get(m), (int, float)) else "" for m in metrics],
-                 *[str(e.params.get(n, "")) for n in space.names], e.violation or e.error or ""]
+        cells = [
+            str(e.id),
+            e.point_id,
+            e.fidelity,
+            kind,
+            str(e.round),
+            *[f"{e.qor[m]:.5g}" if isinstance(e.qor.get(m), (int, float)) else "" for m in metrics],
+            *[str(e.params.get(n, "")) for n in space.names],
+            e.violation or e.error or "",
+        ]
         tds = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
         folder = _link(output, output / "points" / e.point_id)
         log = _link(output, e.log_path) if e.log_path and not e.ok else ""
@@ -251,24 +317,36 @@ def write(output: Path, space, evaluations) -> Path:
         if fig is None:
             sections.append(f"<h2>{html.escape(title)}</h2><p class='note'>{html.escape(missing)}</p>")
             return
-        body = pio.to_html(fig, full_html=False, include_plotlyjs=False, config={"displaylogo": False},
-                           div_id=f"plot-{len(sections)}")
-        sections.append(f"<h2>{html.escape(title)}</h2>{f'<p class=note>{html.escape(note)}</p>' if note else ''}"
-                        f"<div class='plot'>{body}</div>")
+        body = pio.to_html(
+            fig, full_html=False, include_plotlyjs=False, config={"displaylogo": False}, div_id=f"plot-{len(sections)}"
+        )
+        sections.append(
+            f"<h2>{html.escape(title)}</h2>{f'<p class=note>{html.escape(note)}</p>' if note else ''}"
+            f"<div class='plot'>{body}</div>"
+        )
 
     ok = [e for e in explored if e.ok]
     feasible = [e for e in ok if e.feasible]
     failed_without_qor = sum(1 for e in explored if not e.ok and not e.qor)
-    figure("Pareto projections", pareto_figure(space, explored),
-           f"{len(feasible)} feasible, {len(ok) - len(feasible)} infeasible, {len(explored) - len(ok)} failed"
-           + (f" ({failed_without_qor} failed before any QoR: listed in the table only)" if failed_without_qor else "")
-           + ". Hover a point for its parameters.")
-    figure("Hypervolume versus evaluations", hypervolume_figure(space, explored),
-           "normalised hypervolume of the feasible points so far; markers end each round of the strategy")
+    figure(
+        "Pareto projections",
+        pareto_figure(space, explored),
+        f"{len(feasible)} feasible, {len(ok) - len(feasible)} infeasible, {len(explored) - len(ok)} failed"
+        + (f" ({failed_without_qor} failed before any QoR: listed in the table only)" if failed_without_qor else "")
+        + ". Hover a point for its parameters.",
+    )
+    figure(
+        "Hypervolume versus evaluations",
+        hypervolume_figure(space, explored),
+        "normalised hypervolume of the feasible points so far; markers end each round of the strategy",
+    )
     figure("Parameters of the Pareto front", parallel_figure(space, explored), missing="no feasible point yet")
-    figure("Parameter importance per objective", importance_figure(space, explored),
-           "Optuna's fANOVA evaluator over the successful points (feasible or not)",
-           missing="needs at least 3 successful points and a parameter that varied")
+    figure(
+        "Parameter importance per objective",
+        importance_figure(space, explored),
+        "Optuna's fANOVA evaluator over the successful points (feasible or not)",
+        missing="needs at least 3 successful points and a parameter that varied",
+    )
     constraints = ", ".join(c.text for c in space.qor_constraints) or "none"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>edalize-dse report: {html.escape(space.name)}</title>
@@ -277,9 +355,9 @@ def write(output: Path, space, evaluations) -> Path:
 <body><h1>edalize-dse: {html.escape(space.name)}</h1>
 <pre id="dse-errors"></pre>
 <p class="note">{len(explored)} evaluations ({primary}); objectives
-{html.escape(', '.join(f'{o.name} ({o.goal})' for o in space.objectives))}; QoR constraints: {html.escape(constraints)}.
+{html.escape(", ".join(f"{o.name} ({o.goal})" for o in space.objectives))}; QoR constraints: {html.escape(constraints)}.
 Space file: {html.escape(str(space.path))}.</p>
-{''.join(sections)}
+{"".join(sections)}
 <h2>Every point</h2>
 {points_table(output, space, evaluations)}
 </body></html>

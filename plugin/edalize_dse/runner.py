@@ -115,12 +115,22 @@ def run_step(step: str, cmd: list[str], cwd: Path, log: Path, timeout: float | N
         try:
             if shutil.which(cmd[0]) is None:
                 raise FileNotFoundError(cmd[0])
-            proc = subprocess.Popen(_tied_to_parent(cmd), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(
+                _tied_to_parent(cmd),
+                cwd=cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         except FileNotFoundError:
             # Preflight found every tool, so one gone now is the machine's doing.
-            raise ToolFailure(step, f"executable '{cmd[0]}' not found (removed from PATH or uninstalled "
-                                    "during the run?)", log, kind="environment") from None
+            raise ToolFailure(
+                step,
+                f"executable '{cmd[0]}' not found (removed from PATH or uninstalled during the run?)",
+                log,
+                kind="environment",
+            ) from None
         with _groups_lock:
             _running_groups.add(proc.pid)
         try:
@@ -142,9 +152,14 @@ def run_step(step: str, cmd: list[str], cwd: Path, log: Path, timeout: float | N
     if _stopping.is_set():
         raise ToolFailure(step, "stopped: the run is being interrupted", log, kind="environment")
     if code < 0 and -code in _KILL_SIGNALS:
-        raise ToolFailure(step, f"killed by {_signal_name(-code)} (not by the design: the run stops, "
-                                "the point is evaluated again on the next run)", log, tail(log),
-                          kind="environment")
+        raise ToolFailure(
+            step,
+            f"killed by {_signal_name(-code)} (not by the design: the run stops, "
+            "the point is evaluated again on the next run)",
+            log,
+            tail(log),
+            kind="environment",
+        )
     if code != 0:
         # The tool's own first error line is the reason; the exit status alone says nothing.
         error = first_error(log)

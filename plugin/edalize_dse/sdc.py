@@ -28,8 +28,10 @@ def base_period(text: str, source: str = "SDC") -> float:
     m = _CREATE_CLOCK_PERIOD.search(text)
     if m:
         return float(m.group(2))
-    raise DseError(f"{source}: no clock period found (neither 'set clk_period N' nor 'create_clock -period N'); "
-                   "the synth flow times every clock the SDC creates and needs one to scale")
+    raise DseError(
+        f"{source}: no clock period found (neither 'set clk_period N' nor 'create_clock -period N'); "
+        "the synth flow times every clock the SDC creates and needs one to scale"
+    )
 
 
 def with_period(text: str, period_ps: float, source: str = "SDC") -> str:

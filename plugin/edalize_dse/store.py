@@ -15,7 +15,6 @@ from pathlib import Path
 
 from edalize_dse.errors import DseError
 
-
 STORE_NAME = "dse.sqlite"
 
 _META_TABLE = """
@@ -45,9 +44,26 @@ CREATE TABLE IF NOT EXISTS evaluations (
     violation     TEXT,                   -- ok but infeasible: the QoR constraints it breaks; NULL: feasible
     UNIQUE (point_id, fidelity)
 )"""
-EVALUATION_COLUMNS = ("id", "point_id", "params", "status", "qor", "error", "log_path", "log_tail", "tool_versions",
-                      "timings", "strategy", "round", "started_at", "finished_at", "cache_hit", "fidelity",
-                      "attempts", "violation")
+EVALUATION_COLUMNS = (
+    "id",
+    "point_id",
+    "params",
+    "status",
+    "qor",
+    "error",
+    "log_path",
+    "log_tail",
+    "tool_versions",
+    "timings",
+    "strategy",
+    "round",
+    "started_at",
+    "finished_at",
+    "cache_hit",
+    "fidelity",
+    "attempts",
+    "violation",
+)
 
 
 def utc_now() -> str:
@@ -94,10 +110,26 @@ def row_evaluation(r) -> Evaluation:
         raise ValueError("a JSON field is not an object")
     if r[3] not in ("ok", "failed"):
         raise ValueError(f"status {r[3]!r}")
-    return Evaluation(id=r[0], point_id=r[1], params=params, status=r[3], qor=qor, error=r[5], log_path=r[6],
-                      log_tail=r[7], tool_versions=tool_versions, timings=timings, strategy=r[10], round=int(r[11]),
-                      started_at=r[12], finished_at=r[13], cache_hit=bool(r[14]), fidelity=r[15],
-                      attempts=int(r[16]), violation=r[17])
+    return Evaluation(
+        id=r[0],
+        point_id=r[1],
+        params=params,
+        status=r[3],
+        qor=qor,
+        error=r[5],
+        log_path=r[6],
+        log_tail=r[7],
+        tool_versions=tool_versions,
+        timings=timings,
+        strategy=r[10],
+        round=int(r[11]),
+        started_at=r[12],
+        finished_at=r[13],
+        cache_hit=bool(r[14]),
+        fidelity=r[15],
+        attempts=int(r[16]),
+        violation=r[17],
+    )
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -110,7 +142,8 @@ class DamagedStore(DseError):
         super().__init__(
             f"{path}: {problem}; the file is left untouched. 'edalize-dse recover {path.parent}' keeps every "
             "readable row and sets the damaged file aside, then the same command resumes; or give this run "
-            "another --output")
+            "another --output"
+        )
 
 
 def aside(path: Path, suffix: str) -> Path:
@@ -166,7 +199,7 @@ class Store:
             raise
 
     def _upgrade(self) -> None:
-        """Bring a store written by an earlier version (one result per point, no
+        """Bring a store written by edalize-dse 0.1.0 (early builds: one result per point, no
         cache or fidelity columns) to the current table, keeping every row."""
         present = [row[1] for row in self._db.execute("PRAGMA table_info(evaluations)")]
         if "fidelity" in present:
@@ -207,8 +240,7 @@ class Store:
 
     def record_identity(self, identity: dict) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)",
-                             (json.dumps(identity),))
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)", (json.dumps(identity),))
 
     # ---- evaluations
     def add(self, ev: Evaluation) -> int:
@@ -217,9 +249,26 @@ class Store:
                 "INSERT INTO evaluations (point_id, params, status, qor, error, log_path, log_tail, "
                 "tool_versions, timings, strategy, round, started_at, finished_at, cache_hit, fidelity, attempts, "
                 "violation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (ev.point_id, json.dumps(ev.params, sort_keys=True), ev.status, json.dumps(ev.qor), ev.error,
-                 ev.log_path, ev.log_tail, json.dumps(ev.tool_versions), json.dumps(ev.timings), ev.strategy,
-                 ev.round, ev.started_at, ev.finished_at, int(ev.cache_hit), ev.fidelity, ev.attempts, ev.violation))
+                (
+                    ev.point_id,
+                    json.dumps(ev.params, sort_keys=True),
+                    ev.status,
+                    json.dumps(ev.qor),
+                    ev.error,
+                    ev.log_path,
+                    ev.log_tail,
+                    json.dumps(ev.tool_versions),
+                    json.dumps(ev.timings),
+                    ev.strategy,
+                    ev.round,
+                    ev.started_at,
+                    ev.finished_at,
+                    int(ev.cache_hit),
+                    ev.fidelity,
+                    ev.attempts,
+                    ev.violation,
+                ),
+            )
             ev.id = cur.lastrowid
             return ev.id
 
@@ -228,7 +277,8 @@ class Store:
         where, args = ("WHERE fidelity = ?", (fidelity,)) if fidelity else ("", ())
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {', '.join(EVALUATION_COLUMNS)} FROM evaluations {where} ORDER BY id", args).fetchall()
+                f"SELECT {', '.join(EVALUATION_COLUMNS)} FROM evaluations {where} ORDER BY id", args
+            ).fetchall()
         evaluations = []
         for r in rows:
             try:
@@ -242,6 +292,7 @@ class Store:
         judges every point by its own QoR constraints."""
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany("UPDATE evaluations SET violation = ? WHERE id = ?",
-                                 [(v, i) for i, v in changed.items()])
+            self._db.executemany(
+                "UPDATE evaluations SET violation = ? WHERE id = ?", [(v, i) for i, v in changed.items()]
+            )
             self._db.execute("COMMIT")

@@ -1,7 +1,5 @@
-"""Jinja environment over the project's ``templates/`` folder.
-
-An installed package carries the folder as ``edalize_dse/templates`` (setup.cfg
-maps it there); a source checkout reads the top-level ``templates/`` directly."""
+"""Jinja environment over the package's ``templates/`` folder (tool scripts, RTL,
+SRAM views, Chipyard configs), which ships inside the package as package data."""
 
 from functools import lru_cache
 from pathlib import Path
@@ -12,10 +10,7 @@ from edalize_dse import __version__
 
 
 def templates_dir() -> Path:
-    installed = Path(__file__).resolve().parent / "templates"
-    if installed.is_dir():
-        return installed
-    return Path(__file__).resolve().parents[2] / "templates"
+    return Path(__file__).resolve().parent / "templates"
 
 
 @lru_cache(maxsize=1)

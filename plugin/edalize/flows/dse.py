@@ -49,8 +49,12 @@ class Dse(Edaflow):
     # Every run option, from the one table in edalize_dse.options (type, default, help).
     FLOW_OPTIONS = {
         **Edaflow.FLOW_OPTIONS,
-        **flow_options_table({"space": f"the core's file of type {SPACE_FILE_TYPE}",
-                              "output": "<work root>/results; relative paths are taken from where FuseSoC runs"}),
+        **flow_options_table(
+            {
+                "space": f"the core's file of type {SPACE_FILE_TYPE}",
+                "output": "<work root>/results; relative paths are taken from where FuseSoC runs",
+            }
+        ),
     }
 
     @classmethod
@@ -76,9 +80,11 @@ class Dse(Edaflow):
         if not spaces and self.flow_options.get("generator") in ("core", None, ""):
             return None  # zero-configuration start: run_config writes the default space of the core's RTL
         if len(spaces) != 1:
-            raise RuntimeError(f"the dse flow needs one design-space file: set the 'space' flow option or give "
-                               f"the core exactly one file with file_type {SPACE_FILE_TYPE} "
-                               f"(found {len(spaces)})")
+            raise RuntimeError(
+                f"the dse flow needs one design-space file: set the 'space' flow option or give "
+                f"the core exactly one file with file_type {SPACE_FILE_TYPE} "
+                f"(found {len(spaces)})"
+            )
         return str((Path(self.work_root) / spaces[0]).resolve())
 
     def run_config(self):
@@ -192,9 +198,12 @@ class Dse(Edaflow):
         # configuration, and stop with one clear line before make on bad input.
         config = self._write_run_config()
         if getattr(self, "default_space_text", None):
-            print(f"dse: no design-space file in the target: exploring the default space written to "
-                  f"{config.space} (edit it and pass it back with the flow option 'space'):\n"
-                  f"{self.default_space_text}", flush=True)
+            print(
+                f"dse: no design-space file in the target: exploring the default space written to "
+                f"{config.space} (edit it and pass it back with the flow option 'space'):\n"
+                f"{self.default_space_text}",
+                flush=True,
+            )
         try:
             check_inputs(config)
         except DseError as exc:

@@ -43,7 +43,8 @@ class Denoiser(nn.Module):
         self.inp = nn.Linear(dim + time_width + cond_dim + 1, hidden)
         self.blocks = nn.ModuleList(
             nn.Sequential(nn.LayerNorm(hidden), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
-            for _ in range(blocks))
+            for _ in range(blocks)
+        )
         self.out = nn.Sequential(nn.SiLU(), nn.Linear(hidden, dim))
 
     def forward(self, x, t, cond, has_cond):
@@ -54,9 +55,17 @@ class Denoiser(nn.Module):
         return self.out(h)
 
 
-def train(model: Denoiser, x0: torch.Tensor, cond: torch.Tensor, steps: int, generator: torch.Generator,
-          optimizer: torch.optim.Optimizer, batch: int = 128, drop_cond: float = 0.15,
-          weights: torch.Tensor | None = None) -> float:
+def train(
+    model: Denoiser,
+    x0: torch.Tensor,
+    cond: torch.Tensor,
+    steps: int,
+    generator: torch.Generator,
+    optimizer: torch.optim.Optimizer,
+    batch: int = 128,
+    drop_cond: float = 0.15,
+    weights: torch.Tensor | None = None,
+) -> float:
     """``steps`` Adam steps of the noise-prediction loss; returns the last loss.
     ``weights`` (one per row, e.g. a prior's rows lower): each batch draws rows with
     these relative probabilities, which weights their terms of the loss alike."""
@@ -81,8 +90,16 @@ def train(model: Denoiser, x0: torch.Tensor, cond: torch.Tensor, steps: int, gen
     return loss.item()
 
 
-def ddim_sample(model: Denoiser, cond: torch.Tensor, dim: int, generator: torch.Generator, steps: int = 20,
-                cfg_weight: float = 1.0, guide=None, guide_scale: float = 0.0) -> torch.Tensor:
+def ddim_sample(
+    model: Denoiser,
+    cond: torch.Tensor,
+    dim: int,
+    generator: torch.Generator,
+    steps: int = 20,
+    cfg_weight: float = 1.0,
+    guide=None,
+    guide_scale: float = 0.0,
+) -> torch.Tensor:
     """One x0 per condition row. ``cfg_weight`` w mixes (1 + w) conditional minus w
     unconditional noise. ``guide(x0)`` -> per-row loss (e.g. predicted QoR's squared
     distance to the target); with ``guide_scale`` > 0 its gradient through the
@@ -103,7 +120,7 @@ def ddim_sample(model: Denoiser, cond: torch.Tensor, dim: int, generator: torch.
             with torch.enable_grad():
                 xg = x.detach().requires_grad_(True)
                 estimate = (xg - (1 - ab).sqrt() * eps) / ab.sqrt()
-                grad, = torch.autograd.grad(guide(estimate.clamp(-1, 1)).sum(), xg)
+                (grad,) = torch.autograd.grad(guide(estimate.clamp(-1, 1)).sum(), xg)
             eps = eps + guide_scale * (1 - ab).sqrt() * grad
         x0 = ((x - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
         eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()

@@ -38,7 +38,7 @@ exactly along the encoded directions the data has not pinned down, such as a
 one-hot column no point has used. ``mean`` and ``each`` (the gain=members
 samples) are the fits' predictions; ``predict`` adds the posterior part to the
 spread. Variants (ablations): ``spread="members"`` (the MLPs' disagreement only)
-and ``linear=False`` (the MLPs alone, the sixth session's predictor)."""
+and ``linear=False`` (the MLPs alone)."""
 
 from __future__ import annotations
 
@@ -68,18 +68,31 @@ def _with_intercept(a: torch.Tensor) -> torch.Tensor:
 
 
 class PredictorEnsemble:
-    def __init__(self, dim: int, outputs: int, members: int = 5, hidden: int = 64, linear: bool = True,
-                 spread: str = "linear+members", curved: list[int] | None = None,
-                 trends: list[tuple] | None = None):
+    def __init__(
+        self,
+        dim: int,
+        outputs: int,
+        members: int = 5,
+        hidden: int = 64,
+        linear: bool = True,
+        spread: str = "linear+members",
+        curved: list[int] | None = None,
+        trends: list[tuple] | None = None,
+    ):
         """``curved``: encoded columns (ordinal parameters with more than two levels) whose
         squares join the ridge part's features. ``trends``: numeric choices as
         ``SpaceEncoder.trend_columns`` gives them, whose value (and log value) join the
         features as linear maps of their one-hot blocks."""
-        self.members = [nn.Sequential(nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
-                                      nn.Linear(hidden, outputs)) for _ in range(members)]
+        self.members = [
+            nn.Sequential(
+                nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, outputs)
+            )
+            for _ in range(members)
+        ]
         # fused: one kernel per step for all parameters (the same update, in about half the time on CPU).
-        self.optimizers = [torch.optim.Adam(m.parameters(), lr=3e-3, weight_decay=1e-4, fused=True)
-                           for m in self.members]
+        self.optimizers = [
+            torch.optim.Adam(m.parameters(), lr=3e-3, weight_decay=1e-4, fused=True) for m in self.members
+        ]
         if spread not in ("linear+members", "members"):
             raise ValueError(f"spread must be linear+members or members, got '{spread}'")
         self.linear = linear
@@ -93,15 +106,21 @@ class PredictorEnsemble:
             for pos in positions:
                 if pos is not None:
                     row = torch.zeros(dim)
-                    row[start:start + block] = torch.tensor(pos, dtype=torch.float32) / 2
+                    row[start : start + block] = torch.tensor(pos, dtype=torch.float32) / 2
                     maps.append(row)
         self.trend_map = torch.stack(maps, dim=1) if maps else torch.zeros(dim, 0)
         self.trend_offset = self.trend_map.sum(dim=0)
         width = dim + len(self.curved) + self.trend_map.shape[1]
         # The ridge penalty per feature, then 0 for the intercept (see RIDGE and below it).
-        self.penalty = torch.diag(torch.tensor([LEVEL_RIDGE if i in levels else RIDGE for i in range(dim)]
-                                               + [SQUARE_RIDGE] * len(self.curved)
-                                               + [RIDGE] * self.trend_map.shape[1] + [0.0], dtype=torch.float64))
+        self.penalty = torch.diag(
+            torch.tensor(
+                [LEVEL_RIDGE if i in levels else RIDGE for i in range(dim)]
+                + [SQUARE_RIDGE] * len(self.curved)
+                + [RIDGE] * self.trend_map.shape[1]
+                + [0.0],
+                dtype=torch.float64,
+            )
+        )
         # The ridge part: zero until the first fit (and for linear=False).
         self.weight = torch.zeros(width, outputs)
         self.bias = torch.zeros(outputs)
@@ -128,7 +147,7 @@ class PredictorEnsemble:
         # Leave-one-out residuals of a linear smoother: r_i / (1 - h_i), h_i the row's leverage.
         leverage = self._reach(a) * w
         loo = (y.double() - a @ coef) / (1.0 - leverage.clamp(max=0.99))[:, None]
-        self.noise = (loo ** 2 * w[:, None]).sum(dim=0) / w.sum()
+        self.noise = (loo**2 * w[:, None]).sum(dim=0) / w.sum()
 
     def _reach(self, a: torch.Tensor) -> torch.Tensor:
         """a' C a per row of ``a`` (features with the intercept's 1)."""
@@ -138,8 +157,14 @@ class PredictorEnsemble:
         """The ridge part's prediction (zero before the first fit and with linear=False)."""
         return self.features(x) @ self.weight + self.bias
 
-    def fit(self, x: torch.Tensor, y: torch.Tensor, epochs: int, generator: torch.Generator,
-            weights: torch.Tensor | None = None) -> None:
+    def fit(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        epochs: int,
+        generator: torch.Generator,
+        weights: torch.Tensor | None = None,
+    ) -> None:
         """``weights`` (one per row): the bootstrap draws rows with these relative
         probabilities, and the ridge part counts them alike."""
         if self.linear:

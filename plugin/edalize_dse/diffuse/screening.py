@@ -19,7 +19,7 @@ The hypervolume's reference point is 0.1 beyond the worst value seen
 points that open new regions (a disconnected front's other pieces), the second
 only what improves the front where a benchmark measures it. The strategy's
 default takes the front's for the first half of the batch and the seen range's
-for the rest (BENCHMARKS.md, issue 16).
+for the rest (BENCHMARKS.md).
 
 ``select_batch_sampled`` is the other gain (the strategy's ``gain=members``): each
 ensemble member's prediction is one sample of the QoR, and a candidate's gain is
@@ -59,9 +59,17 @@ def shortfall(candidates: np.ndarray, front: np.ndarray) -> np.ndarray:
     return diff.min(axis=2).max(axis=1)
 
 
-def select_batch(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, n: int, kappa: float = 1.0,
-                 feasibility: np.ndarray | None = None, reference: np.ndarray | None = None,
-                 exploit: int = 0, reference_picks: int | None = None) -> list[int]:
+def select_batch(
+    front: np.ndarray,
+    mean: np.ndarray,
+    spread: np.ndarray,
+    n: int,
+    kappa: float = 1.0,
+    feasibility: np.ndarray | None = None,
+    reference: np.ndarray | None = None,
+    exploit: int = 0,
+    reference_picks: int | None = None,
+) -> list[int]:
     """``exploit``: how many of the first picks score the ensemble mean (kappa 0) instead
     of the optimistic QoR: a batch that both refines what the model trusts and probes
     what it does not. ``reference_picks``: how many of the first picks use ``reference``
@@ -89,8 +97,14 @@ def select_batch(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, n: int
     return chosen
 
 
-def select_batch_sampled(front: np.ndarray, samples: np.ndarray, n: int, feasible: np.ndarray | None = None,
-                         reference: np.ndarray | None = None, reference_picks: int | None = None) -> list[int]:
+def select_batch_sampled(
+    front: np.ndarray,
+    samples: np.ndarray,
+    n: int,
+    feasible: np.ndarray | None = None,
+    reference: np.ndarray | None = None,
+    reference_picks: int | None = None,
+) -> list[int]:
     """The greedy batch by hypervolume gain averaged over QoR samples.
 
     ``samples``: (K, N, m), sample k's QoR of each of the N candidates; ``feasible``:
@@ -114,8 +128,7 @@ def select_batch_sampled(front: np.ndarray, samples: np.ndarray, n: int, feasibl
         gains = np.zeros(len(left))
         for s in range(k):
             base = _hv(fronts[s], r)
-            gains += [_hv(np.vstack([fronts[s], samples[s, i]]), r) - base if feasible[s, i] else 0.0
-                      for i in left]
+            gains += [_hv(np.vstack([fronts[s], samples[s, i]]), r) - base if feasible[s, i] else 0.0 for i in left]
         if gains.max() > 1e-12:
             pick = left[int(np.argmax(gains))]
         else:

@@ -1,7 +1,7 @@
 """Where points are evaluated: the run option ``executor`` picks one backend.
 
 Every executor offers the same small interface to the exploration loop
-(``explore.py``), as the strategies offer ask/tell:
+(``explore.py``; ``base.Executor``), as the strategies offer ask/tell:
 
 - ``check_nodes(flows)``: check each node's tools and platform before any point
   (one DseError naming the node and what is missing); what the nodes share
@@ -16,6 +16,7 @@ Backends: ``local`` (threads, local.py), ``ray`` (ray_backend.py) and ``dask``
 
 from __future__ import annotations
 
+from edalize_dse.executors.base import Executor
 from edalize_dse.executors.facts import NodeFacts
 from edalize_dse.executors.local import LocalExecutor
 
@@ -33,4 +34,4 @@ def make_executor(config):
     return LocalExecutor(config.workers)
 
 
-__all__ = ["LocalExecutor", "NodeFacts", "make_executor"]
+__all__ = ["Executor", "LocalExecutor", "NodeFacts", "make_executor"]

@@ -58,18 +58,30 @@ def jobqueue_cluster(config):
         import dask_jobqueue
     except ImportError:
         raise DseError("option dask_cluster needs dask-jobqueue: pip install 'edalize-dse[dask]'") from None
-    classes = {"slurm": dask_jobqueue.SLURMCluster, "lsf": dask_jobqueue.LSFCluster,
-               "pbs": dask_jobqueue.PBSCluster, "sge": dask_jobqueue.SGECluster}
+    classes = {
+        "slurm": dask_jobqueue.SLURMCluster,
+        "lsf": dask_jobqueue.LSFCluster,
+        "pbs": dask_jobqueue.PBSCluster,
+        "sge": dask_jobqueue.SGECluster,
+    }
     if config.cpus_per_point > config.dask_cores:
-        raise DseError(f"option cpus_per_point ({config.cpus_per_point}) is more than a worker job's "
-                       f"dask_cores ({config.dask_cores}): no job could take a point")
+        raise DseError(
+            f"option cpus_per_point ({config.cpus_per_point}) is more than a worker job's "
+            f"dask_cores ({config.dask_cores}): no job could take a point"
+        )
     walltime = lsf_walltime(config.dask_walltime) if config.dask_cluster == "lsf" else config.dask_walltime
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         return classes[config.dask_cluster](
-            queue=config.dask_queue, cores=config.dask_cores, processes=1, memory=config.dask_memory,
-            walltime=walltime, job_name="edalize-dse", job_extra_directives=list(config.dask_job_extra),
+            queue=config.dask_queue,
+            cores=config.dask_cores,
+            processes=1,
+            memory=config.dask_memory,
+            walltime=walltime,
+            job_name="edalize-dse",
+            job_extra_directives=list(config.dask_job_extra),
             job_script_prologue=list(config.dask_job_prologue),
-            worker_extra_args=["--resources", f"{CPU_RESOURCE}={config.dask_cores}"])
+            worker_extra_args=["--resources", f"{CPU_RESOURCE}={config.dask_cores}"],
+        )
 
 
 class DaskExecutor(RemoteExecutor):
@@ -82,8 +94,10 @@ class DaskExecutor(RemoteExecutor):
         self._cluster = None
         self._batch = bool(config.dask_cluster) and not config.dask_address
         if config.dask_address and config.dask_cluster:
-            raise DseError("options dask_address and dask_cluster exclude each other: give the running "
-                           "scheduler or the batch system to start workers on")
+            raise DseError(
+                "options dask_address and dask_cluster exclude each other: give the running "
+                "scheduler or the batch system to start workers on"
+            )
         try:
             if config.dask_address:
                 self.where = config.dask_address
@@ -96,8 +110,13 @@ class DaskExecutor(RemoteExecutor):
                 else:
                     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
                         self._cluster = distributed.LocalCluster(
-                            n_workers=self.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                            dashboard_address=None, resources={CPU_RESOURCE: self.cpus_per_point})
+                            n_workers=self.workers,
+                            threads_per_worker=1,
+                            processes=True,
+                            host="127.0.0.1",
+                            dashboard_address=None,
+                            resources={CPU_RESOURCE: self.cpus_per_point},
+                        )
                 self.where = self._cluster.scheduler_address
                 self._client = distributed.Client(self._cluster)
         except DseError:
@@ -105,8 +124,10 @@ class DaskExecutor(RemoteExecutor):
             raise
         except Exception as exc:
             self._close()
-            raise DseError(f"executor dask: cannot start or join the Dask cluster "
-                           f"({config.dask_address or config.dask_cluster or 'local'}): {exc}") from None
+            raise DseError(
+                f"executor dask: cannot start or join the Dask cluster "
+                f"({config.dask_address or config.dask_cluster or 'local'}): {exc}"
+            ) from None
         self._resources = None
 
     def _node_reports(self) -> list[dict]:
@@ -116,14 +137,14 @@ class DaskExecutor(RemoteExecutor):
             try:
                 self._client.wait_for_workers(1, timeout=WORKER_TIMEOUT_S)
             except TimeoutError:
-                raise DseError(f"the Dask scheduler at {self.where} has no worker after "
-                               f"{WORKER_TIMEOUT_S} s") from None
+                raise DseError(f"the Dask scheduler at {self.where} has no worker after {WORKER_TIMEOUT_S} s") from None
         workers = self._client.scheduler_info()["workers"]
         # Ask for cpus only where the workers declare them (a scheduler of your own may not).
         if any(CPU_RESOURCE in w.get("resources", {}) for w in workers.values()):
             self._resources = {CPU_RESOURCE: self.cpus_per_point}
-        answers = self._client.run(node.check_node, self.flow_names, self.flow_options, __version__, self.run_token,
-                                   "dask", on_error="return")
+        answers = self._client.run(
+            node.check_node, self.flow_names, self.flow_options, __version__, self.run_token, "dask", on_error="return"
+        )
         reports = []
         for address, answer in answers.items():
             if isinstance(answer, BaseException):
@@ -145,9 +166,11 @@ class DaskExecutor(RemoteExecutor):
                 pass
             jobs = list(self._cluster.workers.values())
             if time.monotonic() - started > BATCH_POLL_S and not any(getattr(j, "job_id", None) for j in jobs):
-                raise DseError(f"the batch system ({self._cluster.job_cls.__name__}) took none of the worker "
-                               "jobs (its error is logged above): check the options dask_queue, dask_cores, "
-                               "dask_memory, dask_walltime and dask_job_extra")
+                raise DseError(
+                    f"the batch system ({self._cluster.job_cls.__name__}) took none of the worker "
+                    "jobs (its error is logged above): check the options dask_queue, dask_cores, "
+                    "dask_memory, dask_walltime and dask_job_extra"
+                )
 
     def _start(self, job):
         key = f"edalize-dse-{job.ctx.space.point_id(job.point)}-{job.attempt}-{uuid.uuid4().hex[:8]}"

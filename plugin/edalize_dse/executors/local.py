@@ -7,26 +7,19 @@ from __future__ import annotations
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from edalize_dse.evaluate import evaluate_point
+from edalize_dse.executors.base import Executor
 from edalize_dse.executors.facts import NodeFacts
 
 
-class LocalExecutor:
+class LocalExecutor(Executor):
     def __init__(self, workers: int):
-        self.workers = max(1, int(workers))
+        super().__init__(workers)
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="dse-eval")
         self._running: set[Future] = set()
 
     def check_nodes(self, flows) -> NodeFacts:
         """This machine is the only node and ``prepare`` checked its tools already."""
         return NodeFacts()
-
-    @property
-    def free_slots(self) -> int:
-        return self.workers - len(self._running)
-
-    @property
-    def busy(self) -> bool:
-        return bool(self._running)
 
     def submit(self, point: dict, ctx, round_no: int, controller_s: float | None = None) -> None:
         self._running.add(self._pool.submit(evaluate_point, point, ctx, round_no, controller_s))

@@ -83,18 +83,20 @@ def set_up_node(flow_names, flow_options: dict, driver_version: str, run_token: 
     from edalize_dse.flows import get_flow
 
     if __version__ != driver_version:
-        raise DseError(f"it runs edalize-dse {__version__}, the driver {driver_version}: install the same "
-                       "version on every node")
+        raise DseError(
+            f"it runs edalize-dse {__version__}, the driver {driver_version}: install the same version on every node"
+        )
     # The marker is this host's and this environment's: a scratch folder may be shared.
     where = json.dumps([key, socket.gethostname(), sys.executable, *(os.environ.get(v) for v in CHECKED_ENV)])
     try:
         marker = scratch_root() / f"edalize-dse-node-{hashlib.sha256(where.encode()).hexdigest()[:16]}.json"
         checked = json.loads(marker.read_text()) if marker.is_file() else None
         if not isinstance(checked, dict) or "versions" not in checked:
-            checked = None  # none yet, or written by an older release (versions only): check again
+            checked = None  # none yet, or written by edalize-dse 0.1.0 (versions only): check again
     except (OSError, ValueError) as exc:
-        raise DseError(f"its scratch folder cannot be used ({exc}); set {SCRATCH_ENV} on the node "
-                       "to a writable folder") from None
+        raise DseError(
+            f"its scratch folder cannot be used ({exc}); set {SCRATCH_ENV} on the node to a writable folder"
+        ) from None
     flows, versions = {}, {}
     for name in flow_names:
         flow = get_flow(name, **flow_options)
@@ -113,8 +115,9 @@ def set_up_node(flow_names, flow_options: dict, driver_version: str, run_token: 
             os.replace(tmp, marker)
             forget_old_markers(marker.parent)
         except OSError as exc:
-            raise DseError(f"its scratch folder cannot be written ({exc}); set {SCRATCH_ENV} on the node "
-                           "to a writable folder") from None
+            raise DseError(
+                f"its scratch folder cannot be written ({exc}); set {SCRATCH_ENV} on the node to a writable folder"
+            ) from None
     _SETUPS[key] = NodeSetup(flows, versions, platform)
     return _SETUPS[key]
 
@@ -142,6 +145,7 @@ def check_node(flow_names, flow_options: dict, driver_version: str, run_token: s
 @dataclass
 class PointJob:
     """One point as it travels to a node."""
+
     point: dict
     ctx: EvaluationContext  # the driver's; its flow is rebuilt on the node
     round_no: int
@@ -158,6 +162,7 @@ class PointJob:
 @dataclass
 class PointResult:
     """What comes back: the Evaluation and its point folder, or why the node cannot work."""
+
     node: str
     evaluation: Evaluation | None = None
     archive: bytes | None = None  # tar.gz of the point folder (None with a shared filesystem)
@@ -185,8 +190,7 @@ def run_point(job: PointJob) -> PointResult:
         evaluated = time.perf_counter()
         archive = pack(scratch / ev.point_id)
         ev.timings["pack_s"] = time.perf_counter() - evaluated
-        return PointResult(node, ev, archive, str(scratch / ev.point_id),
-                           timings=dict(evaluate_s=evaluated - start))
+        return PointResult(node, ev, archive, str(scratch / ev.point_id), timings=dict(evaluate_s=evaluated - start))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

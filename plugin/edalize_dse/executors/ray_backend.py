@@ -41,24 +41,37 @@ class RayExecutor(RemoteExecutor):
                 ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
             else:
                 # Only this run uses it: it listens on the loopback interface alone.
-                ray.init(num_cpus=self.workers * self.cpus_per_point, include_dashboard=False,
-                         _node_ip_address="127.0.0.1", logging_level=logging.WARNING, log_to_driver=False)
+                ray.init(
+                    num_cpus=self.workers * self.cpus_per_point,
+                    include_dashboard=False,
+                    _node_ip_address="127.0.0.1",
+                    logging_level=logging.WARNING,
+                    log_to_driver=False,
+                )
         except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError...
-            raise DseError(f"executor ray: cannot join the Ray cluster at {self.where}: {exc}; check ray_address "
-                           "(or RAY_ADDRESS) and that 'ray status' works there") from None
-        self._run_point = ray.remote(node.run_point).options(num_cpus=self.cpus_per_point, max_retries=0,
-                                                              retry_exceptions=False)
+            raise DseError(
+                f"executor ray: cannot join the Ray cluster at {self.where}: {exc}; check ray_address "
+                "(or RAY_ADDRESS) and that 'ray status' works there"
+            ) from None
+        self._run_point = ray.remote(node.run_point).options(
+            num_cpus=self.cpus_per_point, max_retries=0, retry_exceptions=False
+        )
 
     def _node_reports(self) -> list[dict]:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         ray = self._ray
-        nodes = [n for n in ray.nodes()
-                 if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= self.cpus_per_point]
+        nodes = [
+            n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= self.cpus_per_point
+        ]
         check = ray.remote(node.check_node)
         args = (self.flow_names, self.flow_options, __version__, self.run_token, "ray")
-        refs = {check.options(num_cpus=0, max_retries=0, scheduling_strategy=NodeAffinitySchedulingStrategy(
-                    n["NodeID"], soft=False)).remote(*args): n for n in nodes}
+        refs = {
+            check.options(
+                num_cpus=0, max_retries=0, scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)
+            ).remote(*args): n
+            for n in nodes
+        }
         ready, late = ray.wait(list(refs), num_returns=len(refs), timeout=CHECK_TIMEOUT_S)
         reports = []
         for ref in ready:
@@ -68,8 +81,13 @@ class RayExecutor(RemoteExecutor):
                 n = refs[ref]
                 reports.append(dict(node=self._name(n), versions={}, problem=f"its check failed: {_first_line(exc)}"))
         for ref in late:
-            reports.append(dict(node=self._name(refs[ref]), versions={},
-                                problem=f"it did not answer the tool check within {CHECK_TIMEOUT_S} s"))
+            reports.append(
+                dict(
+                    node=self._name(refs[ref]),
+                    versions={},
+                    problem=f"it did not answer the tool check within {CHECK_TIMEOUT_S} s",
+                )
+            )
         return reports
 
     @staticmethod

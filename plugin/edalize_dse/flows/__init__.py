@@ -4,9 +4,10 @@ tools and return the QoR read from the tools' reports."""
 from __future__ import annotations
 
 from edalize_dse.errors import DseError
+from edalize_dse.flows.base import Flow
 
 
-def get_flow(name: str, **options):
+def get_flow(name: str, **options) -> Flow:
     from edalize_dse.flows.orfs import OrfsFlow
     from edalize_dse.flows.synth import SynthFlow
 

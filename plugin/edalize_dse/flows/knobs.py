@@ -71,8 +71,10 @@ def positive_int(value):
 
 def optional(check):
     """A knob whose default (None) leaves the tool's own default in force."""
+
     def check_unless_unset(value):
         return None if value is None else check(value)
+
     return check_unless_unset
 
 
@@ -84,6 +86,7 @@ def switch(value):
 def one_of(*choices):
     def check(value):
         return None if value in choices else "not a legal value"
+
     return check
 
 

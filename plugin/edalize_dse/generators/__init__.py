@@ -19,6 +19,7 @@ class MacroView:
 
     Synthesis and STA read ``liberty`` (area, leakage, energies, timing); P&R also
     needs ``lef``. Simulation uses the behavioural model in ``RtlDesign.sim_files``."""
+
     name: str
     liberty: Path
     lef: Path | None = None
@@ -53,6 +54,15 @@ def define_args(defines: dict) -> list[str]:
     return args
 
 
+def yosys_value(value) -> str:
+    """A parameter value as Yosys's ``chparam -set`` reads it."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace('"', '\\"') + '"'
+
+
 class Generator(ABC):
     name = ""
     # Metrics that ``metrics.derive`` computes from this generator's design facts.
@@ -64,8 +74,7 @@ class Generator(ABC):
         """The full configuration: the point's values over the generator defaults."""
         unknown = sorted(set(hw) - set(self.PARAMETERS))
         if unknown:
-            raise DseError(f"generator '{self.name}' has no parameter(s) {unknown}; "
-                           f"known: {sorted(self.PARAMETERS)}")
+            raise DseError(f"generator '{self.name}' has no parameter(s) {unknown}; known: {sorted(self.PARAMETERS)}")
         return {**{k: v[0] for k, v in self.PARAMETERS.items()}, **hw}
 
     def violations(self, config: dict) -> list[str]:
@@ -83,13 +92,17 @@ def get_generator(name: str, **options) -> Generator:
     from edalize_dse.generators.core import CoreGenerator
     from edalize_dse.generators.embedded import EmbeddedGemmini
 
-    generators = {EmbeddedGemmini.name: EmbeddedGemmini, CoreGenerator.name: CoreGenerator,
-                  ChipyardGemmini.name: ChipyardGemmini}
+    generators = {
+        EmbeddedGemmini.name: EmbeddedGemmini,
+        CoreGenerator.name: CoreGenerator,
+        ChipyardGemmini.name: ChipyardGemmini,
+    }
     if name not in generators:
         raise DseError(f"unknown generator '{name}'; available: {', '.join(sorted(generators))}")
     if name == CoreGenerator.name:
-        return CoreGenerator(options.get("core"), clock_port=options.get("clock_port"),
-                             frontend=options.get("frontend") or "auto")
+        return CoreGenerator(
+            options.get("core"), clock_port=options.get("clock_port"), frontend=options.get("frontend") or "auto"
+        )
     if name == ChipyardGemmini.name:
         return ChipyardGemmini(options.get("chipyard_root"), timeout_s=options.get("timeout_s"))
     return generators[name]()

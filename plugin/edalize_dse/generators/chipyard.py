@@ -26,7 +26,8 @@ from edalize_dse.templating import render, render_to
 # Every field of Gemmini's `case class GemminiArrayConfig` (ucb-bar/gemmini,
 # src/main/scala/gemmini/GemminiConfigs.scala at 022a306db6ef); a rendered
 # configuration may set only these.
-GEMMINI_ARRAY_CONFIG_FIELDS = frozenset("""
+GEMMINI_ARRAY_CONFIG_FIELDS = frozenset(
+    """
 opcodes inputType spatialArrayOutputType accType dataflow tileRows tileColumns meshRows meshColumns
 ld_queue_length st_queue_length ex_queue_length reservation_station_full_entries
 reservation_station_partial_entries sp_banks sp_singleported sp_capacity spad_read_delay acc_banks
@@ -36,7 +37,8 @@ use_dedicated_tl_port tlb_size use_tlb_register_filter max_in_flight_mem_reqs ex
 ex_write_to_spad ex_write_to_acc hardcode_d_to_garbage_addr use_shared_tlb tile_latency mesh_output_delay
 use_tree_reduction_if_possible num_counter has_training_convs has_max_pool has_nonlinear_activations
 has_first_layer_optimizations use_firesim_simulation_counters use_shared_ext_mem clock_gate headerFileName
-""".split())
+""".split()
+)
 
 SCALA_PACKAGE = "chipyard.edalizedse"
 # The rest of the SoC around Gemmini (recent Chipyard names; older ones use WithNBigCores).
@@ -50,15 +52,20 @@ def _sint(bits: int) -> str:
 
 # Our parameter -> (Gemmini field, Scala expression of the value).
 SCALA_VALUES = {
-    "meshRows": ("meshRows", int), "meshColumns": ("meshColumns", int),
-    "tileRows": ("tileRows", int), "tileColumns": ("tileColumns", int),
+    "meshRows": ("meshRows", int),
+    "meshColumns": ("meshColumns", int),
+    "tileRows": ("tileRows", int),
+    "tileColumns": ("tileColumns", int),
     "dataflow": ("dataflow", lambda v: f"Dataflow.{v}"),
-    "inputType": ("inputType", _sint), "accType": ("accType", _sint),
+    "inputType": ("inputType", _sint),
+    "accType": ("accType", _sint),
     "spatialArrayOutputType": ("spatialArrayOutputType", _sint),
     "sp_capacity": ("sp_capacity", lambda v: f"CapacityInKilobytes({int(v)})"),
     "acc_capacity": ("acc_capacity", lambda v: f"CapacityInKilobytes({int(v)})"),
-    "sp_banks": ("sp_banks", int), "acc_banks": ("acc_banks", int),
-    "tile_latency": ("tile_latency", int), "mesh_output_delay": ("mesh_output_delay", int),
+    "sp_banks": ("sp_banks", int),
+    "acc_banks": ("acc_banks", int),
+    "tile_latency": ("tile_latency", int),
+    "mesh_output_delay": ("mesh_output_delay", int),
 }
 
 
@@ -82,13 +89,15 @@ def _scala_context(config: dict, name: str) -> dict:
 def find_chipyard(root: str | None = None) -> Path:
     chosen = root or os.environ.get("CHIPYARD_ROOT")
     if not chosen:
-        raise DseError("generator 'chipyard' needs a Chipyard checkout: set the 'chipyard_root' option or "
-                       "CHIPYARD_ROOT to it")
+        raise DseError(
+            "generator 'chipyard' needs a Chipyard checkout: set the 'chipyard_root' option or CHIPYARD_ROOT to it"
+        )
     path = Path(chosen).expanduser()
     for needed in ("generators/gemmini", "vlsi/Makefile", "generators/chipyard/src/main/scala"):
         if not (path / needed).exists():
-            raise DseError(f"{path} is not a Chipyard checkout with Gemmini: it has no {needed} "
-                           "(run Chipyard's build-setup first)")
+            raise DseError(
+                f"{path} is not a Chipyard checkout with Gemmini: it has no {needed} (run Chipyard's build-setup first)"
+            )
     return path.resolve()
 
 
@@ -96,14 +105,20 @@ class ChipyardGemmini(Generator):
     name = "chipyard"
     # Gemmini's defaultConfig values (GemminiConfigs.defaultConfig in Configs.scala).
     PARAMETERS = {
-        "meshRows": (16, "rows of tiles"), "meshColumns": (16, "columns of tiles"),
-        "tileRows": (1, "PE rows per tile"), "tileColumns": (1, "PE columns per tile"),
+        "meshRows": (16, "rows of tiles"),
+        "meshColumns": (16, "columns of tiles"),
+        "tileRows": (1, "PE rows per tile"),
+        "tileColumns": (1, "PE columns per tile"),
         "dataflow": ("WS", "OS, WS or BOTH"),
-        "inputType": (8, "operand bits"), "accType": (32, "accumulator bits"),
+        "inputType": (8, "operand bits"),
+        "accType": (32, "accumulator bits"),
         "spatialArrayOutputType": (20, "bits leaving the array"),
-        "sp_capacity": (128, "scratchpad KiB"), "sp_banks": (4, "scratchpad banks"),
-        "acc_capacity": (128, "accumulator KiB"), "acc_banks": (2, "accumulator banks"),
-        "tile_latency": (0, "register stages inside a tile"), "mesh_output_delay": (1, "output register stages"),
+        "sp_capacity": (128, "scratchpad KiB"),
+        "sp_banks": (4, "scratchpad banks"),
+        "acc_capacity": (128, "accumulator KiB"),
+        "acc_banks": (2, "accumulator banks"),
+        "tile_latency": (0, "register stages inside a tile"),
+        "mesh_output_delay": (1, "output register stages"),
     }
 
     def __init__(self, chipyard_root: str | None = None, top: str = "Gemmini", timeout_s: float | None = None):
@@ -120,7 +135,9 @@ class ChipyardGemmini(Generator):
         rows = config["meshRows"] * config["tileRows"]
         cols = config["meshColumns"] * config["tileColumns"]
         if rows != cols:
-            problems.append(f"rule 'square_array': meshRows*tileRows = {rows} differs from meshColumns*tileColumns = {cols}")
+            problems.append(
+                f"rule 'square_array': meshRows*tileRows = {rows} differs from meshColumns*tileColumns = {cols}"
+            )
             return problems
         if not is_pow2(rows) or rows < 2:
             problems.append(f"rule 'pow2_dim': the array side {rows} is not a power of two >= 2")
@@ -128,12 +145,15 @@ class ChipyardGemmini(Generator):
             problems.append(f"rule 'dataflow': {config['dataflow']!r} is not one of {', '.join(DATAFLOWS)}")
         sp_entries = config["sp_capacity"] * 8192 // (config["sp_banks"] * cols * config["inputType"])
         if not is_pow2(sp_entries) or sp_entries % rows:
-            problems.append(f"rule 'sp_bank_entries': {sp_entries} rows per scratchpad bank must be a power of two "
-                            f"and a multiple of {rows}")
+            problems.append(
+                f"rule 'sp_bank_entries': {sp_entries} rows per scratchpad bank must be a power of two "
+                f"and a multiple of {rows}"
+            )
         acc_entries = config["acc_capacity"] * 8192 // (config["acc_banks"] * cols * config["accType"])
         if acc_entries % rows:
-            problems.append(f"rule 'acc_bank_entries': {acc_entries} rows per accumulator bank must be a multiple "
-                            f"of {rows}")
+            problems.append(
+                f"rule 'acc_bank_entries': {acc_entries} rows per accumulator bank must be a multiple of {rows}"
+            )
         return problems
 
     def generate(self, config: dict, outdir: Path) -> RtlDesign:
@@ -146,17 +166,18 @@ class ChipyardGemmini(Generator):
             self._build(scala, name, cached, outdir)
         files = [cached / f for f in json.loads((cached / "files.json").read_text())]
         dim = config["meshRows"] * config["tileRows"]
-        return RtlDesign(files=files, top=self.top, info={"dim": dim, "pes": dim * dim,
-                                                          "in_bits": config["inputType"],
-                                                          "acc_bits": config["accType"]})
+        return RtlDesign(
+            files=files,
+            top=self.top,
+            info={"dim": dim, "pes": dim * dim, "in_bits": config["inputType"], "acc_bits": config["accType"]},
+        )
 
     def _build(self, scala: Path, name: str, cached: Path, logdir: Path) -> None:
         root = self.check()
         target = root / "generators" / "chipyard" / "src" / "main" / "scala" / "config" / "edalizedse"
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(scala, target / scala.name)
-        cmd = ["make", "-C", str(root / "vlsi"), f"CONFIG={name}Config", f"CONFIG_PACKAGE={SCALA_PACKAGE}",
-               "verilog"]
+        cmd = ["make", "-C", str(root / "vlsi"), f"CONFIG={name}Config", f"CONFIG_PACKAGE={SCALA_PACKAGE}", "verilog"]
         run_step("chipyard", cmd, logdir, logdir / "chipyard.log", self.timeout_s)
         found = sorted((root / "vlsi" / "generated-src").glob(f"*{name}Config*"))
         if not found:

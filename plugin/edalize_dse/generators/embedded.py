@@ -14,8 +14,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from edalize_dse.generators import Generator, MacroView, RtlDesign
-from edalize_dse.generators import sram
+from edalize_dse.generators import Generator, MacroView, RtlDesign, sram
 from edalize_dse.space import is_pow2
 from edalize_dse.templating import render_to
 
@@ -60,8 +59,19 @@ class EmbeddedGemmini(Generator):
         "tile_latency": (0, "extra register stages between tiles (tile_latency + 1 in all)"),
         "mesh_output_delay": (1, "register stages on the mesh outputs"),
     }
-    _POSITIVE = ("meshRows", "meshColumns", "tileRows", "tileColumns", "inputType", "accType",
-                 "spatialArrayOutputType", "sp_capacity", "sp_banks", "acc_capacity", "acc_banks")
+    _POSITIVE = (
+        "meshRows",
+        "meshColumns",
+        "tileRows",
+        "tileColumns",
+        "inputType",
+        "accType",
+        "spatialArrayOutputType",
+        "sp_capacity",
+        "sp_banks",
+        "acc_capacity",
+        "acc_banks",
+    )
     _NON_NEGATIVE = ("tile_latency", "mesh_output_delay")
 
     def violations(self, config: dict) -> list[str]:
@@ -72,15 +82,15 @@ class EmbeddedGemmini(Generator):
                 kind = "positive" if low else "non-negative"
                 problems.append(f"rule '{kind}_integers': {key} = {value!r} must be a {kind} integer")
         if config["dataflow"] not in DATAFLOWS:
-            problems.append(f"rule 'dataflow': dataflow = {config['dataflow']!r} must be one of "
-                            f"{', '.join(DATAFLOWS)}")
+            problems.append(f"rule 'dataflow': dataflow = {config['dataflow']!r} must be one of {', '.join(DATAFLOWS)}")
         if problems:
             return problems
         rows = config["meshRows"] * config["tileRows"]
         cols = config["meshColumns"] * config["tileColumns"]
         if rows != cols:
-            problems.append(f"rule 'square_array': meshRows*tileRows = {rows} differs from "
-                            f"meshColumns*tileColumns = {cols}")
+            problems.append(
+                f"rule 'square_array': meshRows*tileRows = {rows} differs from meshColumns*tileColumns = {cols}"
+            )
             return problems
         if not is_pow2(rows):
             problems.append(f"rule 'pow2_dim': the array side {rows} is not a power of two")
@@ -91,25 +101,33 @@ class EmbeddedGemmini(Generator):
         if acc_bits < in_bits:
             problems.append(f"rule 'acc_width': accType = {acc_bits} is narrower than inputType = {in_bits}")
         elif not in_bits <= out_bits <= acc_bits:
-            problems.append(f"rule 'output_width': spatialArrayOutputType = {out_bits} must lie between "
-                            f"inputType = {in_bits} and accType = {acc_bits}")
+            problems.append(
+                f"rule 'output_width': spatialArrayOutputType = {out_bits} must lie between "
+                f"inputType = {in_bits} and accType = {acc_bits}"
+            )
         dim = rows
         sp = sp_bank_entries(config)
         if not float(sp).is_integer() or not is_pow2(int(sp)):
-            problems.append(f"rule 'sp_bank_entries_pow2': sp_capacity*8192/(sp_banks*DIM*inputType) = "
-                            f"{config['sp_capacity']}*8192/({config['sp_banks']}*{dim}*{in_bits}) = {sp:g} "
-                            "rows per scratchpad bank is not a power of two")
+            problems.append(
+                f"rule 'sp_bank_entries_pow2': sp_capacity*8192/(sp_banks*DIM*inputType) = "
+                f"{config['sp_capacity']}*8192/({config['sp_banks']}*{dim}*{in_bits}) = {sp:g} "
+                "rows per scratchpad bank is not a power of two"
+            )
         elif int(sp) % dim:
-            problems.append(f"rule 'sp_bank_entries_dim': {int(sp)} rows per scratchpad bank is not "
-                            f"divisible by DIM = {dim}")
+            problems.append(
+                f"rule 'sp_bank_entries_dim': {int(sp)} rows per scratchpad bank is not divisible by DIM = {dim}"
+            )
         acc = acc_bank_entries(config)
         if not float(acc).is_integer():
-            problems.append(f"rule 'acc_bank_entries_integral': acc_capacity*8192/(acc_banks*DIM*accType) = "
-                            f"{config['acc_capacity']}*8192/({config['acc_banks']}*{dim}*{acc_bits}) = "
-                            f"{acc:g} rows per accumulator bank is not a whole number")
+            problems.append(
+                f"rule 'acc_bank_entries_integral': acc_capacity*8192/(acc_banks*DIM*accType) = "
+                f"{config['acc_capacity']}*8192/({config['acc_banks']}*{dim}*{acc_bits}) = "
+                f"{acc:g} rows per accumulator bank is not a whole number"
+            )
         elif int(acc) % dim:
-            problems.append(f"rule 'acc_bank_entries_dim': {int(acc)} rows per accumulator bank is not "
-                            f"divisible by DIM = {dim}")
+            problems.append(
+                f"rule 'acc_bank_entries_dim': {int(acc)} rows per accumulator bank is not divisible by DIM = {dim}"
+            )
         return problems
 
     @staticmethod
@@ -126,18 +144,35 @@ class EmbeddedGemmini(Generator):
         sched = schedule(config)
         t_max = max(2 * dim, sched["os_len"], sched["ws_len"])
         ctx = dict(
-            prefix=f"{TOP}_", top=TOP, dataflow=df, dim=dim, log_dim=int(math.log2(dim)),
-            mesh_rows=mesh_rows, mesh_cols=mesh_cols, tile_rows=tile_rows, tile_cols=tile_cols,
-            in_bits=in_bits, out_bits=out_bits, acc_bits=acc_bits,
+            prefix=f"{TOP}_",
+            top=TOP,
+            dataflow=df,
+            dim=dim,
+            log_dim=int(math.log2(dim)),
+            mesh_rows=mesh_rows,
+            mesh_cols=mesh_cols,
+            tile_rows=tile_rows,
+            tile_cols=tile_cols,
+            in_bits=in_bits,
+            out_bits=out_bits,
+            acc_bits=acc_bits,
             v_bits=in_bits if df == "OS" else out_bits,
             c_bits=in_bits if df == "WS" else out_bits,
-            stages=stages, out_delay=out_delay,
-            sp_banks=config["sp_banks"], sp_entries=sp_entries, sp_width=dim * in_bits,
-            acc_banks=config["acc_banks"], acc_entries=acc_entries, acc_width=dim * acc_bits,
-            sp_addr_bits=bits_for(sp_rows - 1), acc_addr_bits=bits_for(acc_rows - 1),
+            stages=stages,
+            out_delay=out_delay,
+            sp_banks=config["sp_banks"],
+            sp_entries=sp_entries,
+            sp_width=dim * in_bits,
+            acc_banks=config["acc_banks"],
+            acc_entries=acc_entries,
+            acc_width=dim * acc_bits,
+            sp_addr_bits=bits_for(sp_rows - 1),
+            acc_addr_bits=bits_for(acc_rows - 1),
             mem_addr_bits=max(bits_for(sp_rows - 1), bits_for(acc_rows - 1)),
-            blk_bits=BLK_BITS, t_bits=bits_for(t_max) + 1,
-            os_a_skew_doc=f"(i / {tile_rows}) * {stages}", os_b_skew_doc=f"(j / {tile_cols}) * {stages}",
+            blk_bits=BLK_BITS,
+            t_bits=bits_for(t_max) + 1,
+            os_a_skew_doc=f"(i / {tile_rows}) * {stages}",
+            os_b_skew_doc=f"(j / {tile_cols}) * {stages}",
             ws_a_doc=f"{dim} + i + (k / {tile_rows}) * {stages}",
             ws_cap_doc=f"{dim} + i + {(mesh_rows - 1) * stages + out_delay} + (j / {tile_cols} + 1) * {stages}",
             **sched,
@@ -156,14 +191,25 @@ class EmbeddedGemmini(Generator):
             macro = sram.macro_name(entries, width)
             if macro not in {m.name for m in macros}:
                 lib, model_v = sram.write_macro(model, entries, width, outdir / "macros")
-                macros.append(MacroView(name=macro, liberty=lib,
-                                        lef=sram.write_lef(model, entries, width, outdir / "macros")))
+                macros.append(
+                    MacroView(name=macro, liberty=lib, lef=sram.write_lef(model, entries, width, outdir / "macros"))
+                )
                 sim_files.append(model_v)
-            mem_files.append(render_to(
-                outdir / f"{TOP}_{kind}.v", "rtl/gemmini_banked_mem.v.j2", **ctx, what=what,
-                module=f"{TOP}_{kind}", banks=banks, entries=entries, width=width, macro=macro,
-                addr_bits=ctx["sp_addr_bits" if kind == "spad" else "acc_addr_bits"],
-                macro_addr_bits=sram.addr_bits(entries)))
+            mem_files.append(
+                render_to(
+                    outdir / f"{TOP}_{kind}.v",
+                    "rtl/gemmini_banked_mem.v.j2",
+                    **ctx,
+                    what=what,
+                    module=f"{TOP}_{kind}",
+                    banks=banks,
+                    entries=entries,
+                    width=width,
+                    macro=macro,
+                    addr_bits=ctx["sp_addr_bits" if kind == "spad" else "acc_addr_bits"],
+                    macro_addr_bits=sram.addr_bits(entries),
+                )
+            )
         files = [
             render_to(outdir / f"{TOP}_pe.v", "rtl/gemmini_pe.v.j2", **ctx),
             render_to(outdir / f"{TOP}_tile.v", "rtl/gemmini_tile.v.j2", **ctx),
@@ -173,13 +219,25 @@ class EmbeddedGemmini(Generator):
         ]
         dim = ctx["dim"]
         info = {
-            "dim": dim, "pes": dim * dim, "in_bits": ctx["in_bits"], "acc_bits": ctx["acc_bits"],
-            "out_bits": ctx["out_bits"], "dataflow": ctx["dataflow"],
-            "sp_banks": ctx["sp_banks"], "sp_bank_rows": ctx["sp_entries"], "sp_row_bits": ctx["sp_width"],
-            "acc_banks": ctx["acc_banks"], "acc_bank_rows": ctx["acc_entries"], "acc_row_bits": ctx["acc_width"],
-            "macro_model_area_um2": sum(model.area(e, w) * b for b, e, w in (
-                (ctx["sp_banks"], ctx["sp_entries"], ctx["sp_width"]),
-                (ctx["acc_banks"], ctx["acc_entries"], ctx["acc_width"]))),
+            "dim": dim,
+            "pes": dim * dim,
+            "in_bits": ctx["in_bits"],
+            "acc_bits": ctx["acc_bits"],
+            "out_bits": ctx["out_bits"],
+            "dataflow": ctx["dataflow"],
+            "sp_banks": ctx["sp_banks"],
+            "sp_bank_rows": ctx["sp_entries"],
+            "sp_row_bits": ctx["sp_width"],
+            "acc_banks": ctx["acc_banks"],
+            "acc_bank_rows": ctx["acc_entries"],
+            "acc_row_bits": ctx["acc_width"],
+            "macro_model_area_um2": sum(
+                model.area(e, w) * b
+                for b, e, w in (
+                    (ctx["sp_banks"], ctx["sp_entries"], ctx["sp_width"]),
+                    (ctx["acc_banks"], ctx["acc_entries"], ctx["acc_width"]),
+                )
+            ),
         }
         return RtlDesign(files=files, top=TOP, info=info, macros=macros, sim_files=sim_files)
 
@@ -207,10 +265,13 @@ def schedule(config: dict) -> dict:
     return dict(
         os_a_at=[(i // tr) * s for i in range(dim)],
         os_b_at=[(j // tc) * s for j in range(dim)],
-        os_drain=os_drain, os_cap_at=os_cap_at, os_len=os_len,
+        os_drain=os_drain,
+        os_cap_at=os_cap_at,
+        os_len=os_len,
         ws_c_at=[(j // tc + 1) * s for j in range(dim)],
         ws_a_at=[dim + (k // tr) * s for k in range(dim)],
-        ws_cap_at=ws_cap_at, ws_len=ws_len,
+        ws_cap_at=ws_cap_at,
+        ws_len=ws_len,
     )
 
 

@@ -28,14 +28,15 @@ def wrap(values, bits: int) -> np.ndarray:
     return ((values + half) % (1 << bits)) - half
 
 
-def reference(a: np.ndarray, b: np.ndarray, d: np.ndarray, dim: int, out_bits: int, acc_bits: int,
-              accumulate: bool) -> np.ndarray:
+def reference(
+    a: np.ndarray, b: np.ndarray, d: np.ndarray, dim: int, out_bits: int, acc_bits: int, accumulate: bool
+) -> np.ndarray:
     """C = A x B (+ D) as the accelerator computes it (Python integers, no overflow)."""
     a = np.asarray(a, dtype=object)
     b = np.asarray(b, dtype=object)
     acc = np.asarray(d, dtype=object) if accumulate else np.zeros((a.shape[0], b.shape[1]), dtype=object)
     for k0 in range(0, a.shape[1], dim):
-        block = wrap(a[:, k0:k0 + dim].dot(b[k0:k0 + dim, :]), out_bits)
+        block = wrap(a[:, k0 : k0 + dim].dot(b[k0 : k0 + dim, :]), out_bits)
         acc = wrap(acc + block, acc_bits)
     return acc
 
@@ -59,8 +60,9 @@ class SimResult:
     c_addr: int
 
 
-def simulate(config: dict, a: np.ndarray, b: np.ndarray, d: np.ndarray, workdir: Path,
-             accumulate: bool = True, ws: bool = False) -> SimResult:
+def simulate(
+    config: dict, a: np.ndarray, b: np.ndarray, d: np.ndarray, workdir: Path, accumulate: bool = True, ws: bool = False
+) -> SimResult:
     """Generate ``config``, load A, B, D through the memory port, run one command and
     read C back. ``ws`` picks the dataflow of a BOTH array (ignored otherwise)."""
     workdir = Path(workdir)
@@ -90,24 +92,44 @@ def simulate(config: dict, a: np.ndarray, b: np.ndarray, d: np.ndarray, workdir:
     image = {}
     for kb in range(k // dim):
         for i in range(m):
-            image[a_addr + kb * m + i] = pack(a[i, kb * dim:(kb + 1) * dim], in_bits)
+            image[a_addr + kb * m + i] = pack(a[i, kb * dim : (kb + 1) * dim], in_bits)
     for nb in range(n // dim):
         for kk in range(k):
-            image[b_addr + nb * k + kk] = pack(b[kk, nb * dim:(nb + 1) * dim], in_bits)
+            image[b_addr + nb * k + kk] = pack(b[kk, nb * dim : (nb + 1) * dim], in_bits)
     lo, hi = min(image), max(image) + 1
     sp_hex = "".join(f"{image.get(r, 0):x}\n" for r in range(lo, hi))
-    acc_words = [pack(d[i, nb * dim:(nb + 1) * dim], acc_bits) for nb in range(n // dim) for i in range(m)]
+    acc_words = [pack(d[i, nb * dim : (nb + 1) * dim], acc_bits) for nb in range(n // dim) for i in range(m)]
     (workdir / "sp.hex").write_text(sp_hex)
     (workdir / "acc.hex").write_text("".join(f"{w:x}\n" for w in acc_words))
     blocks = (m // dim) * (k // dim) * (n // dim)
-    tb = render_to(workdir / "tb.v", "sim/tb_gemmini.v.j2", **ctx, sp_file="sp.hex", acc_file="acc.hex",
-                   c_file="c.hex", sp_base=lo, sp_n=hi - lo, acc_n=c_rows, c_n=c_rows, a_addr=a_addr,
-                   b_addr=b_addr, c_addr=c_addr, m_blocks=m // dim, k_blocks=k // dim, n_blocks=n // dim,
-                   accumulate=int(accumulate), ws=int(ws),
-                   timeout=blocks * (8 * dim + ctx["os_len"] + ctx["ws_len"]) + 100)
+    tb = render_to(
+        workdir / "tb.v",
+        "sim/tb_gemmini.v.j2",
+        **ctx,
+        sp_file="sp.hex",
+        acc_file="acc.hex",
+        c_file="c.hex",
+        sp_base=lo,
+        sp_n=hi - lo,
+        acc_n=c_rows,
+        c_n=c_rows,
+        a_addr=a_addr,
+        b_addr=b_addr,
+        c_addr=c_addr,
+        m_blocks=m // dim,
+        k_blocks=k // dim,
+        n_blocks=n // dim,
+        accumulate=int(accumulate),
+        ws=int(ws),
+        timeout=blocks * (8 * dim + ctx["os_len"] + ctx["ws_len"]) + 100,
+    )
     vvp = workdir / "sim.vvp"
-    subprocess.run(["iverilog", "-g2012", "-o", str(vvp), str(tb), *map(str, design.files),
-                    *map(str, design.sim_files)], check=True, capture_output=True, text=True)
+    subprocess.run(
+        ["iverilog", "-g2012", "-o", str(vvp), str(tb), *map(str, design.files), *map(str, design.sim_files)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     run = subprocess.run(["nice", "vvp", "-n", str(vvp)], cwd=workdir, check=True, capture_output=True, text=True)
     if "CYCLES" not in run.stdout:
         raise RuntimeError(f"simulation did not finish: {run.stdout[-2000:]}")
@@ -116,15 +138,17 @@ def simulate(config: dict, a: np.ndarray, b: np.ndarray, d: np.ndarray, workdir:
     c = np.zeros((m, n), dtype=object)
     for nb in range(n // dim):
         for i in range(m):
-            c[i, nb * dim:(nb + 1) * dim] = unpack(words[nb * m + i], dim, acc_bits)
+            c[i, nb * dim : (nb + 1) * dim] = unpack(words[nb * m + i], dim, acc_bits)
     return SimResult(c=c, cycles=cycles, a_addr=a_addr, b_addr=b_addr, c_addr=c_addr)
 
 
 # ---------------------------------------------------------------- verification matrix
 
+
 @dataclass(frozen=True)
 class Case:
     """One verification run: a configuration, a matrix shape and the command's mode."""
+
     name: str
     config: dict
     shape: tuple  # M, K, N
@@ -140,11 +164,28 @@ _WIDE = dict(inputType=8, spatialArrayOutputType=20, accType=32, sp_capacity=1, 
 _NARROW = dict(inputType=4, spatialArrayOutputType=10, accType=16, sp_capacity=1, acc_capacity=1)
 
 
-def _config(mesh: int, tile: int, dataflow: str, widths: dict, sp_banks: int, acc_banks: int,
-            tile_latency: int = 0, mesh_output_delay: int = 1) -> dict:
-    return dict(meshRows=mesh, meshColumns=mesh, tileRows=tile, tileColumns=tile, dataflow=dataflow,
-                sp_banks=sp_banks, acc_banks=acc_banks, tile_latency=tile_latency,
-                mesh_output_delay=mesh_output_delay, **widths)
+def _config(
+    mesh: int,
+    tile: int,
+    dataflow: str,
+    widths: dict,
+    sp_banks: int,
+    acc_banks: int,
+    tile_latency: int = 0,
+    mesh_output_delay: int = 1,
+) -> dict:
+    return dict(
+        meshRows=mesh,
+        meshColumns=mesh,
+        tileRows=tile,
+        tileColumns=tile,
+        dataflow=dataflow,
+        sp_banks=sp_banks,
+        acc_banks=acc_banks,
+        tile_latency=tile_latency,
+        mesh_output_delay=mesh_output_delay,
+        **widths,
+    )
 
 
 def verification_cases() -> list[Case]:
@@ -158,8 +199,7 @@ def verification_cases() -> list[Case]:
             banks = (1, 2, 4)[idx]
             cfg = _config(mesh, tile, df, _WIDE, sp_banks=banks, acc_banks=(4, 2, 1)[idx])
             mode = f"{df}-{'ws' if ws else 'os'}" if df == "BOTH" else df
-            cases.append(Case(f"{mode}_m{mesh}t{tile}_w8a32_sp{banks}", cfg, (8, 8, 8), ws=ws,
-                              accumulate=idx != 1))
+            cases.append(Case(f"{mode}_m{mesh}t{tile}_w8a32_sp{banks}", cfg, (8, 8, 8), ws=ws, accumulate=idx != 1))
     for df, ws in modes:
         mode = f"{df}-{'ws' if ws else 'os'}" if df == "BOTH" else df
         cfg = _config(2, 2, df, _NARROW, sp_banks=2, acc_banks=4)
@@ -183,8 +223,8 @@ def case_matrices(case: Case, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np
     rng = np.random.default_rng(zlib.crc32(case.name.encode()) + seed)
     a = rng.integers(lo, hi + 1, size=(m, k))
     b = rng.integers(lo, hi + 1, size=(k, n))
-    a[0, :], b[:, 0] = lo, lo      # (-2^(w-1))^2 summed K times: overflows narrow sums
-    a[-1, :], b[:, -1] = hi, lo    # max x min
+    a[0, :], b[:, 0] = lo, lo  # (-2^(w-1))^2 summed K times: overflows narrow sums
+    a[-1, :], b[:, -1] = hi, lo  # max x min
     a[1, ::2], b[::3, 1] = hi, hi
     d = rng.integers(-(1 << (acc_bits - 1)), 1 << (acc_bits - 1), size=(m, n), dtype=np.int64)
     d[0, 0], d[-1, -1] = (1 << (acc_bits - 1)) - 1, -(1 << (acc_bits - 1))
@@ -206,14 +246,26 @@ def cycle_record(case: Case, res: SimResult) -> dict:
     m, k, n = case.shape
     return {
         "case": case.name,
-        "dim": case.dim, "dataflow": cfg["dataflow"], "mode": "WS" if case.ws or cfg["dataflow"] == "WS" else "OS",
-        "meshRows": cfg["meshRows"], "meshColumns": cfg["meshColumns"],
-        "tileRows": cfg["tileRows"], "tileColumns": cfg["tileColumns"],
-        "inputType": cfg["inputType"], "spatialArrayOutputType": cfg["spatialArrayOutputType"],
-        "accType": cfg["accType"], "sp_capacity": cfg["sp_capacity"], "sp_banks": cfg["sp_banks"],
-        "acc_capacity": cfg["acc_capacity"], "acc_banks": cfg["acc_banks"],
-        "tile_latency": cfg["tile_latency"], "mesh_output_delay": cfg["mesh_output_delay"],
-        "M": m, "K": k, "N": n, "accumulate": case.accumulate,
+        "dim": case.dim,
+        "dataflow": cfg["dataflow"],
+        "mode": "WS" if case.ws or cfg["dataflow"] == "WS" else "OS",
+        "meshRows": cfg["meshRows"],
+        "meshColumns": cfg["meshColumns"],
+        "tileRows": cfg["tileRows"],
+        "tileColumns": cfg["tileColumns"],
+        "inputType": cfg["inputType"],
+        "spatialArrayOutputType": cfg["spatialArrayOutputType"],
+        "accType": cfg["accType"],
+        "sp_capacity": cfg["sp_capacity"],
+        "sp_banks": cfg["sp_banks"],
+        "acc_capacity": cfg["acc_capacity"],
+        "acc_banks": cfg["acc_banks"],
+        "tile_latency": cfg["tile_latency"],
+        "mesh_output_delay": cfg["mesh_output_delay"],
+        "M": m,
+        "K": k,
+        "N": n,
+        "accumulate": case.accumulate,
         "cycles": res.cycles,
         "cycles_definition": "clock edges from the one accepting the command to the one raising done, inclusive",
     }

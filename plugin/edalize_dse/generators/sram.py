@@ -42,6 +42,7 @@ _ANY_SHAPE = re.compile(r"(?:fakeram7|dse_sram)_(\d+)x(\d+)\.lib$")
 @dataclass(frozen=True)
 class SramSample:
     """The numbers of one fakeram7 liberty file."""
+
     words: int
     bits: int
     area: float
@@ -77,17 +78,19 @@ def parse_fakeram(path: Path) -> SramSample:
     path = Path(path)
     shape = _ANY_SHAPE.search(path.name)
     if not shape:
-        raise DseError(f"SRAM model: {path.name} is not named fakeram7_<words>x<bits>.lib "
-                       "(or dse_sram_<words>x<bits>.lib)")
+        raise DseError(
+            f"SRAM model: {path.name} is not named fakeram7_<words>x<bits>.lib (or dse_sram_<words>x<bits>.lib)"
+        )
     text = path.read_text()
     for unit, value in (("time_unit", '"1ns"'), ("leakage_power_unit", '"1uW"')):
         if not re.search(rf"{unit}\s*:\s*{re.escape(value)}", text):
             raise DseError(f"SRAM model: {path} does not declare {unit} : {value}")
-    clk = text[text.index("pin(clk)"):]
-    we = text[text.index("pin(we_in)"):]
-    out = text[text.index("bus(rd_out)"):]
+    clk = text[text.index("pin(clk)") :]
+    we = text[text.index("pin(we_in)") :]
+    out = text[text.index("bus(rd_out)") :]
     return SramSample(
-        words=int(shape.group(1)), bits=int(shape.group(2)),
+        words=int(shape.group(1)),
+        bits=int(shape.group(2)),
         area=_number(text, r"\barea\s*:\s*([\d.eE+-]+)", "area", path),
         leakage=_number(text, r"\bcell_leakage_power\s*:\s*([\d.eE+-]+)", "cell_leakage_power", path),
         clk_energy=_first_value(clk, r"rise_power", "clock energy", path),
@@ -108,16 +111,15 @@ def _relative_fit(x: list[float], y: list[float]) -> float:
     return sum(r) / sum(v * v for v in r)
 
 
-_CONSTANTS = ("clk_energy", "pin_energy", "clk_to_q", "out_slew", "setup", "hold", "min_period",
-              "clk_cap", "pin_cap")
+_CONSTANTS = ("clk_energy", "pin_energy", "clk_to_q", "out_slew", "setup", "hold", "min_period", "clk_cap", "pin_cap")
 
 
 @dataclass(frozen=True)
 class SramModel:
-    k_area: float     # um^2 per bit
-    k_leak: float     # uW per um^2
-    constants: dict   # name -> value (units of the fakeram7 files)
-    samples: tuple    # the SramSample the model was fitted to
+    k_area: float  # um^2 per bit
+    k_leak: float  # uW per um^2
+    constants: dict  # name -> value (units of the fakeram7 files)
+    samples: tuple  # the SramSample the model was fitted to
 
     @classmethod
     def fit(cls, samples: list[SramSample]) -> "SramModel":
@@ -160,8 +162,10 @@ class SramModel:
         for c in _CONSTANTS:
             values = [getattr(s, c) for s in self.samples]
             spread = max(values) - min(values)
-            report[c] = {"value": self.constants[c],
-                         "max_abs_pct": round(100 * spread / abs(self.constants[c]), 2) if self.constants[c] else 0.0}
+            report[c] = {
+                "value": self.constants[c],
+                "max_abs_pct": round(100 * spread / abs(self.constants[c]), 2) if self.constants[c] else 0.0,
+            }
         return report
 
 
@@ -214,17 +218,34 @@ def write_lef(model: SramModel, words: int, bits: int, outdir: Path) -> Path:
     square as its pins allow, with the liberty view's area."""
     name = macro_name(words, bits)
     area = model.area(words, bits)
-    pins = ([("clk", "INPUT"), ("ce_in", "INPUT"), ("we_in", "INPUT")]
-            + [(f"addr_in[{i}]", "INPUT") for i in range(addr_bits(words))]
-            + [(f"wd_in[{i}]", "INPUT") for i in range(bits)]
-            + [(f"rd_out[{i}]", "OUTPUT") for i in range(bits)])
+    pins = (
+        [("clk", "INPUT"), ("ce_in", "INPUT"), ("we_in", "INPUT")]
+        + [(f"addr_in[{i}]", "INPUT") for i in range(addr_bits(words))]
+        + [(f"wd_in[{i}]", "INPUT") for i in range(bits)]
+        + [(f"rd_out[{i}]", "OUTPUT") for i in range(bits)]
+    )
     height = _on_grid(max(math.sqrt(area), (len(pins) + 1) * PIN_PITCH))
     width = _on_grid(max(area / height, 4 * LEF_GRID))
     pin_rows = [dict(name=n, direction=d, y=PIN_PITCH * (i + 1)) for i, (n, d) in enumerate(pins)]
     starts = [STRIPE_PITCH / 2 + k * STRIPE_PITCH for k in range(int((height - STRIPE_PITCH / 2) // STRIPE_PITCH))]
     stripes = {"VDD": starts[0::2], "VSS": starts[1::2]}
-    return render_to(Path(outdir) / f"{name}.lef", "sram/sram.lef.j2", cell=name, words=words, bits=bits,
-                     area=area, aspect=f"{height / width:.2f}", width=f"{width:.3f}", height=f"{height:.3f}",
-                     width_value=width, pins=pin_rows, pin_pitch=PIN_PITCH, pin_width=PIN_WIDTH,
-                     pin_depth=f"{PIN_WIDTH:.3f}", stripes=stripes, stripe_width=STRIPE_WIDTH,
-                     stripe_margin=f"{LEF_GRID:.3f}", stripe_margin_value=LEF_GRID)
+    return render_to(
+        Path(outdir) / f"{name}.lef",
+        "sram/sram.lef.j2",
+        cell=name,
+        words=words,
+        bits=bits,
+        area=area,
+        aspect=f"{height / width:.2f}",
+        width=f"{width:.3f}",
+        height=f"{height:.3f}",
+        width_value=width,
+        pins=pin_rows,
+        pin_pitch=PIN_PITCH,
+        pin_width=PIN_WIDTH,
+        pin_depth=f"{PIN_WIDTH:.3f}",
+        stripes=stripes,
+        stripe_width=STRIPE_WIDTH,
+        stripe_margin=f"{LEF_GRID:.3f}",
+        stripe_margin_value=LEF_GRID,
+    )

@@ -65,8 +65,11 @@ def option_defaults(cls) -> dict:
     """The strategy class's options with their constructor defaults (space and seed are not options)."""
     import inspect
 
-    return {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
-            if p.default is not inspect.Parameter.empty and p.name != "seed"}
+    return {
+        p.name: p.default
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.default is not inspect.Parameter.empty and p.name != "seed"
+    }
 
 
 def check_option_types(name: str, cls, options: dict) -> None:
@@ -85,8 +88,12 @@ def check_option_types(name: str, cls, options: dict) -> None:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= OPTION_LIMIT:
                 raise DseError(f"{where} must be an integer from 0 to {OPTION_LIMIT:,}, got {value!r:.60}")
         elif isinstance(default, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or abs(value) > OPTION_LIMIT:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or abs(value) > OPTION_LIMIT
+            ):
                 raise DseError(f"{where} must be a number of magnitude up to {OPTION_LIMIT:,}, got {value!r:.60}")
             options[key] = float(value)
         elif isinstance(default, str) and not isinstance(value, str):
@@ -99,8 +106,10 @@ def check_options(name: str, options: dict):
     known = getattr(cls, "OPTIONS", {})
     unknown = sorted(set(options) - set(known))
     if unknown:
-        raise DseError(f"strategy '{name}' has no option(s) {', '.join(unknown)}; "
-                       f"its options: {', '.join(sorted(known)) or 'none'}")
+        raise DseError(
+            f"strategy '{name}' has no option(s) {', '.join(unknown)}; "
+            f"its options: {', '.join(sorted(known)) or 'none'}"
+        )
     check_option_types(name, cls, options)
     return cls
 

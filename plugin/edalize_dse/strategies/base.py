@@ -48,8 +48,7 @@ class Strategy(ABC):
         a prior sample's weight against one of the run's own in the model fits (0: the
         prior only excludes points, it is not data)."""
         self.prior = list(prior)
-        self.prior_keys = {self.space.canonical(e.params) for e in self.prior} if excluded is None \
-            else set(excluded)
+        self.prior_keys = {self.space.canonical(e.params) for e in self.prior} if excluded is None else set(excluded)
         self.prior_weight = float(weight)
         self.learn_prior(self.prior_data())
 

@@ -29,7 +29,7 @@ candidates include a share (``explore``, 0.25) of uniform points, a share
 (``density``, 0.5) drawn from a per-parameter Parzen density of the best quarter
 by Pareto rank (what the good points share, such as a separable problem's
 distance variables, is sampled densely; the screen still judges every candidate
-by the predictor; BENCHMARKS.md, issue 16), and, optionally, local moves of the
+by the predictor; BENCHMARKS.md, "Controller"), and, optionally, local moves of the
 front's points (``local``), their parameter-wise mixes (``recombine``) and for a
 small space every unseen legal point (``screen_all``). ``target_rule`` and ``screen`` switch parts
 off for the ablations, ``reference`` (``seen`` or ``front`` for the whole batch
@@ -37,11 +37,10 @@ instead of the default's half and half), ``exploit`` (part of the batch picked
 by the mean, kappa 0) and ``gain`` (``members``: the gain averaged over the
 ensemble's members, a Monte-Carlo expected improvement, instead of the gain of
 the optimistic mean) change the screen; ``predictor`` (``quadratic+mlp``: the
-ridge part without the trends, the eighth session's; ``linear+mlp``: without the
-squares too, the seventh session's; ``mlp``: without the ridge part, the
-predictor up to the sixth session), ``spread`` (``members``: without the ridge
-part's posterior spread) and ``stall_growth`` (1: no stall rule) are ablations
-(BENCHMARKS.md, issue 16).
+ridge part without the numeric choices' trends; ``linear+mlp``: without the
+squares too; ``mlp``: without the ridge part), ``spread`` (``members``: without
+the ridge part's posterior spread) and ``stall_growth`` (1: no stall rule) are
+ablations (BENCHMARKS.md).
 
 With QoR constraints (``qor_constraints``) the rounds are constraint-aware: the
 predictor ensemble also predicts each constraint's scaled slack (<= 0: met);
@@ -76,7 +75,6 @@ from edalize_dse.qor import QorScaler
 from edalize_dse.qor_constraints import anchor_rows, column_scale, probability_feasible, slacks
 from edalize_dse.strategies.model_based import ModelBasedStrategy
 
-
 # The most candidates the greedy hypervolume screen scores one by one (see model_propose).
 SCREEN_CAP = 1024
 # gain=members scores each candidate once per ensemble member: it sees at most this many.
@@ -91,7 +89,7 @@ class DiffusionStrategy(ModelBasedStrategy):
     name = "diffusion"
     OPTIONS = {
         "init_points": "Sobol points before the models are used (default 0: a third of the encoding's varying "
-                       "coordinates, at least 8)",
+        "coordinates, at least 8)",
         "candidates": "points sampled from the diffusion model per round, before screening (default 256)",
         "targets": "conditioning targets per round (default 16)",
         "ddim_steps": "DDIM sampling steps (default 20)",
@@ -100,49 +98,69 @@ class DiffusionStrategy(ModelBasedStrategy):
         "train_steps": "denoiser training steps in the first round (default 1500)",
         "finetune_steps": "denoiser steps in later rounds (warm start; default 300)",
         "kappa": "spreads subtracted from the predicted QoR when screening, with data of the run's own only "
-                 "(default 0.5)",
+        "(default 0.5)",
         "prior_kappa": "the same when all the data is a prior's; with a share s of the data's weight from a "
-                       "prior, the screen subtracts kappa + s * (prior_kappa - kappa) spreads (default 1.0)",
+        "prior, the screen subtracts kappa + s * (prior_kappa - kappa) spreads (default 1.0)",
         "stall_growth": "the screen's kappa grows by this factor per model round in a row whose batch added "
-                        f"nothing to the front (at most {STALL_CAP:g} times; back once a batch does; 1: never; "
-                        "default 1.5)",
+        f"nothing to the front (at most {STALL_CAP:g} times; back once a batch does; 1: never; "
+        "default 1.5)",
         "explore": "share of candidates drawn uniformly from the legal points (default 0.25)",
         "local": "share of candidates that are local moves (one or two parameters changed) of the "
-                 "current front's points (default 0.0)",
-        "recombine": "share of candidates that mix the current front's points parameter by parameter "
-                     "(default 0.0)",
+        "current front's points (default 0.0)",
+        "recombine": "share of candidates that mix the current front's points parameter by parameter (default 0.0)",
         "density": "share of candidates drawn from a per-parameter Parzen density of the best quarter of the "
-                   "points by Pareto rank (a TPE-style l(x); default 0.5)",
+        "points by Pareto rank (a TPE-style l(x); default 0.5)",
         "reference": "the screen's hypervolume reference: mixed (the front's for the first half of each batch, "
-                     "the seen range's for the rest; default), seen (0.1 beyond the worst value seen) or front "
-                     "(0.1 of the front's extent beyond the front's nadir)",
+        "the seen range's for the rest; default), seen (0.1 beyond the worst value seen) or front "
+        "(0.1 of the front's extent beyond the front's nadir)",
         "exploit": "share of each batch picked by the predicted mean's hypervolume gain (kappa 0) before the "
-                   "rest is picked optimistically (default 0.0)",
+        "rest is picked optimistically (default 0.0)",
         "gain": "the screen's hypervolume gain: optimistic (of the ensemble mean minus kappa spreads; default) "
-                "or members (averaged over the ensemble members' predictions, each member keeping its own "
-                f"front of the batch so far; kappa then only orders the cut to {SAMPLED_CAP} candidates, exploit "
-                "is unused)",
+        "or members (averaged over the ensemble members' predictions, each member keeping its own "
+        f"front of the batch so far; kappa then only orders the cut to {SAMPLED_CAP} candidates, exploit "
+        "is unused)",
         "target_rule": "conditioning targets: hv (front points weighted by hypervolume contribution, pushed "
-                       "beyond the front; default), uniform (unweighted), front (not pushed)",
+        "beyond the front; default), uniform (unweighted), front (not pushed)",
         "screen_all": "a space with at most this many valid points has every unseen one screened besides "
-                      "the candidates (0: only the candidates; default 0)",
+        "the candidates (0: only the candidates; default 0)",
         "screen": "how the batch is chosen from the candidates: hv (greedy predicted hypervolume gain; "
-                  "default) or random (no screening, an ablation)",
+        "default) or random (no screening, an ablation)",
         "predictor": "the QoR predictor: quadratic+trend+mlp (a ridge regression on all points, on the encoding, "
-                     "the squares of its ordinal columns and the value and log value of each numeric choice of "
-                     "more than two levels, plus the MLP ensemble on what it leaves; default), quadratic+mlp "
-                     "(without the trends), linear+mlp (without the squares too) or mlp (the MLP ensemble alone)",
+        "the squares of its ordinal columns and the value and log value of each numeric choice of "
+        "more than two levels, plus the MLP ensemble on what it leaves; default), quadratic+mlp "
+        "(without the trends), linear+mlp (without the squares too) or mlp (the MLP ensemble alone)",
         "spread": "the predictor's uncertainty the screen uses: linear+members (the ridge part's posterior spread "
-                  "plus the MLPs' disagreement; default) or members (the MLPs' disagreement only)",
+        "plus the MLPs' disagreement; default) or members (the MLPs' disagreement only)",
     }
 
-    def __init__(self, space, seed: int = 0, init_points: int = 0, candidates: int = 256, targets: int = 16,
-                 ddim_steps: int = 20, cfg_weight: float = 1.0, guide_scale: float = 2.0, train_steps: int = 1500,
-                 finetune_steps: int = 300, kappa: float = 0.5, prior_kappa: float = 1.0, stall_growth: float = 1.5,
-                 explore: float = 0.25, local: float = 0.0, recombine: float = 0.0, density: float = 0.5,
-                 reference: str = "mixed", exploit: float = 0.0, target_rule: str = "hv", screen: str = "hv",
-                 screen_all: int = 0, gain: str = "optimistic",
-                 predictor: str = "quadratic+trend+mlp", spread: str = "linear+members"):
+    def __init__(
+        self,
+        space,
+        seed: int = 0,
+        init_points: int = 0,
+        candidates: int = 256,
+        targets: int = 16,
+        ddim_steps: int = 20,
+        cfg_weight: float = 1.0,
+        guide_scale: float = 2.0,
+        train_steps: int = 1500,
+        finetune_steps: int = 300,
+        kappa: float = 0.5,
+        prior_kappa: float = 1.0,
+        stall_growth: float = 1.5,
+        explore: float = 0.25,
+        local: float = 0.0,
+        recombine: float = 0.0,
+        density: float = 0.5,
+        reference: str = "mixed",
+        exploit: float = 0.0,
+        target_rule: str = "hv",
+        screen: str = "hv",
+        screen_all: int = 0,
+        gain: str = "optimistic",
+        predictor: str = "quadratic+trend+mlp",
+        spread: str = "linear+members",
+    ):
         super().__init__(space, seed, init_points)
         self.candidates = int(candidates)
         self.targets = int(targets)
@@ -154,8 +172,9 @@ class DiffusionStrategy(ModelBasedStrategy):
         self.kappa = float(kappa)
         self.prior_kappa = float(prior_kappa)
         if self.kappa < 0 or self.prior_kappa < 0:
-            raise ValueError(f"kappa and prior_kappa are spreads of optimism, >= 0 (got {self.kappa}, "
-                             f"{self.prior_kappa})")
+            raise ValueError(
+                f"kappa and prior_kappa are spreads of optimism, >= 0 (got {self.kappa}, {self.prior_kappa})"
+            )
         self.stall_growth = float(stall_growth)
         if self.stall_growth < 1:
             raise ValueError(f"stall_growth must be at least 1 (1: off), got {self.stall_growth}")
@@ -186,11 +205,12 @@ class DiffusionStrategy(ModelBasedStrategy):
             raise ValueError(f"spread must be linear+members or members, got '{self.spread}'")
         if self.candidates < 1 or self.targets < 1 or self.ddim_steps < 1:
             raise ValueError("candidates, targets and ddim_steps must be at least 1")
-        shares = {"explore": self.explore, "local": self.local, "recombine": self.recombine,
-                  "density": self.density}
+        shares = {"explore": self.explore, "local": self.local, "recombine": self.recombine, "density": self.density}
         if min(shares.values()) < 0.0 or sum(shares.values()) >= 1.0:
-            raise ValueError("explore, local, recombine and density are shares of the candidates: each >= 0, "
-                             f"their sum below 1 (got {', '.join(f'{k} {v}' for k, v in shares.items())})")
+            raise ValueError(
+                "explore, local, recombine and density are shares of the candidates: each >= 0, "
+                f"their sum below 1 (got {', '.join(f'{k} {v}' for k, v in shares.items())})"
+            )
         self.step = STEP_START
         self.stalled = 0  # model rounds in a row whose batch added no point to the front
         self.last_batch: set[str] = set()
@@ -202,7 +222,7 @@ class DiffusionStrategy(ModelBasedStrategy):
         ``prior_kappa`` with the share of the data's weight that is a prior's (its rows come
         first, ``prior_rows`` of them).
 
-        Why two values (BENCHMARKS.md, issue 16): without a prior, a screen that trusts the
+        Why two values (BENCHMARKS.md): without a prior, a screen that trusts the
         predicted mean more wins the DTLZ family (kappa 0.5 against 1: DTLZ2 0.868 against
         0.843 at 100 evaluations, ZDT3 0.973 against 0.934). With a prior, the front the
         screen measures gains against is mostly the prior's: by their means, the run's own
@@ -213,12 +233,13 @@ class DiffusionStrategy(ModelBasedStrategy):
         is the right bar. The share moves from one regime to the other as the run's own
         data outweighs the prior's."""
         total = float(self.data_weights.sum())
-        borrowed = float(self.data_weights[:self.prior_rows].sum()) / total if total > 0 else 0.0
+        borrowed = float(self.data_weights[: self.prior_rows].sum()) / total if total > 0 else 0.0
         # A stall: when the batches stop reaching the front, the predictor has stopped seeing
         # gains where there are some (ZDT2: a run's front stuck at x1 <= 0.6 for 70 evaluations,
         # its batches all fallbacks); more optimism per stalled round until one does.
-        return (self.kappa + borrowed * (self.prior_kappa - self.kappa)) \
-            * min(self.stall_growth ** self.stalled, STALL_CAP)
+        return (self.kappa + borrowed * (self.prior_kappa - self.kappa)) * min(
+            self.stall_growth**self.stalled, STALL_CAP
+        )
 
     # ---- one round
     def model_propose(self, n, data, seen, times):
@@ -252,13 +273,29 @@ class DiffusionStrategy(ModelBasedStrategy):
             self.denoiser_opt = torch.optim.Adam(self.denoiser.parameters(), lr=2e-3, fused=True)
             # The predictor gains one output per QoR constraint: its scaled slack.
             self.predictor = PredictorEnsemble(
-                self.encoder.dim, m + slack.shape[1], linear=self.predictor_kind != "mlp", spread=self.spread,
+                self.encoder.dim,
+                m + slack.shape[1],
+                linear=self.predictor_kind != "mlp",
+                spread=self.spread,
                 curved=self.encoder.curved_columns() if "quadratic" in self.predictor_kind else None,
-                trends=self.encoder.trend_columns() if "trend" in self.predictor_kind else None)
-        dn.train(self.denoiser, x, 2 * yt - 1, self.train_steps if first else self.finetune_steps, gen,
-                 self.denoiser_opt, weights=weights)
-        self.predictor.fit(x, torch.tensor(np.hstack([y, slack_scaled]), dtype=torch.float32),
-                           300 if first else 100, gen, weights=weights)
+                trends=self.encoder.trend_columns() if "trend" in self.predictor_kind else None,
+            )
+        dn.train(
+            self.denoiser,
+            x,
+            2 * yt - 1,
+            self.train_steps if first else self.finetune_steps,
+            gen,
+            self.denoiser_opt,
+            weights=weights,
+        )
+        self.predictor.fit(
+            x,
+            torch.tensor(np.hstack([y, slack_scaled]), dtype=torch.float32),
+            300 if first else 100,
+            gen,
+            weights=weights,
+        )
         times["finetune_s"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -276,14 +313,22 @@ class DiffusionStrategy(ModelBasedStrategy):
         model_share = 1 - self.explore - self.local - self.recombine - self.density
         per_target = max(1, int(round(self.candidates * model_share)) // len(targets))
         goal = torch.tensor(np.repeat(targets, per_target, axis=0), dtype=torch.float32)
+
         def guide(x0):
             predicted = self.predictor.mean(x0)
             # Distance to the target, plus the predicted constraint misses (zero when met).
-            return (((predicted[:, :m] - goal) ** 2).sum(dim=1)
-                    + (torch.relu(predicted[:, m:]) ** 2).sum(dim=1))
+            return ((predicted[:, :m] - goal) ** 2).sum(dim=1) + (torch.relu(predicted[:, m:]) ** 2).sum(dim=1)
 
-        x0 = dn.ddim_sample(self.denoiser, 2 * goal - 1, self.encoder.dim, gen, self.ddim_steps,
-                            self.cfg_weight, guide, self.guide_scale)
+        x0 = dn.ddim_sample(
+            self.denoiser,
+            2 * goal - 1,
+            self.encoder.dim,
+            gen,
+            self.ddim_steps,
+            self.cfg_weight,
+            guide,
+            self.guide_scale,
+        )
         sampled = x0.numpy()
         extra = int(round(self.candidates * self.explore))
         if extra:
@@ -302,7 +347,7 @@ class DiffusionStrategy(ModelBasedStrategy):
             # The best quarter by Pareto rank, not only the front: what the good points
             # share (DTLZ's distance variables) is sampled densely, the rest stays spread.
             ranked = anchors[np.argsort(moocore.pareto_rank(y[anchors]), kind="stable")]
-            good = ranked[:max(min(len(ranked), 5), int(np.ceil(0.25 * len(ranked))))]
+            good = ranked[: max(min(len(ranked), 5), int(np.ceil(0.25 * len(ranked))))]
             sampled = np.vstack([sampled, self.encoder.parzen(x[good].numpy(), dense, rng)])
         times["sample_s"] = time.perf_counter() - start
 
@@ -336,14 +381,26 @@ class DiffusionStrategy(ModelBasedStrategy):
             samples = self.predictor.each(xp).numpy().astype(float)
             # A member's sample is feasible when it predicts every scaled slack <= 0.
             feasible = np.all(samples[:, :, m:] <= 0.0, axis=2) if slack.shape[1] else None
-            picks = select_batch_sampled(front, samples[:, :, :m], n, feasible,
-                                         None if self.reference == "seen" else front_reference(front),
-                                         (n + 1) // 2 if self.reference == "mixed" else None)
+            picks = select_batch_sampled(
+                front,
+                samples[:, :, :m],
+                n,
+                feasible,
+                None if self.reference == "seen" else front_reference(front),
+                (n + 1) // 2 if self.reference == "mixed" else None,
+            )
         else:
-            picks = select_batch(front, mean[:, :m], spread[:, :m], n, kappa, feasibility,
-                                 None if self.reference == "seen" else front_reference(front),
-                                 int(round(n * self.exploit)),
-                                 (n + 1) // 2 if self.reference == "mixed" else None)
+            picks = select_batch(
+                front,
+                mean[:, :m],
+                spread[:, :m],
+                n,
+                kappa,
+                feasibility,
+                None if self.reference == "seen" else front_reference(front),
+                int(round(n * self.exploit)),
+                (n + 1) // 2 if self.reference == "mixed" else None,
+            )
         chosen = [pool[i] for i in picks]
         self.last_batch = {self.space.canonical(p) for p in chosen}
         times["screen_s"] = time.perf_counter() - start

@@ -37,8 +37,12 @@ from edalize_dse.diffuse.screening import select_batch
 from edalize_dse.qor import QorScaler
 from edalize_dse.qor_constraints import anchor_rows, probability_feasible, slacks
 from edalize_dse.strategies.model_based import ModelBasedStrategy
-from edalize_dse.workload.hardware import (DEFAULT_DRAM_BYTES_PER_CYCLE, DEFAULT_DRAM_PJ_PER_BYTE, block_cycles,
-                                           dataflows_of)
+from edalize_dse.workload.hardware import (
+    DEFAULT_DRAM_BYTES_PER_CYCLE,
+    DEFAULT_DRAM_PJ_PER_BYTE,
+    block_cycles,
+    dataflows_of,
+)
 from edalize_dse.workload.layers import load_workload
 from edalize_dse.workload.mapping import gradient_search
 from edalize_dse.workload.model import ArrayModel, blocks, cost
@@ -58,9 +62,16 @@ class DosaStrategy(ModelBasedStrategy):
         "dram_bytes_per_cycle": "off-chip bandwidth in the model (default 16)",
     }
 
-    def __init__(self, space, seed: int = 0, init_points: int = 6, workload: str = "tiny_cnn",
-                 max_hardware: int = 32, dram_pj_per_byte: float = DEFAULT_DRAM_PJ_PER_BYTE,
-                 dram_bytes_per_cycle: float = DEFAULT_DRAM_BYTES_PER_CYCLE):
+    def __init__(
+        self,
+        space,
+        seed: int = 0,
+        init_points: int = 6,
+        workload: str = "tiny_cnn",
+        max_hardware: int = 32,
+        dram_pj_per_byte: float = DEFAULT_DRAM_PJ_PER_BYTE,
+        dram_bytes_per_cycle: float = DEFAULT_DRAM_BYTES_PER_CYCLE,
+    ):
         super().__init__(space, seed, init_points)
         from edalize_dse.generators.embedded import EmbeddedGemmini
 
@@ -90,31 +101,57 @@ class DosaStrategy(ModelBasedStrategy):
         read = view["clk_energy"]
         write = view["clk_energy"] + view["pin_energy"]
         # Energies of everything but the MACs and DRAM in place, to read the SRAM part off.
-        unit = ArrayModel(dim=dim, dataflows=dataflows_of(config), block_cycles=block_cycles(config),
-                          sp_bytes=config["sp_capacity"] * 1024.0, acc_bytes=config["acc_capacity"] * 1024.0,
-                          in_bytes=config["inputType"] / 8.0, acc_elem_bytes=config["accType"] / 8.0, clock_mhz=1.0,
-                          e_mac_pj=0.0, e_sp_read_pj=read, e_sp_write_pj=write, e_acc_read_pj=read,
-                          e_acc_write_pj=write, leakage_mw=0.0, dram_bytes_per_cycle=self.dram[1],
-                          e_dram_pj_per_byte=0.0)
+        unit = ArrayModel(
+            dim=dim,
+            dataflows=dataflows_of(config),
+            block_cycles=block_cycles(config),
+            sp_bytes=config["sp_capacity"] * 1024.0,
+            acc_bytes=config["acc_capacity"] * 1024.0,
+            in_bytes=config["inputType"] / 8.0,
+            acc_elem_bytes=config["accType"] / 8.0,
+            clock_mhz=1.0,
+            e_mac_pj=0.0,
+            e_sp_read_pj=read,
+            e_sp_write_pj=write,
+            e_acc_read_pj=read,
+            e_acc_write_pj=write,
+            leakage_mw=0.0,
+            dram_bytes_per_cycle=self.dram[1],
+            e_dram_pj_per_byte=0.0,
+        )
         gemms = [layer.gemm() for layer in self.workload.layers]
         mappings = gradient_search(unit, gemms, objective="latency", steps=60, round_every=20, seed=self.seed)
         cycles = macs = sram_pj = dram_bytes = 0.0
         for layer, gemm, m in zip(self.workload.layers, gemms, mappings):
             with torch.no_grad():
-                v = cost(unit, blocks(gemm, dim), torch.tensor([float(t) for t in m.tiles], dtype=torch.float64),
-                         m.order, m.dataflow)
+                v = cost(
+                    unit,
+                    blocks(gemm, dim),
+                    torch.tensor([float(t) for t in m.tiles], dtype=torch.float64),
+                    m.order,
+                    m.dataflow,
+                )
             mb, kb, nb = blocks(gemm, dim)
             cycles += m.cycles * layer.count
-            macs += mb * kb * nb * dim ** 3 * layer.count
+            macs += mb * kb * nb * dim**3 * layer.count
             sram_pj += float(v["energy_pj"]) * layer.count
             dram_bytes += float(v["dram_bytes"]) * layer.count
-        banks = ((config["sp_banks"], config["sp_capacity"] * 8192 // (config["sp_banks"] * dim * config["inputType"]),
-                  dim * config["inputType"]),
-                 (config["acc_banks"], config["acc_capacity"] * 8192 // (config["acc_banks"] * dim * config["accType"]),
-                  dim * config["accType"]))
+        banks = (
+            (
+                config["sp_banks"],
+                config["sp_capacity"] * 8192 // (config["sp_banks"] * dim * config["inputType"]),
+                dim * config["inputType"],
+            ),
+            (
+                config["acc_banks"],
+                config["acc_capacity"] * 8192 // (config["acc_banks"] * dim * config["accType"]),
+                dim * config["accType"],
+            ),
+        )
         macro_area = sum(b * model.area(words, bits) for b, words, bits in banks)
-        return dict(cycles=cycles, macs=macs, sram_pj=sram_pj, dram_bytes=dram_bytes, macro_area=macro_area,
-                    pes=dim * dim)
+        return dict(
+            cycles=cycles, macs=macs, sram_pj=sram_pj, dram_bytes=dram_bytes, macro_area=macro_area, pes=dim * dim
+        )
 
     # ---- what synthesis says, learnt from the measured points
     def _fit(self, data) -> dict:
@@ -154,29 +191,42 @@ class DosaStrategy(ModelBasedStrategy):
         """Probability of feasibility of each candidate: its predicted slacks, with the
         spread of each constraint's prediction error on the measured points."""
         self._predict(weights, [e.params for e in data])
-        error = slacks(self.predicted_metrics, self.space.qor_constraints) - slacks([e.qor for e in data],
-                                                                                     self.space.qor_constraints)
-        spread = np.sqrt((error ** 2).mean(axis=0)) + 1e-3
+        error = slacks(self.predicted_metrics, self.space.qor_constraints) - slacks(
+            [e.qor for e in data], self.space.qor_constraints
+        )
+        spread = np.sqrt((error**2).mean(axis=0)) + 1e-3
         mean = slacks(candidates_metrics, self.space.qor_constraints)
         return probability_feasible(mean, np.broadcast_to(spread, mean.shape))
 
     def _predict(self, weights: dict, points: list[dict]) -> np.ndarray:
         x = self.encoder.encode_many(points)
-        learnt = {name: (w[1] + x @ w[2]) if w[0] == "linear" else np.exp(w[0] + x @ w[1])
-                  for name, w in weights.items()}
+        learnt = {
+            name: (w[1] + x @ w[2]) if w[0] == "linear" else np.exp(w[0] + x @ w[1]) for name, w in weights.items()
+        }
         rows, metrics = [], []
         for i, p in enumerate(points):
             t = self.hardware_terms({k: p[k] for k in self.hardware_names})
             fmax = learnt["fmax"][i]
             latency_ms = t["cycles"] / (fmax * 1e3)
-            energy_pj = (learnt["e_mac"][i] * t["macs"] + t["sram_pj"] + t["dram_bytes"] * self.dram[0]
-                         + learnt["leakage"][i] * latency_ms * 1e9)
-            model = {"latency_ms": latency_ms, "energy_mj": energy_pj * 1e-9,
-                     "area_um2": learnt["stdcell_area"][i] + t["macro_area"],
-                     "throughput_gops": 2 * t["pes"] * fmax / 1e3}
+            energy_pj = (
+                learnt["e_mac"][i] * t["macs"]
+                + t["sram_pj"]
+                + t["dram_bytes"] * self.dram[0]
+                + learnt["leakage"][i] * latency_ms * 1e9
+            )
+            model = {
+                "latency_ms": latency_ms,
+                "energy_mj": energy_pj * 1e-9,
+                "area_um2": learnt["stdcell_area"][i] + t["macro_area"],
+                "throughput_gops": 2 * t["pes"] * fmax / 1e3,
+            }
             rows.append([model.get(o.name, learnt[o.name][i]) for o in self.space.objectives])
-            metrics.append({c.metric: model.get(c.metric, learnt[c.metric][i] if c.metric in learnt else np.nan)
-                            for c in self.space.qor_constraints})
+            metrics.append(
+                {
+                    c.metric: model.get(c.metric, learnt[c.metric][i] if c.metric in learnt else np.nan)
+                    for c in self.space.qor_constraints
+                }
+            )
         self.predicted_metrics = metrics
         return np.array(rows, dtype=float)
 
@@ -198,12 +248,11 @@ class DosaStrategy(ModelBasedStrategy):
         cached = [k for k in keys if k in self._terms]
         fresh = [k for k in keys if k not in self._terms]
         self.rng.shuffle(fresh)
-        chosen = (cached + fresh)[:max(self.max_hardware, len(cached))]
+        chosen = (cached + fresh)[: max(self.max_hardware, len(cached))]
         candidates = [p for k in chosen for p in by_hw[k]]
         predicted = self._predict(weights, candidates)
         candidate_metrics = self.predicted_metrics
-        feasibility = (self._feasibility(weights, data, candidate_metrics) if self.space.qor_constraints
-                       else None)
+        feasibility = self._feasibility(weights, data, candidate_metrics) if self.space.qor_constraints else None
         times["model_s"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -212,7 +261,8 @@ class DosaStrategy(ModelBasedStrategy):
         scaler.fit(measured)
         # The front of the feasible measured points (before any, the closest to feasibility).
         front = scaler.transform(measured)[anchor_rows(slacks([e.qor for e in data], self.space.qor_constraints))]
-        picks = select_batch(front, scaler.transform(predicted), np.zeros_like(predicted), n, kappa=0.0,
-                             feasibility=feasibility)
+        picks = select_batch(
+            front, scaler.transform(predicted), np.zeros_like(predicted), n, kappa=0.0, feasibility=feasibility
+        )
         times["screen_s"] = time.perf_counter() - start
         return [candidates[i] for i in picks]

@@ -27,15 +27,19 @@ def read_points(path) -> list[dict]:
         raise ValueError(f"cannot read the points file {path}: {exc}") from None
     points = doc.get("points") if isinstance(doc, dict) else doc
     if not isinstance(points, list) or not all(isinstance(p, dict) for p in points):
-        raise ValueError(f"points file {path}: expected a JSON list of {{parameter: value}} objects "
-                         "(or an object with such a list under 'points')")
+        raise ValueError(
+            f"points file {path}: expected a JSON list of {{parameter: value}} objects "
+            "(or an object with such a list under 'points')"
+        )
     return points
 
 
 class GridStrategy(Strategy):
     name = "grid"
-    OPTIONS = {"points": "a JSON file of points to evaluate in its order, instead of every valid point "
-                         "(default: none, every valid point)"}
+    OPTIONS = {
+        "points": "a JSON file of points to evaluate in its order, instead of every valid point "
+        "(default: none, every valid point)"
+    }
 
     def __init__(self, space, seed: int = 0, points: str = ""):
         super().__init__(space, seed)
@@ -44,8 +48,9 @@ class GridStrategy(Strategy):
             for i, point in enumerate(self.points):
                 problems = space.violations(point)
                 if problems:
-                    raise ValueError(f"points file {points}: point #{i + 1} is not in space {space.name}: "
-                                     f"{problems[0]}")
+                    raise ValueError(
+                        f"points file {points}: point #{i + 1} is not in space {space.name}: {problems[0]}"
+                    )
             keys = [space.canonical(p) for p in self.points]
             if len(set(keys)) != len(keys):
                 raise ValueError(f"points file {points}: a point is listed twice")
@@ -54,10 +59,13 @@ class GridStrategy(Strategy):
         if self.points is None:
             size = space.cardinality()
             size = "infinitely many" if size == float("inf") else f"{int(size):,}"
-            raise SpaceError(space.path, f"strategy 'grid' lists every point, but this space has "
-                                         f"{size} parameter combinations (limit "
-                                         f"{MAX_BOX_POINTS:,}); fix more parameters, give a points file "
-                                         "(option points=FILE) or use another strategy")
+            raise SpaceError(
+                space.path,
+                f"strategy 'grid' lists every point, but this space has "
+                f"{size} parameter combinations (limit "
+                f"{MAX_BOX_POINTS:,}); fix more parameters, give a points file "
+                "(option points=FILE) or use another strategy",
+            )
         self._next = 0  # every point before it has been asked or told
 
     def propose(self, n: int) -> list[dict]:

@@ -47,8 +47,7 @@ class ModelBasedStrategy(Strategy):
             raise ValueError(f"init_points must be at least 1 (or 0: by the space's width), got {init_points}")
         self.encoder = SpaceEncoder(space)
         # (-(-a // b): a / b rounded up, in integers.)
-        self.init_points = int(init_points) or max(AUTO_INIT_MIN,
-                                                   -(-self.encoder.varying_width() // AUTO_INIT_DIVISOR))
+        self.init_points = int(init_points) or max(AUTO_INIT_MIN, -(-self.encoder.varying_width() // AUTO_INIT_DIVISOR))
         self.design = SobolDesign(self.encoder, seed)
         self.model_rounds = 0
         # One entry per model round: wall seconds of each part and in total.
@@ -86,9 +85,15 @@ class ModelBasedStrategy(Strategy):
         points = self.model_propose(n, data, seen, times)
         times["total_s"] = time.perf_counter() - start
         self.round_times.append(times)
-        log.info("%s round %d: %d point(s) from %d results in %.2f s (%s)", self.name, self.model_rounds,
-                 len(points), len(data), times["total_s"],
-                 ", ".join(f"{k} {v:.2f}" for k, v in times.items() if k != "total_s"))
+        log.info(
+            "%s round %d: %d point(s) from %d results in %.2f s (%s)",
+            self.name,
+            self.model_rounds,
+            len(points),
+            len(data),
+            times["total_s"],
+            ", ".join(f"{k} {v:.2f}" for k, v in times.items() if k != "total_s"),
+        )
         return points
 
     @abstractmethod

@@ -81,18 +81,20 @@ class OptunaStrategy(Strategy):
         self.encoder = SpaceEncoder(space)
         self.rng = np.random.default_rng(seed)
         self.dists = distributions(space)
-        self.study = optuna.create_study(directions=["minimize"] * len(space.objectives),
-                                         sampler=sampler)
+        self.study = optuna.create_study(directions=["minimize"] * len(space.objectives), sampler=sampler)
         self.trials: dict[str, optuna.Trial] = {}  # canonical point -> its open trial
 
     # Optuna params <-> points
     def to_point(self, params: dict) -> dict:
-        return {name: (1 << params[name]) if p.type == "pow2" else params[name]
-                for name, p in self.space.parameters.items()}
+        return {
+            name: (1 << params[name]) if p.type == "pow2" else params[name] for name, p in self.space.parameters.items()
+        }
 
     def to_params(self, point: dict) -> dict:
-        return {name: int(math.log2(point[name])) if p.type == "pow2" else point[name]
-                for name, p in self.space.parameters.items()}
+        return {
+            name: int(math.log2(point[name])) if p.type == "pow2" else point[name]
+            for name, p in self.space.parameters.items()
+        }
 
     def propose(self, n: int) -> list[dict]:
         seen = self.seen_keys()
@@ -134,8 +136,7 @@ class OptunaStrategy(Strategy):
         good = {id(e) for e in usable(evaluations, self.space.objectives)}
         for ev in evaluations:
             key = self.space.canonical(ev.params)
-            values = ([o.sign * float(ev.qor[o.name]) for o in self.space.objectives]
-                      if id(ev) in good else None)
+            values = [o.sign * float(ev.qor[o.name]) for o in self.space.objectives] if id(ev) in good else None
             constrained = bool(self.space.qor_constraints) and values is not None
             slack = slacks([ev.qor], self.space.qor_constraints)[0].tolist() if constrained else None
             trial = self.trials.pop(key, None)
@@ -153,9 +154,15 @@ class OptunaStrategy(Strategy):
                 attrs = self.resumed_attrs()
                 if constrained:
                     attrs[CONSTRAINTS_KEY] = slack
-                self.study.add_trial(create_trial(params=self.to_params(ev.params), distributions=self.dists,
-                                                  values=values, system_attrs=attrs,
-                                                  user_attrs={SLACK_ATTR: slack} if constrained else None))
+                self.study.add_trial(
+                    create_trial(
+                        params=self.to_params(ev.params),
+                        distributions=self.dists,
+                        values=values,
+                        system_attrs=attrs,
+                        user_attrs={SLACK_ATTR: slack} if constrained else None,
+                    )
+                )
 
     def learn_prior(self, evaluations) -> None:
         # Prior results enter the study as completed trials (Optuna's add_trial, as a
@@ -171,8 +178,13 @@ class Nsga2Strategy(OptunaStrategy):
     OPTIONS = {"population_size": "individuals per generation (default 20)"}
 
     def __init__(self, space, seed: int = 0, population_size: int = 20):
-        super().__init__(space, seed, optuna.samplers.NSGAIISampler(population_size=int(population_size), seed=seed,
-                                                                    constraints_func=constraints_func(space)))
+        super().__init__(
+            space,
+            seed,
+            optuna.samplers.NSGAIISampler(
+                population_size=int(population_size), seed=seed, constraints_func=constraints_func(space)
+            ),
+        )
 
     def resumed_attrs(self) -> dict:
         return {f"{type(self.study.sampler).__name__}:generation": 0}
@@ -185,6 +197,10 @@ class MotpeStrategy(OptunaStrategy):
     def __init__(self, space, seed: int = 0, startup_trials: int = 10):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # multivariate TPE
-            sampler = optuna.samplers.TPESampler(n_startup_trials=int(startup_trials), multivariate=True, seed=seed,
-                                                 constraints_func=constraints_func(space))
+            sampler = optuna.samplers.TPESampler(
+                n_startup_trials=int(startup_trials),
+                multivariate=True,
+                seed=seed,
+                constraints_func=constraints_func(space),
+            )
         super().__init__(space, seed, sampler)

@@ -43,13 +43,22 @@ from edalize_dse.strategies.model_based import ModelBasedStrategy
 
 class QnehviStrategy(ModelBasedStrategy):
     name = "qnehvi"
-    OPTIONS = {"init_points": "Sobol points before the GP is used (default 10)",
-               "max_candidates": "legal candidates scored per round (default 256)",
-               "mc_samples": "quasi-Monte-Carlo samples of the acquisition (default 32)",
-               "max_prior": "prior points in the GP's training data at most, the best by Pareto rank (default 128)"}
+    OPTIONS = {
+        "init_points": "Sobol points before the GP is used (default 10)",
+        "max_candidates": "legal candidates scored per round (default 256)",
+        "mc_samples": "quasi-Monte-Carlo samples of the acquisition (default 32)",
+        "max_prior": "prior points in the GP's training data at most, the best by Pareto rank (default 128)",
+    }
 
-    def __init__(self, space, seed: int = 0, init_points: int = 10, max_candidates: int = 256,
-                 mc_samples: int = 32, max_prior: int = 128):
+    def __init__(
+        self,
+        space,
+        seed: int = 0,
+        init_points: int = 10,
+        max_candidates: int = 256,
+        mc_samples: int = 32,
+        max_prior: int = 128,
+    ):
         super().__init__(space, seed, init_points)
         self.max_candidates = int(max_candidates)
         self.mc_samples = int(mc_samples)
@@ -65,7 +74,7 @@ class QnehviStrategy(ModelBasedStrategy):
             return data
         from edalize_dse.pareto import promotion_order
 
-        return promotion_order(data, self.space.objectives)[:self.max_prior]
+        return promotion_order(data, self.space.objectives)[: self.max_prior]
 
     def model_propose(self, n, data, seen, times):
         with warnings.catch_warnings():
@@ -112,12 +121,19 @@ class QnehviStrategy(ModelBasedStrategy):
         if slack.shape[1]:
             from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
 
-            constrained = dict(objective=IdentityMCMultiOutputObjective(outcomes=list(range(m))),
-                               constraints=[lambda Z, j=j: Z[..., m + j] for j in range(slack.shape[1])])
+            constrained = dict(
+                objective=IdentityMCMultiOutputObjective(outcomes=list(range(m))),
+                constraints=[lambda Z, j=j: Z[..., m + j] for j in range(slack.shape[1])],
+            )
         acq = qLogNoisyExpectedHypervolumeImprovement(
-            model=model, ref_point=torch.full((m,), -1.1, dtype=torch.double), X_baseline=X, **constrained,
-            X_pending=to_unit(self.encoder.encode_many(pending)) if pending else None, prune_baseline=True,
-            sampler=SobolQMCNormalSampler(sample_shape=torch.Size([self.mc_samples]), seed=self.seed))
+            model=model,
+            ref_point=torch.full((m,), -1.1, dtype=torch.double),
+            X_baseline=X,
+            **constrained,
+            X_pending=to_unit(self.encoder.encode_many(pending)) if pending else None,
+            prune_baseline=True,
+            sampler=SobolQMCNormalSampler(sample_shape=torch.Size([self.mc_samples]), seed=self.seed),
+        )
         q = min(n, len(free))
         best, _ = optimize_acqf_discrete(acq, q=q, choices=choices, max_batch_size=256)
         # Map each chosen row back to its candidate (rows are exact copies of `choices`).

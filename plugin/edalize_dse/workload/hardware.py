@@ -43,9 +43,15 @@ def macro_energies(macros) -> dict:
     return energies
 
 
-def array_model(config: dict, qor: dict, info: dict, macros, clock_period_ps: float,
-                dram_pj_per_byte: float = DEFAULT_DRAM_PJ_PER_BYTE,
-                dram_bytes_per_cycle: float = DEFAULT_DRAM_BYTES_PER_CYCLE) -> ArrayModel:
+def array_model(
+    config: dict,
+    qor: dict,
+    info: dict,
+    macros,
+    clock_period_ps: float,
+    dram_pj_per_byte: float = DEFAULT_DRAM_PJ_PER_BYTE,
+    dram_bytes_per_cycle: float = DEFAULT_DRAM_BYTES_PER_CYCLE,
+) -> ArrayModel:
     from edalize_dse.generators.sram import macro_name
 
     dim = config["meshRows"] * config["tileRows"]
@@ -54,20 +60,32 @@ def array_model(config: dict, qor: dict, info: dict, macros, clock_period_ps: fl
         sp = energies[macro_name(info["sp_bank_rows"], info["sp_row_bits"])]
         acc = energies[macro_name(info["acc_bank_rows"], info["acc_row_bits"])]
     except KeyError:
-        raise DseError("the workload model needs a design with scratchpad and accumulator macros "
-                       f"(generator 'embedded'); this one has {sorted(energies) or 'none'}") from None
+        raise DseError(
+            "the workload model needs a design with scratchpad and accumulator macros "
+            f"(generator 'embedded'); this one has {sorted(energies) or 'none'}"
+        ) from None
     # The standard cells' power at the operating clock (0.1 toggles per cycle on every
     # net, the flow's activity) spread over the PEs: the energy of one MAC slot.
     std_mw = qor["power_seq_mw"] + qor["power_comb_mw"]
     e_mac = std_mw * clock_period_ps * 1e-3 / (dim * dim)
     return ArrayModel(
-        dim=dim, dataflows=dataflows_of(config), block_cycles=block_cycles(config),
-        sp_bytes=config["sp_capacity"] * 1024.0, acc_bytes=config["acc_capacity"] * 1024.0,
-        in_bytes=config["inputType"] / 8.0, acc_elem_bytes=config["accType"] / 8.0,
-        clock_mhz=qor["fmax_mhz"], e_mac_pj=e_mac,
-        e_sp_read_pj=sp[0], e_sp_write_pj=sp[1], e_acc_read_pj=acc[0], e_acc_write_pj=acc[1],
-        leakage_mw=qor["power_leakage_mw"], dram_bytes_per_cycle=dram_bytes_per_cycle,
-        e_dram_pj_per_byte=dram_pj_per_byte)
+        dim=dim,
+        dataflows=dataflows_of(config),
+        block_cycles=block_cycles(config),
+        sp_bytes=config["sp_capacity"] * 1024.0,
+        acc_bytes=config["acc_capacity"] * 1024.0,
+        in_bytes=config["inputType"] / 8.0,
+        acc_elem_bytes=config["accType"] / 8.0,
+        clock_mhz=qor["fmax_mhz"],
+        e_mac_pj=e_mac,
+        e_sp_read_pj=sp[0],
+        e_sp_write_pj=sp[1],
+        e_acc_read_pj=acc[0],
+        e_acc_write_pj=acc[1],
+        leakage_mw=qor["power_leakage_mw"],
+        dram_bytes_per_cycle=dram_bytes_per_cycle,
+        e_dram_pj_per_byte=dram_pj_per_byte,
+    )
 
 
 @dataclass
@@ -84,5 +102,8 @@ def run_workload(hw: ArrayModel, workload: Workload | str, objective: str = "edp
     mappings: list[Mapping] = gradient_search(hw, [layer.gemm() for layer in workload.layers], objective)
     cycles = sum(m.cycles * layer.count for layer, m in zip(workload.layers, mappings))
     energy_pj = sum(m.energy_pj * layer.count for layer, m in zip(workload.layers, mappings))
-    return WorkloadResult(latency_ms=cycles / (hw.clock_mhz * 1e3), energy_mj=energy_pj * 1e-9,
-                          layers=list(zip(workload.layers, mappings)))
+    return WorkloadResult(
+        latency_ms=cycles / (hw.clock_mhz * 1e3),
+        energy_mj=energy_pj * 1e-9,
+        layers=list(zip(workload.layers, mappings)),
+    )

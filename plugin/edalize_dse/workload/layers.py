@@ -49,9 +49,8 @@ class Workload:
 
 
 def shipped_dir() -> Path:
-    """The workload files that come with the package (``cores/workloads`` in a checkout)."""
-    installed = Path(__file__).resolve().parents[1] / "workloads"
-    return installed if installed.is_dir() else Path(__file__).resolve().parents[3] / "cores" / "workloads"
+    """The workload files that come with the package (``edalize_dse/networks``)."""
+    return Path(__file__).resolve().parents[1] / "networks"
 
 
 def shipped() -> list[str]:

@@ -49,15 +49,26 @@ def _score(values: dict, objective: str) -> torch.Tensor:
 
 def evaluate(hw: ArrayModel, gemm, tiles, order: str, dataflow: str) -> Mapping:
     with torch.no_grad():
-        v = cost(hw, blocks(gemm, hw.dim), torch.tensor([float(t) for t in tiles], dtype=torch.float64), order,
-                 dataflow)
-    return Mapping(tuple(int(t) for t in tiles), order, dataflow, float(v["cycles"]), float(v["energy_pj"]),
-                   float(v["compute_cycles"]), float(v["memory_cycles"]))
+        v = cost(
+            hw, blocks(gemm, hw.dim), torch.tensor([float(t) for t in tiles], dtype=torch.float64), order, dataflow
+        )
+    return Mapping(
+        tuple(int(t) for t in tiles),
+        order,
+        dataflow,
+        float(v["cycles"]),
+        float(v["energy_pj"]),
+        float(v["compute_cycles"]),
+        float(v["memory_cycles"]),
+    )
 
 
 def _better(a: Mapping | None, b: Mapping, objective: str) -> bool:
-    key = {"latency": lambda m: (m.cycles, m.energy_pj), "energy": lambda m: (m.energy_pj, m.cycles),
-           "edp": lambda m: (m.cycles * m.energy_pj,)}[objective]
+    key = {
+        "latency": lambda m: (m.cycles, m.energy_pj),
+        "energy": lambda m: (m.energy_pj, m.cycles),
+        "edp": lambda m: (m.cycles * m.energy_pj,),
+    }[objective]
     return a is None or key(b) < key(a)
 
 
@@ -97,8 +108,15 @@ def _largest_feasible(hw: ArrayModel, tiles: list[int], nb) -> tuple | None:
     return tuple(tiles)
 
 
-def gradient_search(hw: ArrayModel, gemms: list, objective: str = "edp", steps: int = 120,
-                    round_every: int = 30, lr: float = 0.25, seed: int = 0) -> list[Mapping]:
+def gradient_search(
+    hw: ArrayModel,
+    gemms: list,
+    objective: str = "edp",
+    steps: int = 120,
+    round_every: int = 30,
+    lr: float = 0.25,
+    seed: int = 0,
+) -> list[Mapping]:
     """Best mapping of every multiply in ``gemms`` (all layers searched at once)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}")
@@ -125,8 +143,9 @@ def gradient_search(hw: ArrayModel, gemms: list, objective: str = "edp", steps: 
         opt.step()
         if step % round_every == 0:
             with torch.no_grad():
-                log_tiles.copy_(_round_to_divisors(torch.minimum(torch.clamp(log_tiles, min=0.0),
-                                                                 upper[:, None, :]), options))
+                log_tiles.copy_(
+                    _round_to_divisors(torch.minimum(torch.clamp(log_tiles, min=0.0), upper[:, None, :]), options)
+                )
     with torch.no_grad():
         final = _round_to_divisors(torch.minimum(torch.clamp(log_tiles, min=0.0), upper[:, None, :]), options)
     results = []

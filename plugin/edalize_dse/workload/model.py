@@ -31,6 +31,7 @@ OPERAND_LOOPS = {"A": "mk", "B": "kn", "C": "mn"}
 @dataclass(frozen=True)
 class ArrayModel:
     """What the model needs of one hardware point (its own flow results)."""
+
     dim: int
     dataflows: tuple  # ("OS",), ("WS",) or both
     block_cycles: dict  # dataflow -> controller cycles per DIM^3 block
@@ -85,20 +86,30 @@ def cost(hw: ArrayModel, nblocks, tiles: torch.Tensor, order: str, dataflow: str
     cycles = torch.maximum(compute, memory)
 
     sp_rows_written = (a_bytes + b_bytes) / (d * hw.in_bytes)
-    energy = (total_blocks * d ** 3 * hw.e_mac_pj
-              + total_blocks * 2 * d * hw.e_sp_read_pj + sp_rows_written * hw.e_sp_write_pj
-              + total_blocks * d * (hw.e_acc_read_pj + hw.e_acc_write_pj)
-              + dram_bytes * hw.e_dram_pj_per_byte
-              + hw.leakage_mw * cycles / hw.clock_mhz * 1e3)
+    energy = (
+        total_blocks * d**3 * hw.e_mac_pj
+        + total_blocks * 2 * d * hw.e_sp_read_pj
+        + sp_rows_written * hw.e_sp_write_pj
+        + total_blocks * d * (hw.e_acc_read_pj + hw.e_acc_write_pj)
+        + dram_bytes * hw.e_dram_pj_per_byte
+        + hw.leakage_mw * cycles / hw.clock_mhz * 1e3
+    )
     sp_need = (tm * tk + tk * tn) * block_in
     acc_need = tm * tn * d * d * hw.acc_elem_bytes
     over = torch.relu(sp_need / (hw.sp_bytes / 2) - 1) + torch.relu(acc_need / hw.acc_bytes - 1)
-    return {"cycles": cycles, "compute_cycles": compute, "memory_cycles": memory, "energy_pj": energy,
-            "dram_bytes": dram_bytes, "overflow": over}
+    return {
+        "cycles": cycles,
+        "compute_cycles": compute,
+        "memory_cycles": memory,
+        "energy_pj": energy,
+        "dram_bytes": dram_bytes,
+        "overflow": over,
+    }
 
 
 def feasible(hw: ArrayModel, tiles) -> bool:
     tm, tk, tn = tiles
     block_in = hw.dim * hw.dim * hw.in_bytes
-    return ((tm * tk + tk * tn) * block_in <= hw.sp_bytes / 2
-            and tm * tn * hw.dim * hw.dim * hw.acc_elem_bytes <= hw.acc_bytes)
+    return (
+        tm * tk + tk * tn
+    ) * block_in <= hw.sp_bytes / 2 and tm * tn * hw.dim * hw.dim * hw.acc_elem_bytes <= hw.acc_bytes
