@@ -25,7 +25,7 @@ endif
 
 .PHONY: demo test check lint setup tools venv install clean table study table2 suite
 
-EXTRAS     := test,lint,ray,dask,bench
+EXTRAS     := test,lint,bench,bo,report,ray,dask
 LINT_PATHS := plugin tests benchmarks
 
 # The tabulated ASAP7 benchmark (benchmarks/TABLE.md): builds, or resumes, the table of
@@ -89,12 +89,12 @@ install: $(PY)
 	$(PY) -m pip install -q ".[$(EXTRAS)]"
 
 table: setup
-	nice $(PY) benchmarks/build_table.py --workers $(TABLE_WORKERS)
+	nice $(PY) -m benchmarks.build_table --workers $(TABLE_WORKERS)
 
 # The strategy study on the table (BENCHMARKS.md); finished runs are kept in
-# build/strategy_runs/table, so a killed study resumes.
+# benchmarks/state/strategy_runs/table, so a killed study resumes.
 study: setup
-	nice $(PY) benchmarks/strategy_bench.py --tag table \
+	nice $(PY) -m benchmarks.strategy_bench --tag table \
 	    --problems table:cores/spaces/gemmini_table.yml,$(TABLE) \
 	    --strategies $(STUDY_STRATEGIES) --seeds $(STUDY_SEEDS) --budgets 25 50 100 200 --batch 8 $(STUDY_ARGS)
 
@@ -103,14 +103,14 @@ study: setup
 TABLE2_POINTS ?= 2000
 TABLE2_SEED ?= 0
 table2: setup
-	nice $(PY) benchmarks/build_table.py --space cores/spaces/gemmini_table2.yml --sample $(TABLE2_POINTS) \
-	    --sample-seed $(TABLE2_SEED) --work build/table2 --table benchmarks/tables/gemmini_table2.csv.gz \
+	nice $(PY) -m benchmarks.build_table --space cores/spaces/gemmini_table2.yml --sample $(TABLE2_POINTS) \
+	    --sample-seed $(TABLE2_SEED) --work benchmarks/state/table2 --table benchmarks/tables/gemmini_table2.csv.gz \
 	    --workers $(TABLE_WORKERS)
 
 # The benchmark suite (benchmarks/suite.py): synthetic problems, both tables (table 2 once
-# built), the transfer study; finished runs are kept in build/strategy_runs, so it resumes.
+# built), the transfer study; finished runs are kept in benchmarks/state/strategy_runs, so it resumes.
 suite: setup
-	nice $(PY) benchmarks/suite.py $(SUITE_ARGS)
+	nice $(PY) -m benchmarks.suite $(SUITE_ARGS)
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

@@ -2,9 +2,9 @@
 flow, with the product's own loop (strategy ``grid``, results in the run's SQLite
 store), then the table as one compressed CSV.
 
-    nice python benchmarks/build_table.py            # builds or resumes, then writes the table
-    nice python benchmarks/build_table.py --space cores/spaces/gemmini_table2.yml --sample 2000 \
-        --sample-seed 0 --work build/table2 --table benchmarks/tables/gemmini_table2.csv.gz   # make table2
+    nice python -m benchmarks.build_table            # builds or resumes, then writes the table
+    nice python -m benchmarks.build_table --space cores/spaces/gemmini_table2.yml --sample 2000 \
+        --sample-seed 0 --work benchmarks/state/table2 --table benchmarks/tables/gemmini_table2.csv.gz   # make table2
 
 Sampled mode (``--sample N``, for a space too large to list): N distinct valid
 points are drawn once, uniformly over the valid points (rejection sampling of
@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 DEFAULT_SPACE = ROOT / "cores" / "spaces" / "gemmini_table.yml"
-DEFAULT_WORK = ROOT / "build" / "table"
+DEFAULT_WORK = ROOT / "benchmarks" / "state" / "table"
 DEFAULT_TABLE = HERE / "tables" / "gemmini_table.csv.gz"
 STEPS = ("generate_s", "synth_s", "sta_s")
 
@@ -323,10 +323,10 @@ def provenance(space_path, work, evaluations, counts, sample=None) -> dict:
         else ""
     )
     space = load_space(space_path)
-    command = "python benchmarks/build_table.py (make table)"
+    command = "python -m benchmarks.build_table (make table)"
     if sample:
         command = (
-            f"python benchmarks/build_table.py --space {Path(space_path).name} --sample {sample[0]} "
+            f"python -m benchmarks.build_table --space {Path(space_path).name} --sample {sample[0]} "
             f"--sample-seed {sample[1]}"
         )
     return {

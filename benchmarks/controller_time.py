@@ -1,7 +1,7 @@
 """Wall time of one DiffuSE controller round (fine-tune + sample + screen) with
 500 told points and rounds of 8, on the default space (cores/spaces/gemmini_small.yml).
 
-    nice python benchmarks/controller_time.py --points 500 --batch 8 --rounds 5
+    nice python -m benchmarks.controller_time --points 500 --batch 8 --rounds 5
 
 The strategy is told ``--points`` distinct valid points drawn at random (seeded), with
 an analytic stand-in for the flow's QoR (area ~ PEs x widths, fmax from the

@@ -2,7 +2,7 @@
 from the libraries' own delay tables: the gap between our timing and ORFS's results on
 designs ORFS timed at the BC corner.
 
-    python benchmarks/corner_gap.py FF_LIB [FF_LIB ...] [--tt-dir ../shared/pdk/asap7/lib/NLDM]
+    python -m benchmarks.corner_gap FF_LIB [FF_LIB ...] [--tt-dir ../shared/pdk/asap7/lib/NLDM]
 
 Each FF liberty file (plain text; ORFS ships them compressed in platforms/asap7/lib/NLDM,
 OpenROAD's test/asap7 has some uncompressed) is paired with the TT file of the same cell

@@ -4,7 +4,7 @@ scheduling, node check, shipping the point folder, unpacking) as a share of the
 tool time. Every run is a real `edalize-dse run` of the same eight cheap points
 (a 2x2 int4 array, four clock targets x two threshold flavours), cache off.
 
-    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python benchmarks/executor_bench.py \\
+    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python -m benchmarks.executor_bench \\
         [--backends local ray dask] [--workers 1 2 4]
 
 The Ray and Dask runs start their own local cluster (a Ray of `workers` CPUs, a

@@ -2,7 +2,7 @@
 series of injected faults, counting how each run ended and whether any finished point
 was lost, evaluated twice or recorded as a design failure.
 
-    python benchmarks/fault_run.py [--folder build/fault_run] [--points 10]
+    python -m benchmarks.fault_run [--folder build/fault_run] [--points 10]
 
 A first run records rows (``--seed-points``, default 3) before any fault, so every
 fault meets a store with rows in it. Faults: kill -9 of the run mid-synthesis,

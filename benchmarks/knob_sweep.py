@@ -5,7 +5,7 @@ with the flow's defaults and once per listed knob value (one knob changed at a
 time), with the result cache off so every row is a real tool run. Writes a
 markdown table (for BENCHMARKS.md) and the raw numbers as JSON.
 
-    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python benchmarks/knob_sweep.py
+    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python -m benchmarks.knob_sweep
 """
 
 from __future__ import annotations

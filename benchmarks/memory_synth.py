@@ -2,7 +2,7 @@
 the default point of cores/spaces/gemmini_small.yml and variations of its scratchpad
 and accumulator (capacity, banks), plus the largest array of the space.
 
-    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python benchmarks/memory_synth.py
+    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python -m benchmarks.memory_synth
 
 Prints a Markdown table for BENCHMARKS.md."""
 

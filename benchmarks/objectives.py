@@ -159,7 +159,7 @@ class TableObjective:
     are the rows), so every strategy's own legalisation (``SpaceEncoder.legalise``:
     Sobol, the repairs of the Optuna samplers, the model strategies' candidates,
     ``random``'s draws) lands on a row, and a model strategy's screen judges the
-    very rows that will be evaluated. BENCHMARKS.md measures why the harness
+    very rows that will be evaluated. docs/experiments/tables.md measures why the harness
     should not do that mapping after the fact: a uniform proposal moved to the
     nearest row (in the encoded box, where a choice counts more than a step of an
     ordinal) kept its array dimension in only 43 % of 400 cases while the binary
@@ -177,16 +177,20 @@ class TableObjective:
     whose ``parameter`` takes one of ``values`` are set aside as ``prior``
     (evaluations a strategy may be warm-started with) and are not in the pool.
 
-    With QoR constraints in the space (``qor_constraints``), their metrics are
-    loaded too and the true front is that of the feasible rows.
+    With QoR constraints in the space (``qor_constraints``) or given (``constraints``,
+    texts such as ``"wns_ps >= 0"``, added to the space's), their metrics are loaded
+    too and the true front is that of the feasible rows.
 
     The objective's answers are table rows, so the table's own Pareto front of
     its successful (and feasible) rows of the pool is the true front (``reference``)."""
 
-    def __init__(self, space_path, table_path, name: str | None = None, extra_metrics=(), split=None):
+    def __init__(self, space_path, table_path, name: str | None = None, extra_metrics=(), split=None, constraints=()):
         from edalize_dse.encoding import SpaceEncoder
+        from edalize_dse.qor_constraints import parse_all
 
         self.space = load_space(space_path)
+        if constraints:
+            self.space.qor_constraints = [*self.space.qor_constraints, *parse_all(list(constraints))]
         path = Path(table_path)
         self.name = name or path.name.split(".")[0]
         # The objectives, the QoR constraints' metrics, and any further column a caller needs.
@@ -237,6 +241,14 @@ class TableObjective:
     @property
     def failed(self) -> int:
         return sum(v is None for v in self.rows.values())
+
+    def feasible_share(self) -> float:
+        """The share of the pool's successful rows that meet the QoR constraints."""
+        from edalize_dse.qor_constraints import violation
+
+        good = [v for v in self.rows.values() if v is not None]
+        feasible = [v for v in good if violation(v, self.space.qor_constraints) is None]
+        return len(feasible) / len(good) if good else 0.0
 
     def _sampled(self) -> bool:
         """Whether the pool holds fewer points than the space has valid points."""

@@ -1,7 +1,7 @@
 """The default 4x4 int8 point at two clock targets through the synth flow: the
 figures of BENCHMARKS.md's "One operating point" and "Flip-flop cells" tables.
 
-    python benchmarks/operating_point.py [--flop-cells x1]
+    python -m benchmarks.operating_point [--flop-cells x1]
 
 Prints, per clock target, standard-cell and sequential area, fmax, power and
 leakage (cache off: every number is a tool run). The old power rule's column came

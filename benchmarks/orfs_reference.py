@@ -1,6 +1,6 @@
 """Our synth flow against OpenROAD-flow-scripts' own results on ORFS's ASAP7 designs.
 
-    python benchmarks/orfs_reference.py [--designs DIR] [--only gcd uart] [--label after]
+    python -m benchmarks.orfs_reference [--designs DIR] [--only gcd uart] [--label after]
 
 Per design folder under ``--designs`` (default ``../shared/orfs/designs``, else
 ``$FLOW_HOME/designs/asap7``): the design is read as ``edalize-dse import-orfs`` reads
@@ -253,7 +253,7 @@ def main(argv=None) -> int:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    command = "python benchmarks/orfs_reference.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.orfs_reference " + " ".join(argv if argv is not None else sys.argv[1:])
     (args.out / f"orfs_reference_{args.label}.md").write_text(
         markdown(rows, args.label, command.strip(), args.corner_factor)
     )

@@ -2,7 +2,7 @@
 large its spread is against its error, per predictor variant, after n
 evaluations: what the screen works with.
 
-    PYTHONPATH=plugin python benchmarks/predictor_accuracy.py --sizes 16 50 100 --repeats 3
+    PYTHONPATH=plugin python -m benchmarks.predictor_accuracy --sizes 16 50 100 --repeats 3
 
 Per problem (both tables and some synthetic problems of the suite), each repeat
 draws n points at random (seeded) as the training data, fits the predictor on
@@ -25,25 +25,20 @@ valid points drawn at random from its space."""
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from objectives import SyntheticProblem, TableObjective  # noqa: E402
-from suite import TABLES  # noqa: E402  (name: space, table, transfer split)
-
-from edalize_dse.diffuse.predictor import PredictorEnsemble  # noqa: E402
-from edalize_dse.encoding import SpaceEncoder  # noqa: E402
-from edalize_dse.qor import QorScaler  # noqa: E402
-from edalize_dse.qor_constraints import column_scale, slacks  # noqa: E402
-from edalize_dse.store import Evaluation  # noqa: E402
+from benchmarks import ROOT
+from benchmarks.objectives import SyntheticProblem, TableObjective
+from benchmarks.suite import TABLES  # name: space, table, transfer split
+from edalize_dse.encoding import SpaceEncoder
+from edalize_dse.qor import QorScaler
+from edalize_dse.qor_constraints import column_scale, slacks
+from edalize_dse.store import Evaluation
+from edalize_dse.strategies.diffusion.predictor import PredictorEnsemble
 
 VARIANTS = ("quadratic+trend+mlp", "quadratic+mlp", "linear+mlp", "linear+mlp, spread=members", "mlp", "linear")
 
@@ -51,7 +46,7 @@ VARIANTS = ("quadratic+trend+mlp", "quadratic+mlp", "linear+mlp", "linear+mlp, s
 def load(name: str):
     """(space, successful evaluations) of a table or of 3,000 random points of a synthetic problem."""
     if name in TABLES:
-        table = TableObjective(*(HERE.parent / p for p in TABLES[name][:2]))
+        table = TableObjective(*(ROOT / p for p in TABLES[name][:2]))
         return table.space, [Evaluation(k, table.points[k], "ok", dict(v)) for k, v in table.rows.items() if v]
     problem = SyntheticProblem(name)
     points = problem.space.enumerate_valid()

@@ -3,7 +3,7 @@ Verilog, checks each result bit-exactly against the numpy reference, and writes 
 cycle count of every multiply to benchmarks/results/sim_cycles.json (the data the
 performance model is validated against).
 
-    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python benchmarks/sim_cycles.py [--out FILE]
+    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python -m benchmarks.sim_cycles [--out FILE]
 """
 
 import argparse

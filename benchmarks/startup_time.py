@@ -2,7 +2,7 @@
 exploration whose points are all finished (a resumed CI job, a re-run after a
 report change). Everything it spends is the product's own overhead.
 
-    python benchmarks/startup_time.py [--runs 5] [--budget 2]
+    python -m benchmarks.startup_time [--runs 5] [--budget 2]
 
 The first run fills the store (its tool time is not counted); each timed run
 then resumes it: FuseSoC, the flow's input checks, `python -m edalize_dse run`,

@@ -1,12 +1,12 @@
 """Strategies x seeds x budgets on an objective: hypervolume ratio table and
 hypervolume-versus-evaluations plot.
 
-    nice python benchmarks/strategy_bench.py --problems zdt1 zdt2 dtlz2 \
+    nice python -m benchmarks.strategy_bench --problems zdt1 zdt2 dtlz2 \
         --strategies random sobol nsga2 motpe qnehvi diffusion --seeds 5 --budgets 30 60 100
 
 The study on the tabulated ASAP7 benchmark (``make study``; numbers in BENCHMARKS.md):
 
-    nice python benchmarks/strategy_bench.py --tag table \
+    nice python -m benchmarks.strategy_bench --tag table \
         --problems table:cores/spaces/gemmini_table.yml,benchmarks/tables/gemmini_table.csv.gz \
         --strategies diffusion qnehvi nsga2 motpe sobol random dosa --seeds 10 --budgets 25 50 100 200 --batch 8
 
@@ -19,9 +19,13 @@ transfer study: the rows whose PARAM is V1 or V2 are the prior, the rest the
 pool and the true front; strategy ``<name>+prior`` is ``<name>`` warm-started
 with the prior (``strategy.warm_start``), and ``<name>@KEY=VALUE,...`` is a
 variant with those options, a row of its own (the controller's ablations). A
-problem with QoR constraints (table 2's ``wns_ps >= 0``, ``c2dtlz2``) judges
-every evaluation as a run does; only feasible points count in the hypervolume,
-against the feasible true front.
+problem with QoR constraints (table 2's ``wns_ps >= 0``, ``c2dtlz2``, or a table
+given them: ``table:SPACE,TABLE where wns_ps >= 0``, or ``--constraint`` for every
+table) judges every evaluation as a run does; only feasible points count in the
+hypervolume, against the feasible true front. Strategy ``<name>-unaware`` is
+``<name>`` told no constraint (its points are still judged by them): the baseline
+that shows what constraint awareness adds. Such a study also reports the share of
+feasible evaluations after the first ``--init`` (the initial design).
 
 Each (objective, strategy, seed) is run once, to the largest budget, in
 batches of ``--batch`` points (ask n, evaluate, tell: the loop of a run with n
@@ -59,27 +63,24 @@ a kept run the outputs do not hold is an error naming it."""
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import gzip
 import hashlib
 import json
 import re
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from objectives import LiveFlowObjective, TableObjective, make_objective  # noqa: E402
-
-from edalize_dse.pareto import normalized_hypervolume  # noqa: E402
-from edalize_dse.space import load_space  # noqa: E402
-from edalize_dse.store import Evaluation  # noqa: E402
-from edalize_dse.strategies import make_strategy, option_defaults, parse_options, strategy_class  # noqa: E402
+from benchmarks import RESULTS, STATE
+from benchmarks.objectives import LiveFlowObjective, TableObjective, make_objective
+from edalize_dse.pareto import normalized_hypervolume
+from edalize_dse.space import load_space
+from edalize_dse.store import Evaluation
+from edalize_dse.strategies import make_strategy, option_defaults, parse_options, strategy_class
 
 _OBJECTIVES = {}
 
@@ -92,12 +93,16 @@ WITH_PRIOR = "+prior"
 # ``<name>@KEY=VALUE,KEY=VALUE`` is a variant of ``<name>`` with those options (over any
 # ``--option``), a row of its own: the ablations are rows of one study.
 VARIANT = "@"
+# ``<name>-unaware`` is ``<name>`` told no QoR constraint: the baseline of constraint awareness.
+UNAWARE = "-unaware"
+# ``table:SPACE,TABLE where C1; C2``: the table judged by these QoR constraints besides its space's.
+WHERE = " where "
 
 
 def strategy_setup(strategy: str, options: dict) -> tuple[str, dict, bool]:
     """A row's strategy -> (registered name, its options, whether it is warm-started)."""
-    prior = strategy.endswith(WITH_PRIOR)
-    name, _, variant = strategy.removesuffix(WITH_PRIOR).partition(VARIANT)
+    prior = strategy.removesuffix(UNAWARE).endswith(WITH_PRIOR)
+    name, _, variant = strategy.removesuffix(UNAWARE).removesuffix(WITH_PRIOR).partition(VARIANT)
     opts = dict(options.get(name, {}))
     if variant:
         opts.update(parse_options(variant.split(",")))
@@ -119,15 +124,26 @@ def label(spec: str) -> str:
     if kind == "live":
         return spec.split(",")[0]
     if kind == "table":
+        rest, where, constraints = rest.partition(WHERE)
         rest, sep, split = rest.partition(SPLIT)
-        return f"table:{Path(rest.split(',', 1)[1]).name.split('.')[0]}{sep}{split}"
+        return f"table:{Path(rest.split(',', 1)[1]).name.split('.')[0]}{sep}{split}{where}{constraints}"
     return spec
+
+
+def with_constraints(spec: str, constraints: list[str]) -> str:
+    """A table problem judged by these QoR constraints too (``--constraint``)."""
+    if not constraints:
+        return spec
+    if not spec.startswith("table:"):
+        raise SystemExit(f"strategy_bench: --constraint applies to table problems, not {spec}")
+    return spec + ("; " if WHERE in spec else WHERE) + "; ".join(constraints)
 
 
 def _objective(spec):
     if spec not in _OBJECTIVES:
         kind, _, rest = spec.partition(":")
         if kind == "table":
+            rest, _, where = rest.partition(WHERE)
             rest, _, split_text = rest.partition(SPLIT)
             space, table = rest.split(",", 1)
             split = None
@@ -138,7 +154,8 @@ def _objective(spec):
                     raise SystemExit(f"strategy_bench: split '{split_text}': no parameter '{name}' in {space}")
                 split = (name, [v for v in params[name].values() or [] if str(v) in values])
             start = time.perf_counter()
-            _OBJECTIVES[spec] = TableObjective(space, table, split=split)
+            constraints = [c.strip() for c in where.split(";") if c.strip()]
+            _OBJECTIVES[spec] = TableObjective(space, table, split=split, constraints=constraints)
             _OBJECTIVES[spec].load_s = time.perf_counter() - start
         elif kind == "live":
             space, workdir = rest.split(",", 1)
@@ -156,8 +173,11 @@ def objective_identity(spec: str) -> str:
     name, and for a table the contents of its space file and table."""
     kind, _, rest = spec.partition(":")
     if kind == "table":
+        rest, where, constraints = rest.partition(WHERE)
         rest, sep, split = rest.partition(SPLIT)
         digest = hashlib.sha256((sep + split).encode()) if split else hashlib.sha256()
+        if where:
+            digest.update((where + constraints).encode())
         for path in rest.split(",", 1):
             # The content, not the file: a re-compressed table is the same objective.
             digest.update((gzip.open if path.endswith(".gz") else open)(path, "rb").read())
@@ -205,22 +225,45 @@ def run_one(spec: str, strategy: str, seed: int, budget: int, batch: int, option
     A table is pool-based (``TableObjective.claim``): each proposal is answered by a
     row the run has not evaluated (the nearest one when the proposal is not such a
     row) and the strategy is told that row. ``<name>+prior``: the strategy is first
-    warm-started with the split's prior rows (never counted in the budget)."""
+    warm-started with the split's prior rows (never counted in the budget);
+    ``<name>-unaware``: it is told no QoR constraint."""
     import torch
-
-    from edalize_dse.qor_constraints import violation
 
     torch.set_num_threads(1)
     objective = _objective(spec)
     space = objective.space
     name, opts, prior = strategy_setup(strategy, options)
-    strat = make_strategy(name, space, seed, **opts)
+    told = space
+    if strategy.endswith(UNAWARE):
+        told = copy.copy(space)
+        told.qor_constraints = []
+    strat = make_strategy(name, told, seed, **opts)
     if prior:
         strat.warm_start(objective.prior())
+    legalised_before = getattr(objective, "legalised", 0)
+    rows, asks = run_loop(objective, strat, budget, batch)
+    return (
+        spec,
+        strategy,
+        seed,
+        rows,
+        asks,
+        getattr(objective, "legalised", 0) - legalised_before,
+        strategy_defaults(strategy),
+    )
+
+
+def run_loop(objective, strat, budget: int, batch: int):
+    """The ask/tell loop of a run with ``batch`` workers against ``objective``, to
+    ``budget`` evaluations: (minimisation-form QoR per evaluation, or None when it failed
+    or broke a QoR constraint; ask seconds per round). Every evaluation is judged by
+    the objective's constraints, whatever the strategy was told."""
+    from edalize_dse.qor_constraints import violation
+
+    space = objective.space
     pool = hasattr(objective, "claim")
     taken: set = set()
     rows, asks = [], []
-    legalised_before = getattr(objective, "legalised", 0)
     while len(rows) < budget:
         start = time.perf_counter()
         points = strat.ask(min(batch, budget - len(rows)))
@@ -241,15 +284,7 @@ def run_one(spec: str, strategy: str, seed: int, budget: int, batch: int, option
             evs.append(ev)
             rows.append([o.sign * qor[o.name] for o in space.objectives] if ev.feasible else None)
         strat.tell(evs)
-    return (
-        spec,
-        strategy,
-        seed,
-        rows,
-        asks,
-        getattr(objective, "legalised", 0) - legalised_before,
-        strategy_defaults(strategy),
-    )
+    return rows, asks
 
 
 REACH = (0.90, 0.95)  # hypervolume ratios whose first crossing is reported
@@ -269,6 +304,20 @@ def reach_cell(counts) -> str:
     if not len(got):
         return f"— (0/{len(counts)})"
     return f"{got.mean():.0f} ± {got.std(ddof=1) if len(got) > 1 else 0.0:.0f} ({len(got)}/{len(counts)})"
+
+
+def mean_std(values) -> str:
+    values = np.asarray(values, dtype=float)
+    return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0.0:.3f}"
+
+
+def feasible_share(rows, init: int):
+    """The share of a run's evaluations after the first ``init`` that succeeded and met the
+    constraints (None for a run read from earlier outputs, whose rows are not kept)."""
+    if rows is None:
+        return None
+    after = rows[init:]
+    return sum(row is not None for row in after) / len(after) if after else 0.0
 
 
 def hv_curve(rows, ideal, nadir, reference_hv):
@@ -301,13 +350,25 @@ def main(argv=None):
         metavar="STRATEGY:KEY=VALUE",
         help="a strategy option, e.g. diffusion:guide_scale=4",
     )
+    ap.add_argument(
+        "--constraint",
+        action="append",
+        default=[],
+        help="a QoR constraint every table problem is judged by, e.g. 'wns_ps >= 0' (repeatable)",
+    )
+    ap.add_argument(
+        "--init",
+        type=int,
+        default=10,
+        help="evaluations counted as the initial design in the feasible share after it (constrained problems)",
+    )
     ap.add_argument("--tag", default="synthetic")
     ap.add_argument(
         "--runs",
         default=None,
-        help="folder of finished runs, read back instead of re-run (default build/strategy_runs/TAG)",
+        help="folder of finished runs, read back instead of re-run (default benchmarks/state/strategy_runs/TAG)",
     )
-    ap.add_argument("--out", default=str(HERE / "results"))
+    ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument(
         "--keep",
         nargs="+",
@@ -317,6 +378,7 @@ def main(argv=None):
         "(an earlier run of this study) instead of run",
     )
     args = ap.parse_args(argv)
+    args.problems = [with_constraints(p, args.constraint) for p in args.problems]
 
     options: dict = {}
     for item in args.option:
@@ -336,7 +398,7 @@ def main(argv=None):
         return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
 
     jobs.sort(key=slowness)
-    runs = Path(args.runs or HERE.parent / "build" / "strategy_runs" / args.tag)
+    runs = Path(args.runs or STATE / "strategy_runs" / args.tag)
     runs.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results, todo, stale = {}, [], 0
@@ -456,17 +518,27 @@ def report(results, args, out: Path, kept: dict | None = None):
         return curve[min(b, len(curve)) - 1]
 
     notes = []
+    constrained = any(_objective(spec).space.qor_constraints for spec in args.problems)
+    init = getattr(args, "init", 10)
+    share_head = [f"feasible share after {init}"] if constrained else []
 
     lines = [
         "| objective | strategy | "
         + " | ".join(f"HV ratio @{b}" for b in args.budgets)
         + " | "
         + " | ".join(f"evals to {int(100 * g)} %" for g in REACH)
+        + "".join(f" | {h}" for h in share_head)
         + " | ask s/round: mean, last |",
-        "|---|---|" + "---|" * (len(args.budgets) + len(REACH) + 1),
+        "|---|---|" + "---|" * (len(args.budgets) + len(REACH) + len(share_head) + 1),
     ]
     for spec in args.problems:
         objective = _objective(spec)
+        if objective.space.qor_constraints and hasattr(objective, "feasible_share"):
+            notes.append(
+                f"{label(spec)}: {objective.feasible_share():.1%} of the pool's successful rows meet "
+                + ", ".join(c.text for c in objective.space.qor_constraints)
+                + " (the share a blind draw gets)"
+            )
         if isinstance(objective, TableObjective):
             notes.append(
                 f"{label(spec)}: {len(objective.rows)} table rows in the pool "
@@ -481,10 +553,13 @@ def report(results, args, out: Path, kept: dict | None = None):
             asks = [a for r in results if r[0] == spec and r[1] == strategy for a in r[4]]
             cells = []
             for b in args.budgets:
-                vals = np.array([at(c, b) for c in runs])
-                cells.append(f"{vals.mean():.3f} ± {vals.std(ddof=1) if len(vals) > 1 else 0.0:.3f}")
+                cells.append(mean_std([at(c, b) for c in runs]))
             for goal in REACH:
                 cells.append(reach_cell([evaluations_to(c, goal) for c in runs]))
+            if share_head:
+                shares = [feasible_share(r[3], init) for r in results if r[0] == spec and r[1] == strategy]
+                known = objective.space.qor_constraints and shares and None not in shares
+                cells.append(mean_std(shares) if known else "—")
             last = np.mean([r[4][-1] for r in results if r[0] == spec and r[1] == strategy and r[4]])
             lines.append(
                 f"| {label(spec)} | {strategy} | " + " | ".join(cells) + f" | {np.mean(asks):.3f}, {last:.3f} |"

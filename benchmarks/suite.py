@@ -1,10 +1,10 @@
 """The benchmark suite, one command: every strategy on the synthetic problems, on
 both tabulated ASAP7 benchmarks, and the transfer study on the tables.
 
-    nice python benchmarks/suite.py            # make suite: the whole suite (hours)
-    python benchmarks/suite.py --quick         # seconds: 2 seeds, small budgets, synthetic problems
+    nice python -m benchmarks.suite            # make suite: the whole suite (hours)
+    python -m benchmarks.suite --quick         # seconds: 2 seeds, small budgets, synthetic problems
     # after a change to diffusion only: the baselines' results are read from benchmarks/results
-    nice python benchmarks/suite.py --strategies diffusion nsga2 motpe sobol random --keep nsga2 motpe sobol random
+    nice python -m benchmarks.suite --strategies diffusion nsga2 motpe sobol random --keep nsga2 motpe sobol random
 
 Parts (``--parts``, default all three):
 
@@ -35,12 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-
-import strategy_bench  # noqa: E402
-from objectives import PROBLEM_SPECS  # noqa: E402
+from benchmarks import RESULTS, ROOT, STATE, strategy_bench
+from benchmarks.objectives import PROBLEM_SPECS
 
 TABLES = {
     # name: (space, table, the transfer split: the prior's clock set)
@@ -205,7 +201,7 @@ def main(argv=None) -> int:
     ap.add_argument("--problems", nargs="+", default=list(PROBLEM_SPECS), help="synthetic problems to run")
     ap.add_argument("--jobs", type=int, default=2, help="runs in parallel (processes)")
     ap.add_argument("--option", action="append", default=[], metavar="STRATEGY:KEY=VALUE")
-    ap.add_argument("--out", default=str(HERE / "results"))
+    ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument(
         "--keep",
         nargs="+",
@@ -216,7 +212,7 @@ def main(argv=None) -> int:
     )
     ap.add_argument(
         "--runs",
-        default=str(ROOT / "build" / "strategy_runs"),
+        default=str(STATE / "strategy_runs"),
         help="folder of finished runs (one subfolder per part), read back instead of re-run",
     )
     args = ap.parse_args(argv)
@@ -254,7 +250,7 @@ def main(argv=None) -> int:
         [
             "# Benchmark suite" + (" (quick)" if args.quick else ""),
             "",
-            "Made by `python benchmarks/suite.py" + (" --quick" if args.quick else "") + "`.",
+            "Made by `python -m benchmarks.suite" + (" --quick" if args.quick else "") + "`.",
             "",
             *sections,
             *(["Skipped:", "", *(f"- {line}" for line in skipped), ""] if skipped else []),

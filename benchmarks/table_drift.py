@@ -1,9 +1,9 @@
 """How a flow change moves a stored table: a seeded sample of its rows run again through
 today's synth flow, and the rank correlation of each metric with the stored values.
 
-    nice python benchmarks/table_drift.py                      # 100 rows of table 2, 2 workers
-    nice python benchmarks/table_drift.py --rows 20 --seed 1 --table benchmarks/tables/gemmini_table.csv.gz \
-        --space cores/spaces/gemmini_table.yml --work build/table1_drift
+    nice python -m benchmarks.table_drift                      # 100 rows of table 2, 2 workers
+    nice python -m benchmarks.table_drift --rows 20 --seed 1 --table benchmarks/tables/gemmini_table.csv.gz \
+        --space cores/spaces/gemmini_table.yml --work benchmarks/state/table1_drift
 
 The rows (ok rows only, ``random.Random(seed).sample``) go to a points file that the
 product's own loop replays (strategy ``grid``, result cache off), so the run resumes
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--work", type=Path, default=ROOT / "build" / "table2_drift")
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "state" / "table2_drift")
     args = parser.parse_args(argv)
 
     space = load_space(args.space)
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     lines = [
         f"# Table drift: {args.table.name}, {len(pairs)} of {len(chosen)} sampled rows re-run",
         "",
-        f"Command: `python benchmarks/table_drift.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+        f"Command: `python -m benchmarks.table_drift {' '.join(argv if argv is not None else sys.argv[1:])}`",
         "",
         "| metric | Spearman rho | median new / stored |",
         "|---|---|---|",

@@ -1,7 +1,7 @@
 """Wall time of generating the RTL (Jinja templates), the SRAM macro views (liberty +
 behavioural model) of one configuration, SRAM model fit included on the first call.
 
-    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python benchmarks/time_generate.py [--repeats 5]
+    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python -m benchmarks.time_generate [--repeats 5]
 
 Prints a Markdown table (median and max of the repeats after the first) for BENCHMARKS.md."""
 

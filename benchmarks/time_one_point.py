@@ -4,7 +4,7 @@ random strategy, after being told 100 evaluations), and the same point again
 answered from the result cache (a fresh cache folder per repeat, so the first
 evaluation is a real tool run that also pays for the cache key and the store).
 
-    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python benchmarks/time_one_point.py [--repeats 3]
+    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python -m benchmarks.time_one_point [--repeats 3]
 
 Prints a Markdown table (median and min of the repeats) for BENCHMARKS.md."""
 

@@ -1,7 +1,7 @@
 """Tool time of a few chosen points of a space, each a real synth-flow run (result
 cache off), one at a time: the per-point cost a table build is estimated from.
 
-    nice -n 15 python benchmarks/time_points.py cores/spaces/gemmini_table2.yml \
+    nice -n 15 python -m benchmarks.time_points cores/spaces/gemmini_table2.yml \
         "meshRows=8 meshColumns=8 tileRows=1 tileColumns=1 retime=1" "meshRows=1 meshColumns=1"
 
 Each argument after the space is one point: ``name=value`` pairs over the space's

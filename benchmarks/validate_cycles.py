@@ -5,7 +5,7 @@ bit-exactly against the numpy reference), against the cycles the simulated
 controller took. Prints the table for BENCHMARKS.md and writes
 benchmarks/results/model_validation.json.
 
-    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python benchmarks/validate_cycles.py
+    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python -m benchmarks.validate_cycles
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ on), the analytical model takes that point's own fmax, standard-cell power and
 SRAM macro energies, and every layer is mapped by gradient search. Prints the
 per-layer breakdown, the totals and the wall time of the mapping search.
 
-    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python benchmarks/workload_resnet50.py [--workload resnet50]
+    ASAP7_PLATFORM_DIR=../shared/pdk/asap7 .venv/bin/python -m benchmarks.workload_resnet50 [--workload resnet50]
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 SRAM macros are counted apart from the standard cells, and memory capacity and
 banking move area and leakage."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from edalize_dse.flows import get_flow
@@ -19,18 +21,22 @@ def memory_runs(tmp_path_factory, platform_dir, tools):
     hw, eda = space.split(space.default_point())
     gen = get_generator("embedded")
     flow = get_flow("synth", cache=False)
-    runs = {}
-    for name, change in {
+    changes = {
         "default": {},
         "sp_x2": {"sp_capacity": 2 * hw["sp_capacity"]},
         "sp_1bank": {"sp_banks": 1},
-    }.items():
-        cfg = gen.resolve({**hw, **change})
+    }
+
+    def run(name):
+        cfg = gen.resolve({**hw, **changes[name]})
         assert gen.violations(cfg) == []
         design = gen.generate(cfg, tmp / name / "rtl")
         metrics, _ = flow.run(design, eda, tmp / name / "synth")
-        runs[name] = (derive(metrics, design.info), design)
-    return hw, runs
+        return name, (derive(metrics, design.info), design)
+
+    # Two at a time, as a run with two workers does: each synthesis uses one core.
+    with ThreadPoolExecutor(2) as pool:
+        return hw, dict(pool.map(run, changes))
 
 
 def test_default_point_reports_macro_and_stdcell_area_apart(memory_runs):

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from edalize_dse.diffuse import denoiser as dn
-from edalize_dse.diffuse.screening import front_reference, select_batch, select_batch_sampled, shortfall
-from edalize_dse.diffuse.targets import STEP_MAX, STEP_MIN, adapt_step, select_targets
 from edalize_dse.errors import DseError
 from edalize_dse.pareto import front
 from edalize_dse.space import load_space
 from edalize_dse.store import Evaluation
 from edalize_dse.strategies import available, make_strategy, parse_options
+from edalize_dse.strategies.diffusion import denoiser as dn
+from edalize_dse.strategies.diffusion.screening import front_reference, select_batch, select_batch_sampled, shortfall
+from edalize_dse.strategies.diffusion.targets import STEP_MAX, STEP_MIN, adapt_step, select_targets
 
 from conftest import SPACE, write_space
 
@@ -206,7 +206,7 @@ def test_sampled_gain_averages_over_members_and_keeps_each_members_front():
 
 
 def _predictor_error(linear: bool, x, y, x_test, y_test, epochs=300, weights=None):
-    from edalize_dse.diffuse.predictor import PredictorEnsemble
+    from edalize_dse.strategies.diffusion.predictor import PredictorEnsemble
 
     torch.manual_seed(0)
     ensemble = PredictorEnsemble(x.shape[1], y.shape[1], linear=linear)
@@ -235,7 +235,7 @@ def test_predictor_linear_part_learns_an_additive_qor_from_few_points_and_the_ml
         return torch.stack([x[:, 0] ** 2, torch.cos(2.0 * x[:, 1])], dim=1)
 
     x = torch.rand(300, 10, generator=gen) * 2 - 1
-    from edalize_dse.diffuse.predictor import PredictorEnsemble
+    from edalize_dse.strategies.diffusion.predictor import PredictorEnsemble
 
     ridge_alone = PredictorEnsemble(10, 2)
     ridge_alone.fit_linear(x, curved(x), None)
@@ -267,8 +267,8 @@ objectives:
 
 
 def test_predictor_squares_of_the_ordinal_columns_fit_a_bowl_from_few_points(tmp_path):
-    from edalize_dse.diffuse.predictor import PredictorEnsemble
     from edalize_dse.encoding import SpaceEncoder
+    from edalize_dse.strategies.diffusion.predictor import PredictorEnsemble
 
     # Squares only where they are not constant: size and effort, not the bool, the one-hot
     # columns of the choice, nor a two-level int.
@@ -337,8 +337,8 @@ objectives:
 
 
 def test_predictor_trend_carries_a_slope_over_a_numeric_choices_seen_levels_to_unseen_ones(tmp_path):
-    from edalize_dse.diffuse.predictor import PredictorEnsemble
     from edalize_dse.encoding import SpaceEncoder
+    from edalize_dse.strategies.diffusion.predictor import PredictorEnsemble
 
     # Trends only for numeric choices of more than two levels: not the string choice nor
     # the two-level width; a choice with a value <= 0 has no log position.
@@ -381,7 +381,7 @@ def test_predictor_trend_carries_a_slope_over_a_numeric_choices_seen_levels_to_u
 
 
 def test_predictor_spread_grows_along_directions_the_data_has_not_pinned_down():
-    from edalize_dse.diffuse.predictor import PredictorEnsemble
+    from edalize_dse.strategies.diffusion.predictor import PredictorEnsemble
 
     gen = torch.Generator().manual_seed(2)
     # 100 points where column 9 (a one-hot column no point has used) is always 0.

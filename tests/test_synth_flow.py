@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -43,10 +44,11 @@ def run_point(tmp_path, hw, eda, name, **flow_options):
 def vt_pair(tmp_path_factory, platform_dir, tools):
     tmp = tmp_path_factory.mktemp("vt")
     eda = dict(clock_period_ps=1000, abc_script="speed")
-    return (
-        run_point(tmp, DEFAULT_4X4, dict(eda, ASAP7_USE_VT="RVT"), "rvt")[0],
-        run_point(tmp, DEFAULT_4X4, dict(eda, ASAP7_USE_VT="SLVT"), "slvt")[0],
-    )
+    # Both at once, as a run with two workers does: each synthesis uses one core.
+    with ThreadPoolExecutor(2) as pool:
+        return tuple(
+            pool.map(lambda vt: run_point(tmp, DEFAULT_4X4, dict(eda, ASAP7_USE_VT=vt), vt.lower())[0], ("RVT", "SLVT"))
+        )
 
 
 def test_default_point_has_positive_qor_from_reports(vt_pair, tmp_path):

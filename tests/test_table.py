@@ -16,16 +16,14 @@ import time
 import numpy as np
 import pytest
 
+from benchmarks.objectives import TableObjective
+from benchmarks.strategy_bench import evaluations_to, hv_curve, reach_cell
 from edalize_dse.errors import SpaceError
 from edalize_dse.space import load_space
 from edalize_dse.store import Evaluation
 from edalize_dse.strategies import make_strategy
 
 from conftest import CORES, ONE_SMALL_ARRAY, REPO, write_space
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from objectives import TableObjective  # noqa: E402
-from strategy_bench import evaluations_to, hv_curve, reach_cell  # noqa: E402
 
 BUILD_TABLE = REPO / "benchmarks" / "build_table.py"
 TABLE = REPO / "benchmarks" / "tables" / "gemmini_table.csv.gz"
@@ -314,7 +312,7 @@ def test_committed_table_covers_every_point_of_its_space():
 def test_study_numbers_reproduce_from_the_committed_table(tmp_path):
     """The study command gives the committed numbers (benchmarks/results/strategies_table.csv):
     rerun here for the strategies whose arithmetic is numpy/scipy only, to 48 evaluations."""
-    from strategy_bench import main
+    from benchmarks.strategy_bench import main
 
     spec = f"table:{TABLE_SPACE},{TABLE}"
     main(

@@ -16,6 +16,9 @@ import time
 import numpy as np
 import pytest
 
+from benchmarks import strategy_bench, suite
+from benchmarks.build_table import draw_sample
+from benchmarks.objectives import SyntheticProblem, TableObjective
 from edalize_dse.errors import DseError
 from edalize_dse.generators import get_generator
 from edalize_dse.space import load_space
@@ -23,12 +26,6 @@ from edalize_dse.store import Evaluation
 from edalize_dse.strategies import make_strategy
 
 from conftest import CORES, ONE_SMALL_ARRAY, REPO, write_space
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-import strategy_bench  # noqa: E402
-import suite  # noqa: E402
-from build_table import draw_sample  # noqa: E402
-from objectives import SyntheticProblem, TableObjective  # noqa: E402
 
 BUILD_TABLE = REPO / "benchmarks" / "build_table.py"
 

@@ -211,16 +211,19 @@ def summary_markdown(doc: dict) -> str:
         lines += ["Tools: " + ", ".join(f"{k} {v}" for k, v in sorted(doc["tool_versions"].items())), ""]
     if "report_html" in doc["files"]:
         lines += [f"Report: `{Path(doc['output']) / doc['files']['report_html']}`", ""]
+    else:
+        lines += ["No report.html: its charts need plotly (`pip install 'edalize-dse[report]'`).", ""]
     return "\n".join(lines)
 
 
 def write_outputs(output: Path, space, evaluations: list, record: dict | None = None) -> dict:
     """report.html, summary.json, summary.md (and the GitHub step summary): the files a CI job keeps."""
-    from edalize_dse import report_html
+    from edalize_dse import extras, report_html
 
     output = Path(output)
     record = read_run_record(output) if record is None else record
-    files = {"report_html": report_html.write(output, space, evaluations)}
+    # report.html is plotly's (the 'report' extra); without it the summaries say how to add it.
+    files = {} if extras.missing("report") else {"report_html": report_html.write(output, space, evaluations)}
     doc = summary_doc(
         output,
         space,

@@ -88,7 +88,8 @@ class SpaceEncoder:
         place in [-1, 1] along its range (log positions: of the log, None unless every value
         is positive). Their one-hot block says nothing of the order of the values; the
         positions let a linear model carry a trend seen over some levels to others, such as
-        a timing slack over a clock it has no point at (BENCHMARKS.md)."""
+        a timing slack over a clock it has no point at (docs/experiments/diffusion-controller.md,
+        "trends in the ridge part")."""
         trends = []
         for p, (start, width) in zip(self.params, self.slices):
             values = p.choices if p.type == "choice" else []

@@ -9,7 +9,7 @@ multiplicative spread but a value at zero written as a tiny positive number (a
 cosine at pi/2 is 6e-17, a leakage figure can read 1e-20): a log scale would
 spend nearly all of [0, 1] on decades no real point occupies, crowd every real
 value into the top few percent, and leave the models unable to tell them apart
-(DTLZ2, DTLZ5 and C2-DTLZ2 in BENCHMARKS.md). A condition
+(DTLZ2, DTLZ5 and C2-DTLZ2: docs/experiments/diffusion-controller.md, "the normalisation fix"). A condition
 vector then reads "this area, this power, this performance", 0 being the best
 seen in each objective and 1 the worst; values below 0 ask for better than
 anything seen so far.

@@ -19,6 +19,7 @@ from edalize_dse import __version__
 from edalize_dse.errors import DseError
 from edalize_dse.executors import node
 from edalize_dse.executors.remote import Crashed, Lost, RemoteExecutor
+from edalize_dse.extras import require
 
 # Seconds to wait for the first worker of a running scheduler or a local cluster
 # (batch jobs wait in their queue as long as the batch system keeps them there).
@@ -30,11 +31,10 @@ CPU_RESOURCE = "cpus"
 
 
 def _import_distributed():
-    try:
-        import dask
-        import distributed
-    except ImportError:
-        raise DseError("executor 'dask' needs Dask: pip install 'edalize-dse[dask]'") from None
+    require("dask", "executor 'dask'")
+    import dask
+    import distributed
+
     return dask, distributed
 
 

@@ -15,16 +15,16 @@ from edalize_dse import __version__
 from edalize_dse.errors import DseError
 from edalize_dse.executors import node
 from edalize_dse.executors.remote import Crashed, Lost, RemoteExecutor
+from edalize_dse.extras import require
 
 # A node that does not answer its check in this time is named as the problem.
 CHECK_TIMEOUT_S = 300
 
 
 def _import_ray():
-    try:
-        import ray
-    except ImportError:
-        raise DseError("executor 'ray' needs Ray: pip install 'edalize-dse[ray]'") from None
+    require("ray", "executor 'ray'")
+    import ray
+
     return ray
 
 

@@ -13,7 +13,7 @@ DEFAULT_STRATEGY = "diffusion"
 # name -> module and class; a strategy's module (and its torch, Optuna or BoTorch)
 # is imported only when that strategy is asked for.
 REGISTRY = {
-    "diffusion": ("diffusion", "DiffusionStrategy"),
+    "diffusion": ("diffusion.strategy", "DiffusionStrategy"),
     "random": ("random", "RandomStrategy"),
     "sobol": ("sobol", "SobolStrategy"),
     "nsga2": ("optuna_based", "Nsga2Strategy"),

@@ -33,9 +33,9 @@ import time
 import numpy as np
 import torch
 
-from edalize_dse.diffuse.screening import select_batch
 from edalize_dse.qor import QorScaler
 from edalize_dse.qor_constraints import anchor_rows, probability_feasible, slacks
+from edalize_dse.strategies.diffusion.screening import select_batch
 from edalize_dse.strategies.model_based import ModelBasedStrategy
 from edalize_dse.workload.hardware import (
     DEFAULT_DRAM_BYTES_PER_CYCLE,

@@ -35,7 +35,7 @@ MIN_MODEL_POINTS = 4
 # varying coordinates, at least AUTO_INIT_MIN points. A narrow space needs few points before a
 # model round helps (the synthetic problems, 8 coordinates: 8 points instead of 12 gain at
 # most budgets), a wide one more (table 2, 41: 8 instead of 16 cost 44 evaluations to 95 %;
-# BENCHMARKS.md, "The ridge part's trends and the initial design").
+# docs/experiments/diffusion-controller.md, "trends in the ridge part").
 AUTO_INIT_MIN = 8
 AUTO_INIT_DIVISOR = 3
 

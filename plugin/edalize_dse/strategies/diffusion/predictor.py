@@ -4,14 +4,14 @@ encoding and, with ``curved`` (the strategy's default), the squares of the
 ordinal parameters' columns: a QoR best at an inner value of a parameter (DTLZ's
 distance variables, a bowl) is then in reach of the linear part from few points
 (DTLZ2 at 30 points: Spearman 0.933 / 0.963 / 0.975 against 0.901 / 0.938 /
-0.948), at a small cost on the tables at 16-30 points (BENCHMARKS.md, "The
-screen's optimism and the ridge part's squares"). With ``trends`` (the default
+0.948), at a small cost on the tables at 16-30 points (docs/experiments/
+diffusion-controller.md, "the ridge part's squares"). With ``trends`` (the default
 too), each numeric choice of more than two levels (a clock period, a memory
 size) adds its value and its log value: its one-hot block alone has no order, so
 a linear fit could neither share one slope over the levels nor carry a slope
 seen between two clocks to a third (table 2 at 30 points: Spearman 0.965 / 0.644
-/ 0.887 against 0.961 / 0.484 / 0.821; BENCHMARKS.md, "The ridge part's trends
-and the initial design"). Each MLP is trained on its own bootstrap resample of
+/ 0.887 against 0.961 / 0.484 / 0.821; docs/experiments/diffusion-controller.md,
+"trends in the ridge part"). Each MLP is trained on its own bootstrap resample of
 the data and from its own initial weights. The MLPs are kept between rounds and
 fine-tuned (warm start); the ridge part is solved again each round (closed form).
 
@@ -22,8 +22,8 @@ on 50 random rows of table 2, this predictor ranks the held-out rows' area,
 power and throughput with Spearman 0.985 / 0.767 / 0.925 against 0.886 / 0.686
 / 0.749 for the MLP ensemble alone; on DTLZ2, which is not additive, the MLPs
 on the residual keep it at least as accurate (0.953 / 0.976 / 0.973 against
-0.938 / 0.961 / 0.964; ``benchmarks/predictor_accuracy.py``, BENCHMARKS.md
-"The predictor's linear part").
+0.938 / 0.961 / 0.964; ``benchmarks/predictor_accuracy.py``,
+docs/experiments/diffusion-controller.md, "a ridge regression in the predictor").
 
 The spread (the screen's uncertainty) has two parts: the MLPs' disagreement
 and the ridge part's own posterior spread, sqrt(s2 * min(1, a' C a)) for a
@@ -58,7 +58,7 @@ SQUARE_RIDGE = 1.0
 # columns take most of a slope and the trend carries little of it to a level no point has:
 # fitted on table 2's 800 and 1000 ps rows, the ridge part misses the slack at 1250 and
 # 1600 ps by -531 ps on average without trends, by -351 / -248 / -177 / -139 with this
-# penalty at 1 / 3 / 10 / 100 (BENCHMARKS.md, "The ridge part's trends and the initial design").
+# penalty at 1 / 3 / 10 / 100 (docs/experiments/diffusion-controller.md, "trends in the ridge part").
 LEVEL_RIDGE = 10.0
 
 

@@ -19,7 +19,7 @@ The hypervolume's reference point is 0.1 beyond the worst value seen
 points that open new regions (a disconnected front's other pieces), the second
 only what improves the front where a benchmark measures it. The strategy's
 default takes the front's for the first half of the batch and the seen range's
-for the rest (BENCHMARKS.md).
+for the rest (docs/experiments/diffusion-controller.md).
 
 ``select_batch_sampled`` is the other gain (the strategy's ``gain=members``): each
 ensemble member's prediction is one sample of the QoR, and a candidate's gain is

@@ -1,67 +1,22 @@
 """DiffuSE: conditional diffusion over the mixed design space, guided by a QoR
 predictor and conditioned on Pareto-aware targets (the default strategy).
 
-One model round (after the Sobol initial design of ``ModelBasedStrategy``):
-
-1. data: successful evaluations, encoded (``encoding``) and their objectives
-   normalised (``qor``; condition = 2 * normalised - 1, in [-1, 1] over the seen range);
-2. fine-tune: the denoiser (``diffuse.denoiser``; condition dropout for
-   classifier-free guidance) and the predictor ensemble (``diffuse.predictor``:
-   a ridge regression on all points, the squares of the ordinal columns and the
-   numeric choices' trends, solved each round, plus MLPs on what it leaves) are
-   trained from scratch in the first round and warm-started afterwards;
-3. targets: ``diffuse.targets`` picks conditioning targets on the front pushed
-   toward the ideal point by an adaptive step;
-4. sample: DDIM with classifier-free guidance, steered by the predictor's
-   gradient toward each target;
-5. legalise: decode, repair invalid or seen points to the nearest valid unseen
-   one, de-duplicate (``SpaceEncoder.legalise``);
-6. screen: ``diffuse.screening`` keeps the ``n`` candidates with the largest
-   greedy predicted hypervolume gain of the optimistic QoR (ensemble mean minus
-   kappa spreads; kappa grows with the share of the data a prior holds and
-   while the batches stop reaching the front, ``optimism``); the first half of
-   the batch is scored against a reference just beyond the front (refining
-   where the front is measured), the rest against one beyond the seen range
-   (reaching for pieces outside the front's box; ``reference``).
-
-Besides the model's samples (a quarter of the candidates by default), the
-candidates include a share (``explore``, 0.25) of uniform points, a share
-(``density``, 0.5) drawn from a per-parameter Parzen density of the best quarter
-by Pareto rank (what the good points share, such as a separable problem's
-distance variables, is sampled densely; the screen still judges every candidate
-by the predictor; BENCHMARKS.md, "Controller"), and, optionally, local moves of the
-front's points (``local``), their parameter-wise mixes (``recombine``) and for a
-small space every unseen legal point (``screen_all``). ``target_rule`` and ``screen`` switch parts
-off for the ablations, ``reference`` (``seen`` or ``front`` for the whole batch
-instead of the default's half and half), ``exploit`` (part of the batch picked
-by the mean, kappa 0) and ``gain`` (``members``: the gain averaged over the
-ensemble's members, a Monte-Carlo expected improvement, instead of the gain of
-the optimistic mean) change the screen; ``predictor`` (``quadratic+mlp``: the
-ridge part without the numeric choices' trends; ``linear+mlp``: without the
-squares too; ``mlp``: without the ridge part), ``spread`` (``members``: without
-the ridge part's posterior spread) and ``stall_growth`` (1: no stall rule) are
-ablations (BENCHMARKS.md).
-
-With QoR constraints (``qor_constraints``) the rounds are constraint-aware: the
-predictor ensemble also predicts each constraint's scaled slack (<= 0: met);
-the front the targets are drawn from holds only feasible points (while there is
-none, the points closest to feasibility); the predictor guidance also pushes the
-sample toward predicted-feasible slack; and the screen weights each candidate's
-hypervolume gain by its predicted probability of feasibility (ensemble mean and
-spread of the slacks, normal per constraint).
-
-With a prior (``warm_start``; DiffuSE's offline pretraining) the prior's
-successful points are data from the first model round on: the denoiser and the
-predictor ensemble are trained from scratch on prior + own data in that round
-(which, with a prior of at least ``init_points`` points, is the run's first ask)
-and fine-tuned on both afterwards; a prior row is drawn into the training
-batches and the ensemble's bootstraps with relative weight ``prior_weight``
-(own rows 1). The front the targets come from, the QoR normalisation and the
-screen's hypervolume gain include the prior's points, so the run aims beyond
-what the prior already reached.
-
-Every random draw comes from generators seeded by (seed, round), so the same
-seed, the same prior and the same told history give the same proposals."""
+After the Sobol initial design of ``ModelBasedStrategy``, each model round
+fine-tunes the denoiser (``diffusion.denoiser``) and the predictor
+(``diffusion.predictor``: a ridge regression plus an MLP ensemble on its residual) on
+the encoded points and their normalised QoR; picks conditioning targets beyond
+the front (``diffusion.targets``); samples candidates by DDIM with classifier-free
+guidance and the predictor's gradient; adds uniform (``explore``), Parzen-density
+(``density``) and optionally local or recombined candidates; legalises them to
+valid unseen points; and keeps the batch with the largest greedy predicted
+hypervolume gain (``diffusion.screening``), optimistic by ``kappa`` spreads (more
+with a prior's data, ``prior_kappa``, and while batches stop reaching the front,
+``stall_growth``). QoR constraints make the targets feasible-only, the guidance
+slack-aware and the screen weighted by the predicted probability of feasibility.
+A prior (``warm_start``) is training data from the first model round on, weighted
+by ``prior_weight``. The other options are ablation switches (``OPTIONS``). Every
+draw is seeded by (seed, round): the same seed, prior and told history give the
+same proposals. Why each default: docs/experiments/diffusion-controller.md."""
 
 from __future__ import annotations
 
@@ -70,9 +25,9 @@ import time
 import moocore
 import numpy as np
 
-from edalize_dse.diffuse.targets import RULES, STEP_START, adapt_step, select_targets
 from edalize_dse.qor import QorScaler
 from edalize_dse.qor_constraints import anchor_rows, column_scale, probability_feasible, slacks
+from edalize_dse.strategies.diffusion.targets import RULES, STEP_START, adapt_step, select_targets
 from edalize_dse.strategies.model_based import ModelBasedStrategy
 
 # The most candidates the greedy hypervolume screen scores one by one (see model_propose).
@@ -214,24 +169,24 @@ class DiffusionStrategy(ModelBasedStrategy):
         self.step = STEP_START
         self.stalled = 0  # model rounds in a row whose batch added no point to the front
         self.last_batch: set[str] = set()
-        self.denoiser = None  # diffuse.denoiser.Denoiser, from the first model round
-        self.predictor = None  # diffuse.predictor.PredictorEnsemble, likewise
+        self.denoiser = None  # diffusion.denoiser.Denoiser, from the first model round
+        self.predictor = None  # diffusion.predictor.PredictorEnsemble, likewise
 
     def optimism(self) -> float:
         """The screen's kappa this round: ``kappa`` with the run's own data only, moving to
         ``prior_kappa`` with the share of the data's weight that is a prior's (its rows come
         first, ``prior_rows`` of them).
 
-        Why two values (BENCHMARKS.md): without a prior, a screen that trusts the
-        predicted mean more wins the DTLZ family (kappa 0.5 against 1: DTLZ2 0.868 against
-        0.843 at 100 evaluations, ZDT3 0.973 against 0.934). With a prior, the front the
-        screen measures gains against is mostly the prior's: by their means, the run's own
-        candidates (another clock set) gain little against it, and only optimism moves the
-        run on (table 1, prior of the 500 ps rows: 12 evaluations to 95 % with kappa 1, 25
-        with 0.5, 63 with 0). Measuring against the run's own front instead frees table 1 at
-        any kappa (13) but loses table 2's transfer (52 against 36), where the prior's front
-        is the right bar. The share moves from one regime to the other as the run's own
-        data outweighs the prior's."""
+        Why two values (docs/experiments/diffusion-controller.md): without a prior, a
+        screen that trusts the predicted mean more wins the DTLZ family (kappa 0.5 against
+        1: DTLZ2 0.868 against 0.843 at 100 evaluations, ZDT3 0.973 against 0.934). With a
+        prior, the front the screen measures gains against is mostly the prior's: by their
+        means, the run's own candidates (another clock set) gain little against it, and only
+        optimism moves the run on (table 1, prior of the 500 ps rows: 12 evaluations to 95 %
+        with kappa 1, 25 with 0.5, 63 with 0). Measuring against the run's own front instead
+        frees table 1 at any kappa (13) but loses table 2's transfer (52 against 36), where
+        the prior's front is the right bar. The share moves from one regime to the other as
+        the run's own data outweighs the prior's."""
         total = float(self.data_weights.sum())
         borrowed = float(self.data_weights[: self.prior_rows].sum()) / total if total > 0 else 0.0
         # A stall: when the batches stop reaching the front, the predictor has stopped seeing
@@ -246,9 +201,14 @@ class DiffusionStrategy(ModelBasedStrategy):
         # torch and the models load with the first model round (see ModelBasedStrategy.propose).
         import torch
 
-        from edalize_dse.diffuse import denoiser as dn
-        from edalize_dse.diffuse.predictor import PredictorEnsemble
-        from edalize_dse.diffuse.screening import front_reference, select_batch, select_batch_sampled, shortfall
+        from edalize_dse.strategies.diffusion import denoiser as dn
+        from edalize_dse.strategies.diffusion.predictor import PredictorEnsemble
+        from edalize_dse.strategies.diffusion.screening import (
+            front_reference,
+            select_batch,
+            select_batch_sampled,
+            shortfall,
+        )
 
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.model_rounds)
         rng = np.random.default_rng([self.seed, self.model_rounds])
