@@ -13,7 +13,10 @@ space like ours (ints with a step, pow2 ranges, a categorical, a constraint):
 each parameter's value is mapped to its position in [0, 1] along its legal
 values (a choice by its index), and the pymoo problem is evaluated there. The
 space is finite, so the true front of the *discretised* problem is found by
-enumerating every valid point. ``TableObjective`` answers from a tabulated flow
+enumerating every valid point. ``NarrowProblem`` (``NARROW_SPECS``, ``narrow_*``) does the same on a
+narrow space of four 10-level ordinal parameters and one 10-level choice, with a QoR
+constraint of its own that leaves a set share of the points feasible (``narrow_*_pool``:
+a sampled table of one, pool-based). ``TableObjective`` answers from a tabulated flow
 benchmark (one row per point: parameter columns, metric columns, status), e.g.
 the one ``build_table.py`` writes; its true front is the table's. ``LiveFlowObjective`` runs the real
 synth flow on each point."""
@@ -23,6 +26,7 @@ from __future__ import annotations
 import csv
 import gzip
 import tempfile
+import time
 from pathlib import Path
 
 import moocore
@@ -122,6 +126,164 @@ class SyntheticProblem:
             f, g = self._evaluate(np.array([self.position(p) for p in points]))
             self._reference = _front_reference(f[(g <= 0).all(axis=1)])
         return self._reference
+
+
+NARROW_SPACE = """
+name: {name}
+parameters:
+  x1: {{layer: hardware, type: int, low: 0, high: 9, default: 0}}
+  x2: {{layer: hardware, type: int, low: 0, high: 9, default: 0}}
+  x3: {{layer: hardware, type: int, low: 0, high: 9, default: 0}}
+  x4: {{layer: eda, type: int, low: 0, high: 9, default: 0}}
+  x5: {{layer: eda, type: choice, choices: [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9], default: c0}}
+{qor_constraints}objectives:
+{objectives}
+"""
+
+
+# Constraint functions h(x) of the positions (points x 5, x5 the choice's index / 9); the
+# problem's g1 is h minus h's quantile at the feasible share over every point, so exactly
+# that share of the space is feasible (up to ties). Each one removes part of the
+# unconstrained front, so the feasible front is partly the pymoo front, partly points
+# that trade a distance variable or the choice for feasibility (as a timing constraint
+# makes a design pay area for slack).
+def _h_budget(x):
+    # A minimum "effort": x1 (the front's position), x2 (a distance variable) and the
+    # choice must together reach a level; low x1 is only feasible with x2 or x5 raised.
+    return 1.0 - 0.6 * x[:, 0] - 0.8 * x[:, 1] - 0.5 * x[:, 4]
+
+
+def _h_disk(x):
+    # A small feasible region around an inner point: the front's left part is out of
+    # reach, and a feasible point needs x3 and the choice near their own levels.
+    return (x[:, 0] - 0.35) ** 2 + (x[:, 2] - 0.3) ** 2 + 0.5 * (x[:, 4] - 0.6) ** 2
+
+
+def _h_match(x):
+    # The choice must match the front's position (|x1 - x5| small), or x4 pays for it.
+    return np.abs(x[:, 0] - x[:, 4]) - 0.6 * x[:, 3]
+
+
+def _h_diagonal(x):
+    # Feasible near the diagonal x1 = x2 of the sphere's octant, with the choice's help.
+    return np.abs(x[:, 0] - x[:, 1]) + 0.4 * np.abs(x[:, 4] - 0.7)
+
+
+# A hardware-like pair of objectives of our own (points x 5 positions -> points x 2): an
+# "area" that grows with every ordinal parameter and a "delay" that falls with each (with
+# diminishing returns), each scaled by a factor of the choice's value (no order among them:
+# a cell library, a memory kind). Every parameter matters, so the front is wide (tens of
+# points) rather than a pymoo front's ten positions of x1.
+_CHOICE_AREA = np.array([1.00, 1.15, 0.90, 1.30, 0.95, 1.05, 1.20, 0.85, 1.10, 1.25])
+_CHOICE_DELAY = np.array([1.00, 0.90, 1.10, 0.80, 1.05, 0.95, 0.85, 1.20, 0.92, 0.78])
+
+
+def _hardware(x):
+    k = np.rint(x[:, 4] * 9).astype(int)
+    area = _CHOICE_AREA[k] * (1.0 + x[:, :4] @ np.array([1.0, 0.8, 1.3, 0.6]))
+    delay = _CHOICE_DELAY[k] * (1.0 / (0.15 + x[:, :4]) @ np.array([1.0, 1.4, 0.7, 1.1]))
+    return np.column_stack([area, delay])
+
+
+def _h_power(x):
+    # A "power" that the fast, small corner breaks: unbalanced sizes (x1 far from x2) and
+    # x3 far from 0.6 cost power, and so do some choices (every third one).
+    k = np.rint(x[:, 4] * 9).astype(int)
+    return (x[:, 0] - x[:, 1]) ** 2 + 0.5 * (x[:, 2] - 0.6) ** 2 + 0.08 * (k % 3) - 0.3 * x[:, 3] * (1 - x[:, 3])
+
+
+# name -> (pymoo problem or our own objectives, its options, constraint function or None,
+# feasible share, description)
+NARROW_SPECS = {
+    "narrow_convex": (
+        "zdt1",
+        {},
+        _h_budget,
+        0.30,
+        "2 objectives, convex front (ZDT1), 30 % feasible: low x1 needs x2 or the choice raised",
+    ),
+    "narrow_concave": (
+        "zdt2",
+        {},
+        _h_disk,
+        0.05,
+        "2 objectives, concave front (ZDT2), 5 % feasible: a disk around an inner point",
+    ),
+    "narrow_disconnected": (
+        "zdt3",
+        {},
+        _h_match,
+        0.30,
+        "2 objectives, disconnected front (ZDT3), 30 % feasible: the choice must follow x1",
+    ),
+    "narrow_sphere": (
+        "dtlz2",
+        {"n_obj": 3},
+        _h_diagonal,
+        0.05,
+        "3 objectives, concave front (DTLZ2), 5 % feasible: near the diagonal x1 = x2",
+    ),
+    "narrow_hardware": (
+        _hardware,
+        {},
+        _h_power,
+        0.29,
+        "2 objectives (area, delay; our own), convex front of tens of points, 29 % feasible",
+    ),
+    "narrow_hardware_tight": (
+        _hardware,
+        {},
+        _h_power,
+        0.05,
+        "the same as narrow_hardware, 5 % feasible",
+    ),
+    "narrow_patches": (
+        "dtlz7",
+        {"n_obj": 3},
+        None,
+        1.0,
+        "3 objectives, disconnected front (DTLZ7, four patches), unconstrained",
+    ),
+}
+
+
+class NarrowProblem(SyntheticProblem):
+    """A pymoo problem (or our own objectives, ``_hardware``) on ``NARROW_SPACE`` (100,000
+    points, every one valid): four ordinal parameters of 10 levels and a 10-level choice,
+    each at its position in [0, 1] as in ``SyntheticProblem``, with at most one QoR
+    constraint ``g1 <= 0`` of our own (``NARROW_SPECS``; pymoo's constraints are not used).
+    Not pool-based: any point of the space is evaluated, as a complete table would answer
+    it (``<name>_pool``, ``narrow_pool``: the pool-based form)."""
+
+    def __init__(self, name: str):
+        from pymoo.problems import get_problem
+
+        if name not in NARROW_SPECS:
+            raise ValueError(f"unknown narrow problem '{name}' (known: {', '.join(NARROW_SPECS)})")
+        pymoo_name, options, self.h, share, self.shape = NARROW_SPECS[name]
+        self.name = name
+        self.problem = None if callable(pymoo_name) else get_problem(pymoo_name, n_var=5, **options)
+        self.own = pymoo_name if callable(pymoo_name) else None
+        n_obj = self.problem.n_obj if self.problem else 2
+        objectives = "\n".join(f"  - {{name: f{i + 1}, goal: min}}" for i in range(n_obj))
+        constraints = 'qor_constraints:\n  - "g1 <= 0"\n' if self.h else ""
+        folder = Path(tempfile.mkdtemp(prefix="dse-bench-"))
+        path = folder / f"{name}.yml"
+        path.write_text(NARROW_SPACE.format(name=name, objectives=objectives, qor_constraints=constraints))
+        self.space = load_space(path)
+        self._reference = None
+        self.threshold = 0.0
+        if self.h:
+            # Every point's position, in the space's own enumeration order: the threshold is
+            # a function of the definition alone.
+            grid = np.array([self.position(p) for p in self.space.enumerate_valid()], dtype=float)
+            self.threshold = float(np.quantile(self.h(grid), share))
+
+    def _evaluate(self, x: np.ndarray):
+        f = self.own(x) if self.own else self.problem.evaluate(x, return_values_of=["F"])
+        if self.h is None:
+            return f, np.zeros((len(x), 0))
+        return f, (self.h(x) - self.threshold)[:, None]
 
 
 class RowSpace(Space):
@@ -337,10 +499,46 @@ class LiveFlowObjective:
         return None
 
 
-PROBLEMS = tuple(PROBLEM_SPECS)
+# A narrow problem's pool-based form (``<name>_pool``): a fixed seeded sample of its space
+# as a table, so a run evaluates only those rows (``TableObjective`` on a ``RowSpace``), as
+# on a sampled flow table.
+POOL_SUFFIX, POOL_ROWS, POOL_SEED = "_pool", 3000, 0
+
+
+def narrow_pool(name: str) -> "TableObjective":
+    """``NarrowProblem(name)`` answered from ``POOL_ROWS`` of its points drawn with
+    ``POOL_SEED``: the true front is that of the sample's feasible rows."""
+    start = time.perf_counter()
+    problem = NarrowProblem(name)
+    points = problem.space.enumerate_valid()
+    rows = np.random.default_rng(POOL_SEED).choice(len(points), size=POOL_ROWS, replace=False)
+    folder = Path(tempfile.mkdtemp(prefix="dse-bench-"))
+    table = folder / f"{name}{POOL_SUFFIX}.csv"
+    with open(table, "w", newline="") as fh:
+        writer = None
+        for i in sorted(rows):
+            metrics = problem.evaluate(points[i])
+            if writer is None:
+                writer = csv.DictWriter(fh, [*problem.space.names, *metrics, "status"])
+                writer.writeheader()
+            writer.writerow({**points[i], **metrics, "status": "ok"})
+    space_path = folder / f"{name}.yml"
+    space_path.write_text(Path(problem.space.path).read_text())
+    objective = TableObjective(
+        space_path, table, name=f"{name}{POOL_SUFFIX}", extra_metrics=("g1",) if problem.h else ()
+    )
+    objective.load_s = time.perf_counter() - start  # as the harness records a table's load
+    return objective
+
+
+PROBLEMS = tuple(PROBLEM_SPECS) + tuple(NARROW_SPECS) + tuple(f"{name}{POOL_SUFFIX}" for name in NARROW_SPECS)
 
 
 def make_objective(name: str):
+    if name in NARROW_SPECS:
+        return NarrowProblem(name)
+    if name.removesuffix(POOL_SUFFIX) in NARROW_SPECS:
+        return narrow_pool(name.removesuffix(POOL_SUFFIX))
     if name in PROBLEMS:
         return SyntheticProblem(name)
     raise ValueError(f"unknown objective '{name}' (known: {', '.join(PROBLEMS)}, or a table via --table)")

@@ -438,6 +438,8 @@ def test_diffusion_ablation_switches_run_and_are_checked(space):
         make_strategy("diffusion", space, seed=0, reference="nadir")
     with pytest.raises(DseError, match="gain"):
         make_strategy("diffusion", space, seed=0, gain="mean")
+    with pytest.raises(DseError, match="repeats"):
+        make_strategy("diffusion", space, seed=0, repeats="drop")
     with pytest.raises(DseError, match="explore, local, recombine and density"):
         make_strategy("diffusion", space, seed=0, explore=0.5, local=0.3, recombine=0.3)
     for options in (
@@ -445,6 +447,8 @@ def test_diffusion_ablation_switches_run_and_are_checked(space):
         {"local": 0.3, "recombine": 0.3, "density": 0.0},
         {"density": 0.5, "reference": "mixed", "exploit": 0.5},
         {"gain": "members"},
+        {"repeats": "density"},
+        {"repeats": "copies"},
     ):
         strategy = make_strategy("diffusion", space, seed=0, **{**FAST["diffusion"], **options})
         batches = drive(strategy, rounds=4, batch=3)

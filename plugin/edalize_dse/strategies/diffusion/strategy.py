@@ -78,6 +78,10 @@ class DiffusionStrategy(ModelBasedStrategy):
         "beyond the front; default), uniform (unweighted), front (not pushed)",
         "screen_all": "a space with at most this many valid points has every unseen one screened besides "
         "the candidates (0: only the candidates; default 0)",
+        "repeats": "what becomes of the model's samples that decode to a seen point or repeat an earlier "
+        "sample: repair (each repaired to the nearest unseen point; default), density (each replaced by a "
+        "draw of the density source, a uniform one with density 0) or copies (only the samples that repeat "
+        "an earlier one are replaced; one that decodes to a seen point is still repaired)",
         "screen": "how the batch is chosen from the candidates: hv (greedy predicted hypervolume gain; "
         "default) or random (no screening, an ablation)",
         "predictor": "the QoR predictor: quadratic+trend+mlp (a ridge regression on all points, on the encoding, "
@@ -111,6 +115,7 @@ class DiffusionStrategy(ModelBasedStrategy):
         exploit: float = 0.0,
         target_rule: str = "hv",
         screen: str = "hv",
+        repeats: str = "repair",
         screen_all: int = 0,
         gain: str = "optimistic",
         predictor: str = "quadratic+trend+mlp",
@@ -144,6 +149,9 @@ class DiffusionStrategy(ModelBasedStrategy):
         if self.reference not in ("seen", "front", "mixed"):
             raise ValueError(f"reference must be seen, front or mixed, got '{self.reference}'")
         self.target_rule, self.screen = str(target_rule), str(screen)
+        self.repeats = str(repeats)
+        if self.repeats not in ("density", "copies", "repair"):
+            raise ValueError(f"repeats must be density, copies or repair, got '{self.repeats}'")
         self.screen_all = int(screen_all)
         if self.target_rule not in RULES:
             raise ValueError(f"target_rule must be one of {', '.join(RULES)}, got '{self.target_rule}'")
@@ -290,7 +298,26 @@ class DiffusionStrategy(ModelBasedStrategy):
             self.guide_scale,
         )
         sampled = x0.numpy()
-        extra = int(round(self.candidates * self.explore))
+        repeats = 0
+        if self.repeats != "repair":
+            # A sample that decodes to a point seen already, or to one an earlier sample gave,
+            # is the model repeating itself; legalise repairs each repeat to its nearest unseen
+            # point, a one-step ordinal move (never a choice's: a one-hot change is far in the
+            # box). On a narrow space most of the model's samples are such repeats once it has
+            # collapsed onto a few front points. These ablations draw them elsewhere instead:
+            # from the density source (uniformly with density 0). Measured on the narrow
+            # problems, neither beat the repairs overall (docs/experiments/diffusion-controller.md,
+            # "narrow spaces").
+            first: dict[str, int] = {}
+            keys = [self.space.canonical(self.encoder.decode(row)) for row in sampled]
+            fresh = [
+                i
+                for i, key in enumerate(keys)
+                if (self.repeats == "copies" or key not in seen) and first.setdefault(key, i) == i
+            ]
+            repeats = len(sampled) - len(fresh)
+            sampled = sampled[fresh]
+        extra = int(round(self.candidates * self.explore)) + (0 if self.density else repeats)
         if extra:
             # Uniform legal points: keeps the screen able to leave the model's basin.
             sampled = np.vstack([sampled, rng.uniform(-1.0, 1.0, (extra, self.encoder.dim))])
@@ -302,7 +329,7 @@ class DiffusionStrategy(ModelBasedStrategy):
         mixed = int(round(self.candidates * self.recombine))
         if mixed:
             sampled = np.vstack([sampled, self.encoder.recombine(x[on_front].numpy(), mixed, rng)])
-        dense = int(round(self.candidates * self.density))
+        dense = int(round(self.candidates * self.density)) + (repeats if self.density else 0)
         if dense:
             # The best quarter by Pareto rank, not only the front: what the good points
             # share (DTLZ's distance variables) is sampled densely, the rest stays spread.
