@@ -6,11 +6,14 @@ both tabulated ASAP7 benchmarks, and the transfer study on the tables.
     # after a change to diffusion only: the baselines' results are read from benchmarks/results
     nice python -m benchmarks.suite --strategies diffusion nsga2 motpe sobol random --keep nsga2 motpe sobol random
 
-Parts (``--parts``, default all three):
+Parts (``--parts``, default all four):
 
 - ``synthetic``: ``objectives.PROBLEM_SPECS`` (convex, concave, disconnected,
   degenerate, 3 and 4 objectives, constrained), each on the mixed space with the
   true front of the discretised problem.
+- ``narrow``: ``objectives.NARROW_SPECS``, narrow spaces of four 10-level ordinal
+  parameters and a 10-level choice (fronts of several shapes, 5-100 % feasible), and the
+  hardware-like one pool-based.
 - ``tables``: table 1 (``gemmini_table``, every point) and table 2
   (``gemmini_table2``, a sample; pool-based, feasible front under ``wns_ps >= 0``);
   a table whose CSV is not there is skipped with one line saying so.
@@ -24,8 +27,9 @@ a killed suite resumes where it stopped). Outputs under ``--out``: each part's
 ``strategies_suite-<part>.md/.csv`` and plots as ``strategy_bench`` writes them,
 and ``suite.md`` (``suite-quick.md`` with ``--quick``): per problem and budget the
 mean hypervolume ratio per strategy (best in bold), the evaluations to 95 % of the
-true front, and for the transfer study the evaluations to 95 % without and with
-the prior and their ratio."""
+true front, each strategy's worst case over the problems (its mean HV ratio relative
+to the best strategy's, at each budget), and for the transfer study the evaluations to
+95 % without and with the prior and their ratio."""
 
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import RESULTS, ROOT, STATE, strategy_bench
-from benchmarks.objectives import PROBLEM_SPECS
+from benchmarks.objectives import NARROW_SPECS, POOL_SUFFIX, PROBLEM_SPECS
 
 TABLES = {
     # name: (space, table, the transfer split: the prior's clock set)
@@ -52,7 +56,9 @@ TABLES = {
     ),
 }
 STRATEGIES = ["diffusion", "qnehvi", "nsga2", "motpe", "sobol", "random"]
-PARTS = ("synthetic", "tables", "transfer")
+PARTS = ("synthetic", "narrow", "tables", "transfer")
+# The narrow part: every narrow problem as it is, and the hardware-like one pool-based too.
+NARROW = [*NARROW_SPECS, "narrow_hardware" + POOL_SUFFIX]
 GOAL = 0.95
 
 
@@ -61,11 +67,13 @@ def settings(quick: bool) -> dict:
     if quick:
         return {
             "synthetic": dict(seeds=2, budgets=[8, 16], batch=4),
+            "narrow": dict(seeds=2, budgets=[8, 16], batch=4),
             "tables": dict(seeds=2, budgets=[8, 16], batch=4),
             "transfer": dict(seeds=2, budgets=[16], batch=4),
         }
     return {
         "synthetic": dict(seeds=5, budgets=[30, 60, 100], batch=4),
+        "narrow": dict(seeds=5, budgets=[25, 50, 100], batch=4),
         "tables": dict(seeds=10, budgets=[25, 50, 100, 200], batch=8),
         # 200 evaluations and 10 seeds: without a prior, table 2's runs need up to 180 to get
         # to 95 % (at 100, 3 of 5 had not), and the ratio's two means must both be whole.
@@ -144,6 +152,44 @@ def hv_section(title: str, curves, problems, strategies, conf) -> list[str]:
     return lines + [""]
 
 
+def worst_case_section(parts: list) -> list[str]:
+    """Per strategy and budget, its worst mean HV ratio relative to the best strategy's on the
+    same problem, over every problem of ``parts`` [(curves, problems, strategies, conf)]: a
+    default is judged by the problem it does worst on. Budgets are those every part has."""
+    budgets = sorted(set.intersection(*(set(conf["budgets"]) for *_, conf in parts)))
+    strategies = [s for s in parts[0][2] if all(s in p[2] for p in parts)]
+    if not budgets or not strategies:
+        return []
+    worst = {s: [(2.0, 0.0, "")] * len(budgets) for s in strategies}
+    for curves, problems, _, conf in parts:
+        for problem in problems:
+            for i, b in enumerate(budgets):
+                means = {s: mean_at(curves, problem, s, conf["seeds"], b) for s in strategies}
+                best = max(means.values())
+                for s in strategies:
+                    ratio = means[s] / best if best > 0 else 1.0
+                    if ratio < worst[s][i][0]:
+                        worst[s][i] = (ratio, best - means[s], strategy_bench.label(problem))
+    top = [max(worst[s][i][0] for s in strategies) for i in range(len(budgets))]
+    lines = [
+        "## Worst case over the problems",
+        "",
+        "Per strategy and budget: its lowest mean HV ratio relative to the best strategy's on the same "
+        "problem, over every problem above (the transfer study aside), with how far below the best's mean "
+        "it is there and which problem that is; the best worst case of each column in bold.",
+        "",
+        "| strategy | " + " | ".join(f"worst @{b}" for b in budgets) + " |",
+        "|---|" + "---|" * len(budgets),
+    ]
+    for s in strategies:
+        cells = []
+        for i, (ratio, gap, problem) in enumerate(worst[s]):
+            value = f"**{ratio:.3f}**" if ratio == top[i] else f"{ratio:.3f}"
+            cells.append(f"{value} ({gap:.3f} below, {problem})" if gap > 0 else f"{value} (best on every problem)")
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def prior_ratio(curves, problem, base, primed, conf) -> str:
     """Mean evaluations to the goal with the prior over the mean without it. Runs that
     never got there count as the budget (a lower bound of what they need): a ratio
@@ -199,6 +245,7 @@ def main(argv=None) -> int:
     ap.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     ap.add_argument("--strategies", nargs="+", default=STRATEGIES)
     ap.add_argument("--problems", nargs="+", default=list(PROBLEM_SPECS), help="synthetic problems to run")
+    ap.add_argument("--narrow", nargs="+", default=NARROW, help="narrow problems to run (part narrow)")
     ap.add_argument("--jobs", type=int, default=2, help="runs in parallel (processes)")
     ap.add_argument("--option", action="append", default=[], metavar="STRATEGY:KEY=VALUE")
     ap.add_argument("--out", default=str(RESULTS))
@@ -228,13 +275,28 @@ def main(argv=None) -> int:
         elif {"tables", "transfer"} & set(args.parts):
             skipped.append(f"{name}: skipped, {table} is not built yet (benchmarks/TABLE.md says how)")
 
+    judged = []  # (curves, problems, strategies, conf) of the parts the worst case is taken over
     if "synthetic" in args.parts:
         curves = run_part(f"suite-synthetic{suffix}", args.problems, args.strategies, conf["synthetic"], args)
         sections += hv_section("Synthetic problems", curves, args.problems, args.strategies, conf["synthetic"])
+        judged.append((curves, args.problems, args.strategies, conf["synthetic"]))
+    if "narrow" in args.parts:
+        curves = run_part(f"suite-narrow{suffix}", args.narrow, args.strategies, conf["narrow"], args)
+        sections += hv_section(
+            "Narrow spaces (four 10-level ordinals and a 10-level choice)",
+            curves,
+            args.narrow,
+            args.strategies,
+            conf["narrow"],
+        )
+        judged.append((curves, args.narrow, args.strategies, conf["narrow"]))
     if "tables" in args.parts and tables:
         problems = [table_spec(t) for t in tables]
         curves = run_part(f"suite-tables{suffix}", problems, args.strategies, conf["tables"], args)
         sections += hv_section("Tabulated ASAP7 benchmarks", curves, problems, args.strategies, conf["tables"])
+        judged.append((curves, problems, args.strategies, conf["tables"]))
+    if judged:
+        sections += worst_case_section(judged)
     if "transfer" in args.parts and tables:
         # Every strategy takes a prior (Strategy.warm_start): each runs without and with it.
         pairs = [(s, s + strategy_bench.WITH_PRIOR) for s in args.strategies]

@@ -309,6 +309,26 @@ def test_suite_quick_runs_the_synthetic_problems_and_resumes(tmp_path, capsys):
     assert (tmp_path / "out" / "suite-quick.md").read_text() == text
 
 
+@pytest.mark.slow  # two strategies on a synthetic and a narrow problem
+def test_suite_judges_each_strategy_by_its_worst_problem(tmp_path):
+    argv = ["--quick", "--parts", "synthetic", "narrow", "--problems", "zdt3", "--narrow", "narrow_convex"]
+    argv += ["--strategies", "random", "sobol", "--jobs", "1", "--out", str(tmp_path), "--runs", str(tmp_path / "r")]
+    assert suite.main(argv) == 0
+    text = (tmp_path / "suite-quick.md").read_text()
+    assert "## Narrow spaces" in text and "| narrow_convex | sobol |" in text
+    worst = text.split("## Worst case over the problems")[1]
+    rows = [line.split(" | ") for line in worst.splitlines() if line.startswith(("| random", "| sobol"))]
+    assert len(rows) == 2 and all(len(row) == 3 for row in rows)  # strategy, @8, @16
+    for column in (1, 2):
+        values = [float(row[column].split()[0].strip("*")) for row in rows]
+        # The better of two is best on at least one problem: the column's best worst case is
+        # at most 1, and whichever strategy is worse somewhere is named with that problem.
+        assert max(values) <= 1.0 and all(0.0 <= v <= 1.0 for v in values)
+        assert sum("**" in row[column] for row in rows) >= 1
+        for row, value in zip(rows, values):
+            assert value == 1.0 or any(p in row[column] for p in ("zdt3", "narrow_convex"))
+
+
 @pytest.mark.slow  # a strategy's runs on the synthetic problems
 def test_suite_keeps_a_strategys_results_from_its_earlier_outputs_instead_of_running_it(tmp_path, capsys):
     # After a change to one strategy the baselines are not run again: --keep reads their
