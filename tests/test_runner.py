@@ -60,3 +60,15 @@ def test_tool_dies_with_a_killed_exploration(tmp_path):
             break
         time.sleep(0.05)
     assert not _alive(marker)
+
+
+def test_a_stop_after_the_tool_was_reaped_is_not_an_error():
+    # A Ctrl-C can interrupt the wait for a tool after the kernel reaped it: killing its
+    # process group then finds no process, and that is the stop going as planned.
+    from edalize_dse.runner import _kill_group
+
+    tool = subprocess.Popen(["true"], start_new_session=True)
+    tool.wait()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(tool.pid, signal.SIGKILL)
+    _kill_group(tool.pid)

@@ -50,16 +50,22 @@ def _disk_full(folder) -> str | None:
     return None
 
 
+def _kill_group(group: int) -> None:
+    """SIGKILL a tool's process group, which may be gone already: a signal that interrupts
+    the wait for a tool can arrive after the kernel reaped it, before Python saw it end."""
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def stop_all_tools() -> None:
     """Kill every running tool's process group; tools started later are killed at once."""
     _stopping.set()
     with _groups_lock:
         groups = list(_running_groups)
     for group in groups:
-        try:
-            os.killpg(group, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _kill_group(group)
 
 
 def allow_tools() -> None:
@@ -135,15 +141,15 @@ def run_step(step: str, cmd: list[str], cwd: Path, log: Path, timeout: float | N
             _running_groups.add(proc.pid)
         try:
             if _stopping.is_set():
-                os.killpg(proc.pid, signal.SIGKILL)
+                _kill_group(proc.pid)
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _kill_group(proc.pid)
             proc.wait()
             raise ToolFailure(step, f"timed out after {timeout:g} s", log, tail(log), kind="timeout") from None
         except BaseException:
             # Interrupted (Ctrl-C, SIGTERM): take the tool down with us.
-            os.killpg(proc.pid, signal.SIGKILL)
+            _kill_group(proc.pid)
             proc.wait()
             raise
         finally:
