@@ -404,13 +404,16 @@ class TableObjective:
     def failed(self) -> int:
         return sum(v is None for v in self.rows.values())
 
-    def feasible_share(self) -> float:
-        """The share of the pool's successful rows that meet the QoR constraints."""
+    def feasible_rows(self) -> list[dict]:
+        """The metrics of the pool's successful rows that meet the QoR constraints."""
         from edalize_dse.qor_constraints import violation
 
-        good = [v for v in self.rows.values() if v is not None]
-        feasible = [v for v in good if violation(v, self.space.qor_constraints) is None]
-        return len(feasible) / len(good) if good else 0.0
+        return [v for v in self.rows.values() if v is not None and violation(v, self.space.qor_constraints) is None]
+
+    def feasible_share(self) -> float:
+        """The share of the pool's successful rows that meet the QoR constraints."""
+        good = len(self.rows) - self.failed
+        return len(self.feasible_rows()) / good if good else 0.0
 
     def _sampled(self) -> bool:
         """Whether the pool holds fewer points than the space has valid points."""
@@ -462,10 +465,7 @@ class TableObjective:
         ]
 
     def reference(self):
-        from edalize_dse.qor_constraints import violation
-
-        good = [v for v in self.rows.values() if v is not None and violation(v, self.space.qor_constraints) is None]
-        matrix = np.array([[o.sign * v[o.name] for o in self.space.objectives] for v in good])
+        matrix = np.array([[o.sign * v[o.name] for o in self.space.objectives] for v in self.feasible_rows()])
         return _front_reference(matrix)
 
 

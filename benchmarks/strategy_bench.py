@@ -519,8 +519,7 @@ def report(results, args, out: Path, kept: dict | None = None):
 
     notes = []
     constrained = any(_objective(spec).space.qor_constraints for spec in args.problems)
-    init = getattr(args, "init", 10)
-    share_head = [f"feasible share after {init}"] if constrained else []
+    share_head = [f"feasible share after {args.init}"] if constrained else []
 
     lines = [
         "| objective | strategy | "
@@ -557,7 +556,7 @@ def report(results, args, out: Path, kept: dict | None = None):
             for goal in REACH:
                 cells.append(reach_cell([evaluations_to(c, goal) for c in runs]))
             if share_head:
-                shares = [feasible_share(r[3], init) for r in results if r[0] == spec and r[1] == strategy]
+                shares = [feasible_share(r[3], args.init) for r in results if r[0] == spec and r[1] == strategy]
                 known = objective.space.qor_constraints and shares and None not in shares
                 cells.append(mean_std(shares) if known else "—")
             last = np.mean([r[4][-1] for r in results if r[0] == spec and r[1] == strategy and r[4]])
