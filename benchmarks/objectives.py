@@ -6,6 +6,7 @@
     reference()   (ideal, nadir, hv) of the true Pareto front in minimisation form,
                   or None when the front is not known (the harness then uses the
                   union of every run's evaluations)
+    true_front()  that front's points (where it is known)
 
 ``SyntheticProblem`` puts a pymoo test problem (``PROBLEM_SPECS``: ZDT1/2/3,
 DTLZ2 with 3 and 4 objectives, DTLZ5, DTLZ7, C2-DTLZ2) on a mixed
@@ -97,7 +98,7 @@ class SyntheticProblem:
         path = folder / f"{name}.yml"
         path.write_text(MIXED_SPACE.format(name=name, objectives=objectives, qor_constraints=constraints))
         self.space = load_space(path)
-        self._reference = None
+        self._front = None
 
     def position(self, point: dict) -> np.ndarray:
         pos = []
@@ -120,12 +121,17 @@ class SyntheticProblem:
             **{f"g{j + 1}": float(v) for j, v in enumerate(g[0])},
         }
 
-    def reference(self):
-        if self._reference is None:
+    def true_front(self) -> np.ndarray:
+        """The feasible Pareto front of the discretised problem, every valid point evaluated."""
+        if self._front is None:
             points = self.space.enumerate_valid()
             f, g = self._evaluate(np.array([self.position(p) for p in points]))
-            self._reference = _front_reference(f[(g <= 0).all(axis=1)])
-        return self._reference
+            feasible = f[(g <= 0).all(axis=1)]
+            self._front = feasible[moocore.is_nondominated(feasible)]
+        return self._front
+
+    def reference(self):
+        return _front_reference(self.true_front())
 
 
 NARROW_SPACE = """
@@ -271,7 +277,7 @@ class NarrowProblem(SyntheticProblem):
         path = folder / f"{name}.yml"
         path.write_text(NARROW_SPACE.format(name=name, objectives=objectives, qor_constraints=constraints))
         self.space = load_space(path)
-        self._reference = None
+        self._front = None
         self.threshold = 0.0
         if self.h:
             # Every point's position, in the space's own enumeration order: the threshold is
@@ -464,9 +470,13 @@ class TableObjective:
             for k, v in self.prior_rows.items()
         ]
 
-    def reference(self):
+    def true_front(self) -> np.ndarray:
+        """The Pareto front of the pool's feasible rows, in minimisation form."""
         matrix = np.array([[o.sign * v[o.name] for o in self.space.objectives] for v in self.feasible_rows()])
-        return _front_reference(matrix)
+        return matrix[moocore.is_nondominated(matrix)]
+
+    def reference(self):
+        return _front_reference(self.true_front())
 
 
 class LiveFlowObjective:

@@ -13,6 +13,7 @@ from edalize_dse.store import Evaluation
 from edalize_dse.strategies import available, make_strategy, parse_options
 from edalize_dse.strategies.diffusion import denoiser as dn
 from edalize_dse.strategies.diffusion.screening import front_reference, select_batch, select_batch_sampled, shortfall
+from edalize_dse.strategies.diffusion.strategy import STALL_LOCAL_CAP, front_progress
 from edalize_dse.strategies.diffusion.targets import STEP_MAX, STEP_MIN, adapt_step, select_targets
 
 from conftest import SPACE, write_space
@@ -440,6 +441,10 @@ def test_diffusion_ablation_switches_run_and_are_checked(space):
         make_strategy("diffusion", space, seed=0, gain="mean")
     with pytest.raises(DseError, match="repeats"):
         make_strategy("diffusion", space, seed=0, repeats="drop")
+    with pytest.raises(DseError, match="stall_test"):
+        make_strategy("diffusion", space, seed=0, stall_test="time")
+    with pytest.raises(DseError, match="stall_local"):
+        make_strategy("diffusion", space, seed=0, stall_local=-0.1)
     with pytest.raises(DseError, match="explore, local, recombine and density"):
         make_strategy("diffusion", space, seed=0, explore=0.5, local=0.3, recombine=0.3)
     for options in (
@@ -449,12 +454,73 @@ def test_diffusion_ablation_switches_run_and_are_checked(space):
         {"gain": "members"},
         {"repeats": "density"},
         {"repeats": "copies"},
+        {"repeats": "neighbour"},
+        {"stall_test": "front", "stall_local": 0.5},
     ):
         strategy = make_strategy("diffusion", space, seed=0, **{**FAST["diffusion"], **options})
         batches = drive(strategy, rounds=4, batch=3)
         assert strategy.model_rounds >= 1
         keys = [space.canonical(p) for b in batches for p in b]
         assert len(keys) == len(set(keys)) and all(space.is_valid(p) for b in batches for p in b)
+
+
+def test_front_progress_is_the_share_of_the_fronts_hypervolume_a_batch_added():
+    y = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.6, 0.6], [0.2, 0.2]])
+    anchors = np.arange(5)
+    # A batch of a dominated point and a copy-like point adds nothing.
+    assert front_progress(y[:4], anchors[:4], np.array([False, False, False, True])) == 0.0
+    # A batch that joins a dense front without moving it: a tie with a front point.
+    tie = np.vstack([y[:3], y[2:3]])
+    assert front_progress(tie, np.arange(4), np.array([False, False, False, True])) == 0.0
+    # A batch whose point dominates the middle of the front adds a real share.
+    gained = front_progress(y, anchors, np.array([False, False, False, False, True]))
+    assert 0.2 < gained < 1.0
+    # Only the anchors (the feasible rows) count: a gain from an infeasible row is none.
+    assert front_progress(y, anchors[:4], np.array([False, False, False, False, True])) == 0.0
+
+
+def test_a_stall_moves_candidates_from_the_model_and_the_density_to_local_moves(space):
+    strategy = make_strategy("diffusion", space, seed=0)
+    calm = strategy.candidate_shares()
+    assert calm["local"] == 0.0 and abs(sum(calm.values()) - 1.0) < 1e-12
+    strategy.stalled = 2
+    stalled = strategy.candidate_shares()
+    assert stalled["local"] == pytest.approx(0.25) and abs(sum(stalled.values()) - 1.0) < 1e-12
+    # Taken from the model and the density in proportion; uniform draws keep theirs.
+    assert stalled["model"] / stalled["density"] == pytest.approx(calm["model"] / calm["density"])
+    assert stalled["explore"] == calm["explore"]
+    strategy.stalled = 50
+    assert strategy.candidate_shares()["local"] == STALL_LOCAL_CAP
+    off = make_strategy("diffusion", space, seed=0, stall_local=0.0)
+    off.stalled = 5
+    assert off.candidate_shares() == calm
+
+
+@pytest.mark.slow  # model rounds
+def test_a_batch_that_joins_the_front_without_moving_it_is_a_stall(space):
+    """After the first points span the front, each new point lands on it a hair beside its
+    middle point: on the front, so the old rule (a front point added) never fires, while the
+    front's hypervolume does not move."""
+    corners = [(0.0, 1.0), (0.5, 0.5), (1.0, 0.0)]
+
+    def beside_the_front(points, told):
+        qor = [corners[i % 3] if i < 6 else (0.5 + 1e-5 * i, 0.5 - 1e-5 * i) for i in range(told, told + len(points))]
+        return [
+            Evaluation(space.point_id(p), p, "ok", {"area_um2": a, "power_mw": b, "throughput_gops": 1.0})
+            for p, (a, b) in zip(points, qor)
+        ]
+
+    stalls = {}
+    for test in ("hv", "front"):
+        strategy = make_strategy("diffusion", space, seed=0, stall_test=test, **FAST["diffusion"])
+        told = 0
+        for _ in range(6):
+            points = strategy.ask(3)
+            strategy.tell(beside_the_front(points, told))
+            told += len(points)
+        stalls[test] = strategy.stalled
+    assert stalls["front"] == 0
+    assert stalls["hv"] >= 2
 
 
 SMALL_SPACE = """

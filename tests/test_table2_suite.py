@@ -278,6 +278,20 @@ def test_the_constrained_synthetic_problem_exposes_its_constraint_as_a_qor_const
     assert hv > 0 and np.all(nadir > ideal)
 
 
+def test_the_oracle_picks_the_true_fronts_points_of_largest_gain_first():
+    # A line front of 11 points: the two ends hold most of the hypervolume (the reference lies a
+    # tenth beyond the nadir), the points between add ever less.
+    t = np.linspace(0.0, 1.0, 11)
+    front = np.column_stack([t, 1.0 - t])
+    assert strategy_bench.oracle_reach(front, 1e-9) == 1
+    assert strategy_bench.oracle_reach(front, 1.0) == 11
+    reach = [strategy_bench.oracle_reach(front, g) for g in (0.5, 0.8, 0.9, 0.95)]
+    assert reach == sorted(reach) and reach[0] < reach[-1] < 11
+    # The synthetic problem's known front: far fewer than its points.
+    zdt1 = strategy_bench._objective("zdt1").true_front()
+    assert 2 <= strategy_bench.oracle_reach(zdt1, 0.95) < len(zdt1)
+
+
 @pytest.mark.slow  # every strategy on the synthetic problems
 def test_suite_quick_runs_the_synthetic_problems_and_resumes(tmp_path, capsys):
     argv = [
@@ -303,6 +317,8 @@ def test_suite_quick_runs_the_synthetic_problems_and_resumes(tmp_path, capsys):
     for problem in ("zdt3", "c2dtlz2"):
         for strategy in ("random", "sobol"):
             assert f"| {problem} | {strategy} |" in text
+        front = strategy_bench._objective(problem).true_front()
+        assert f"| {problem} | *oracle* |  |  | {strategy_bench.oracle_reach(front, suite.GOAL)} |" in text
     capsys.readouterr()
     assert suite.main(argv) == 0  # every run read back, none run again
     assert "8 runs: 8 read back" in capsys.readouterr().out

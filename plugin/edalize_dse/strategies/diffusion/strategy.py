@@ -10,8 +10,9 @@ guidance and the predictor's gradient; adds uniform (``explore``), Parzen-densit
 (``density``) and optionally local or recombined candidates; legalises them to
 valid unseen points; and keeps the batch with the largest greedy predicted
 hypervolume gain (``diffusion.screening``), optimistic by ``kappa`` spreads (more
-with a prior's data, ``prior_kappa``, and while batches stop reaching the front,
-``stall_growth``). QoR constraints make the targets feasible-only, the guidance
+with a prior's data, ``prior_kappa``). While batches stop moving the front (``stall_test``),
+the screen grows more optimistic (``stall_growth``) and part of the candidates become
+local moves of the front's points (``stall_local``). QoR constraints make the targets feasible-only, the guidance
 slack-aware and the screen weighted by the predicted probability of feasibility.
 A prior (``warm_start``) is training data from the first model round on, weighted
 by ``prior_weight``. The other options are ablation switches (``OPTIONS``). Every
@@ -36,6 +37,10 @@ SCREEN_CAP = 1024
 SAMPLED_CAP = 256
 # The most the screen's optimism grows in a stall (``stall_growth``, ``optimism``).
 STALL_CAP = 4.0
+# stall_test=hv: a batch that adds less than this share of the front's hypervolume is a stall.
+STALL_PROGRESS = 0.003
+# The largest share of the candidates a stall turns into local moves (``stall_local``).
+STALL_LOCAL_CAP = 0.5
 # The predictor's variants (``predictor``), the default first.
 PREDICTORS = ("quadratic+trend+mlp", "quadratic+mlp", "linear+mlp", "mlp")
 
@@ -56,9 +61,14 @@ class DiffusionStrategy(ModelBasedStrategy):
         "(default 0.5)",
         "prior_kappa": "the same when all the data is a prior's; with a share s of the data's weight from a "
         "prior, the screen subtracts kappa + s * (prior_kappa - kappa) spreads (default 1.0)",
-        "stall_growth": "the screen's kappa grows by this factor per model round in a row whose batch added "
-        f"nothing to the front (at most {STALL_CAP:g} times; back once a batch does; 1: never; "
-        "default 1.5)",
+        "stall_growth": "the screen's kappa grows by this factor per stalled model round in a row (stall_test; "
+        f"at most {STALL_CAP:g} times; back once a batch moves the front; 1: never; default 1.5)",
+        "stall_test": "what counts as a stalled round: hv (the last batch added less than "
+        f"{STALL_PROGRESS:.1%} of the feasible front's hypervolume; default) or front (no point of the last "
+        "batch is on the front)",
+        "stall_local": "share of the candidates that becomes local moves of the front's points per stalled "
+        f"round, taken from the model's and the density's shares (at most {STALL_LOCAL_CAP:g}; 0: off; "
+        "default 0.125)",
         "explore": "share of candidates drawn uniformly from the legal points (default 0.25)",
         "local": "share of candidates that are local moves (one or two parameters changed) of the "
         "current front's points (default 0.0)",
@@ -81,7 +91,8 @@ class DiffusionStrategy(ModelBasedStrategy):
         "repeats": "what becomes of the model's samples that decode to a seen point or repeat an earlier "
         "sample: repair (each repaired to the nearest unseen point; default), density (each replaced by a "
         "draw of the density source, a uniform one with density 0) or copies (only the samples that repeat "
-        "an earlier one are replaced; one that decodes to a seen point is still repaired)",
+        "an earlier one are replaced; one that decodes to a seen point is still repaired) or neighbour (each "
+        "replaced by a move of one or two of its parameters, a choice's included)",
         "screen": "how the batch is chosen from the candidates: hv (greedy predicted hypervolume gain; "
         "default) or random (no screening, an ablation)",
         "predictor": "the QoR predictor: quadratic+trend+mlp (a ridge regression on all points, on the encoding, "
@@ -107,6 +118,8 @@ class DiffusionStrategy(ModelBasedStrategy):
         kappa: float = 0.5,
         prior_kappa: float = 1.0,
         stall_growth: float = 1.5,
+        stall_test: str = "hv",
+        stall_local: float = 0.125,
         explore: float = 0.25,
         local: float = 0.0,
         recombine: float = 0.0,
@@ -138,6 +151,12 @@ class DiffusionStrategy(ModelBasedStrategy):
         self.stall_growth = float(stall_growth)
         if self.stall_growth < 1:
             raise ValueError(f"stall_growth must be at least 1 (1: off), got {self.stall_growth}")
+        self.stall_test = str(stall_test)
+        if self.stall_test not in ("hv", "front"):
+            raise ValueError(f"stall_test must be hv or front, got '{self.stall_test}'")
+        self.stall_local = float(stall_local)
+        if self.stall_local < 0:
+            raise ValueError(f"stall_local is a share of the candidates, >= 0, got {self.stall_local}")
         self.explore = float(explore)
         self.local = float(local)
         self.recombine = float(recombine)
@@ -150,8 +169,8 @@ class DiffusionStrategy(ModelBasedStrategy):
             raise ValueError(f"reference must be seen, front or mixed, got '{self.reference}'")
         self.target_rule, self.screen = str(target_rule), str(screen)
         self.repeats = str(repeats)
-        if self.repeats not in ("density", "copies", "repair"):
-            raise ValueError(f"repeats must be density, copies or repair, got '{self.repeats}'")
+        if self.repeats not in ("density", "copies", "repair", "neighbour"):
+            raise ValueError(f"repeats must be density, copies, repair or neighbour, got '{self.repeats}'")
         self.screen_all = int(screen_all)
         if self.target_rule not in RULES:
             raise ValueError(f"target_rule must be one of {', '.join(RULES)}, got '{self.target_rule}'")
@@ -175,7 +194,7 @@ class DiffusionStrategy(ModelBasedStrategy):
                 f"their sum below 1 (got {', '.join(f'{k} {v}' for k, v in shares.items())})"
             )
         self.step = STEP_START
-        self.stalled = 0  # model rounds in a row whose batch added no point to the front
+        self.stalled = 0  # model rounds in a row whose batch did not move the front (stall_test)
         self.last_batch: set[str] = set()
         self.denoiser = None  # diffusion.denoiser.Denoiser, from the first model round
         self.predictor = None  # diffusion.predictor.PredictorEnsemble, likewise
@@ -197,12 +216,32 @@ class DiffusionStrategy(ModelBasedStrategy):
         the run's own data outweighs the prior's."""
         total = float(self.data_weights.sum())
         borrowed = float(self.data_weights[: self.prior_rows].sum()) / total if total > 0 else 0.0
-        # A stall: when the batches stop reaching the front, the predictor has stopped seeing
+        # A stall: when the batches stop moving the front, the predictor has stopped seeing
         # gains where there are some (ZDT2: a run's front stuck at x1 <= 0.6 for 70 evaluations,
         # its batches all fallbacks); more optimism per stalled round until one does.
         return (self.kappa + borrowed * (self.prior_kappa - self.kappa)) * min(
             self.stall_growth**self.stalled, STALL_CAP
         )
+
+    def candidate_shares(self) -> dict[str, float]:
+        """This round's share of the candidates from each source: the model's samples, the
+        Parzen density, local moves of the front's points, recombinations and uniform draws.
+        A stall changes the candidates, not only the screen's optimism: on a narrow space the
+        model and the density collapse onto a few front points and stop offering points that
+        move the front, and the screen cannot pick what is not among the candidates, so each
+        stalled round moves ``stall_local`` of their share to moves of one or two parameters of
+        the front's points, choices included (docs/experiments/diffusion-controller.md)."""
+        model = 1 - self.explore - self.local - self.recombine - self.density
+        density = self.density
+        shift = min(self.stall_local * self.stalled, STALL_LOCAL_CAP, model + density)
+        keep = 1 - shift / (model + density) if model + density > 0 else 1.0
+        return {
+            "model": model * keep,
+            "density": density * keep,
+            "local": self.local + shift,
+            "recombine": self.recombine,
+            "explore": self.explore,
+        }
 
     # ---- one round
     def model_propose(self, n, data, seen, times):
@@ -273,13 +312,15 @@ class DiffusionStrategy(ModelBasedStrategy):
         on_front[anchors[moocore.is_nondominated(y[anchors])]] = True
         front = y[on_front]
         keys = [self.space.canonical(e.params) for e in data]
-        success = any(k in self.last_batch for k, keep in zip(keys, on_front) if keep)
+        in_batch = np.array([k in self.last_batch for k in keys])
+        success = bool(np.any(in_batch & on_front))
         if not first:
             self.step = adapt_step(self.step, success)
-            self.stalled = 0 if success else self.stalled + 1
+            moved = success if self.stall_test == "front" else front_progress(y, anchors, in_batch) >= STALL_PROGRESS
+            self.stalled = 0 if moved else self.stalled + 1
         targets = select_targets(front, self.targets, self.step, rng, self.target_rule)
-        model_share = 1 - self.explore - self.local - self.recombine - self.density
-        per_target = max(1, int(round(self.candidates * model_share)) // len(targets))
+        shares = self.candidate_shares()
+        per_target = max(1, int(round(self.candidates * shares["model"])) // len(targets))
         goal = torch.tensor(np.repeat(targets, per_target, axis=0), dtype=torch.float32)
 
         def guide(x0):
@@ -305,9 +346,9 @@ class DiffusionStrategy(ModelBasedStrategy):
             # point, a one-step ordinal move (never a choice's: a one-hot change is far in the
             # box). On a narrow space most of the model's samples are such repeats once it has
             # collapsed onto a few front points. These ablations draw them elsewhere instead:
-            # from the density source (uniformly with density 0). Measured on the narrow
-            # problems, neither beat the repairs overall (docs/experiments/diffusion-controller.md,
-            # "narrow spaces").
+            # from the density source (uniformly with density 0), or as local moves that may
+            # change a choice. Measured on the narrow problems, none beat the repairs with the
+            # stall's local moves (docs/experiments/diffusion-controller.md, "narrow spaces").
             first: dict[str, int] = {}
             keys = [self.space.canonical(self.encoder.decode(row)) for row in sampled]
             fresh = [
@@ -315,13 +356,21 @@ class DiffusionStrategy(ModelBasedStrategy):
                 for i, key in enumerate(keys)
                 if (self.repeats == "copies" or key not in seen) and first.setdefault(key, i) == i
             ]
-            repeats = len(sampled) - len(fresh)
-            sampled = sampled[fresh]
+            if self.repeats == "neighbour":
+                # Each repeat becomes a move of one or two of its parameters, a choice's
+                # included: local like a repair, but not blind to the choices.
+                stale = np.setdiff1d(np.arange(len(sampled)), fresh)
+                bases = self.encoder.encode_many([self.encoder.decode(row) for row in sampled[stale]])
+                moved = self.encoder.neighbours(bases, len(stale), rng)
+                sampled = np.vstack([sampled[fresh], moved]) if len(stale) else sampled
+            else:
+                repeats = len(sampled) - len(fresh)
+                sampled = sampled[fresh]
         extra = int(round(self.candidates * self.explore)) + (0 if self.density else repeats)
         if extra:
             # Uniform legal points: keeps the screen able to leave the model's basin.
             sampled = np.vstack([sampled, rng.uniform(-1.0, 1.0, (extra, self.encoder.dim))])
-        near = int(round(self.candidates * self.local))
+        near = int(round(self.candidates * shares["local"]))
         if near:
             # Local moves around the front: where the model's samples are too coarse to
             # reach, one or two parameters away from a good point often is the next one.
@@ -329,7 +378,7 @@ class DiffusionStrategy(ModelBasedStrategy):
         mixed = int(round(self.candidates * self.recombine))
         if mixed:
             sampled = np.vstack([sampled, self.encoder.recombine(x[on_front].numpy(), mixed, rng)])
-        dense = int(round(self.candidates * self.density)) + (repeats if self.density else 0)
+        dense = int(round(self.candidates * shares["density"])) + (repeats if self.density else 0)
         if dense:
             # The best quarter by Pareto rank, not only the front: what the good points
             # share (DTLZ's distance variables) is sampled densely, the rest stays spread.
@@ -392,3 +441,19 @@ class DiffusionStrategy(ModelBasedStrategy):
         self.last_batch = {self.space.canonical(p) for p in chosen}
         times["screen_s"] = time.perf_counter() - start
         return chosen
+
+
+def front_progress(y: np.ndarray, anchors: np.ndarray, in_batch: np.ndarray) -> float:
+    """The share of the front's hypervolume (normalised QoR ``y``, minimised; the front of the
+    ``anchors`` rows, reference a tenth beyond its nadir) that the rows ``in_batch`` added.
+    A dense front gains a point from almost every batch; what says whether the run still
+    moves is how much the front grew."""
+    from edalize_dse.strategies.diffusion.screening import front_reference
+
+    now = y[anchors]
+    front = now[moocore.is_nondominated(now)]
+    reference = front_reference(front)
+    after = float(moocore.hypervolume(front, ref=reference))
+    before_rows = y[anchors[~in_batch[anchors]]]
+    before = float(moocore.hypervolume(before_rows, ref=reference)) if len(before_rows) else 0.0
+    return (after - before) / after if after > 0 else 0.0
