@@ -10,10 +10,11 @@ guidance and the predictor's gradient; adds uniform (``explore``), Parzen-densit
 (``density``) and optionally local or recombined candidates; legalises them to
 valid unseen points; and keeps the batch with the largest greedy predicted
 hypervolume gain (``diffusion.screening``), optimistic by ``kappa`` spreads (more
-with a prior's data, ``prior_kappa``). While batches stop moving the front (``stall_test``),
-the screen grows more optimistic (``stall_growth``) and part of the candidates become
-local moves of the front's points (``stall_local``). QoR constraints make the targets feasible-only, the guidance
-slack-aware and the screen weighted by the predicted probability of feasibility.
+with a prior's data, ``prior_kappa``). While batches stop moving the front
+(``stall_test``), the screen grows more optimistic (``stall_growth``) and part of the
+candidates become local moves of the front's points (``stall_local``). QoR
+constraints make the targets feasible-only, the guidance slack-aware and the screen
+weighted by the predicted probability of feasibility.
 A prior (``warm_start``) is training data from the first model round on, weighted
 by ``prior_weight``. The other options are ablation switches (``OPTIONS``). Every
 draw is seeded by (seed, round): the same seed, prior and told history give the
@@ -347,8 +348,8 @@ class DiffusionStrategy(ModelBasedStrategy):
             # box). On a narrow space most of the model's samples are such repeats once it has
             # collapsed onto a few front points. These ablations draw them elsewhere instead:
             # from the density source (uniformly with density 0), or as local moves that may
-            # change a choice. Measured on the narrow problems, none beat the repairs with the
-            # stall's local moves (docs/experiments/diffusion-controller.md, "narrow spaces").
+            # change a choice. Measured on the narrow problems, none was adopted: the stall's
+            # local moves did more (docs/experiments/diffusion-controller.md, "narrow spaces").
             first: dict[str, int] = {}
             keys = [self.space.canonical(self.encoder.decode(row)) for row in sampled]
             fresh = [
