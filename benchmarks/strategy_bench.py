@@ -323,8 +323,8 @@ def feasible_share(rows, init: int):
 def oracle_reach(front: np.ndarray, goal: float) -> int:
     """Evaluations to ``goal`` of the true front's hypervolume for a strategy that knows every
     point's QoR and picks, one at a time, the true-front point of the largest hypervolume gain:
-    the yardstick a strategy's evaluations to 95 % are read against (greedy, so at most a few
-    above the fewest possible)."""
+    the yardstick a strategy's evaluations to 95 % are read against (greedy: an upper bound
+    on the fewest that would do)."""
     ideal, nadir = front.min(axis=0), front.max(axis=0)
     total = normalized_hypervolume(front, ideal, nadir)
     chosen: list[int] = []
