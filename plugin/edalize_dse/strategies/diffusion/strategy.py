@@ -351,7 +351,8 @@ class DiffusionStrategy(ModelBasedStrategy):
             # change a choice. Measured on the narrow problems, none was adopted: the stall's
             # local moves did more (docs/experiments/diffusion-controller.md, "narrow spaces").
             first: dict[str, int] = {}
-            keys = [self.space.canonical(self.encoder.decode(row)) for row in sampled]
+            decoded = [self.encoder.decode(row) for row in sampled]
+            keys = [self.space.canonical(point) for point in decoded]
             fresh = [
                 i
                 for i, key in enumerate(keys)
@@ -361,7 +362,7 @@ class DiffusionStrategy(ModelBasedStrategy):
                 # Each repeat becomes a move of one or two of its parameters, a choice's
                 # included: local like a repair, but not blind to the choices.
                 stale = np.setdiff1d(np.arange(len(sampled)), fresh)
-                bases = self.encoder.encode_many([self.encoder.decode(row) for row in sampled[stale]])
+                bases = self.encoder.encode_many([decoded[i] for i in stale])
                 moved = self.encoder.neighbours(bases, len(stale), rng)
                 sampled = np.vstack([sampled[fresh], moved]) if len(stale) else sampled
             else:
