@@ -198,7 +198,8 @@ def run_file(spec, strategy, seed, budget, batch, options) -> str:
     settings = json.dumps(
         [objective_identity(spec), strategy, seed, budget, batch, strategy_setup(strategy, options)[1]], sort_keys=True
     )
-    name = re.sub(r"[^A-Za-z0-9]+", "-", label(spec).split("/")[-1])
+    # The whole label: a split's values hold a slash ("800/1000") that must not become a folder.
+    name = re.sub(r"[^A-Za-z0-9]+", "-", label(spec)).strip("-")
     return f"{name}_{strategy}_seed{seed}_{hashlib.sha256(settings.encode()).hexdigest()[:12]}.json"
 
 
