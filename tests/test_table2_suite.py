@@ -459,8 +459,7 @@ def test_a_strategy_variant_is_a_row_of_its_own_with_its_options(tmp_path):
     assert len(files) == 2  # saved apart, so neither is read back as the other
     space, path = _pool_table(tmp_path)
     spec = f"table:{space},{path}"
-    # A split's run is named by its problem and split, one file in the runs folder (its
-    # values' slash is no folder).
+    # A split's run is named by its problem and the whole split (its values hold a slash).
     split_file = strategy_bench.run_file(f"{spec}#a=0/2", "diffusion", *args[1:])
     assert "/" not in split_file and "pool-a-0-2_diffusion_seed0" in split_file
     # The variant's options reach the strategy (a wrong one is the strategy's own error).
