@@ -198,8 +198,8 @@ def run_file(spec, strategy, seed, budget, batch, options) -> str:
     settings = json.dumps(
         [objective_identity(spec), strategy, seed, budget, batch, strategy_setup(strategy, options)[1]], sort_keys=True
     )
-    # The whole label, sanitised: cut at its last slash, a split's values ("800/1000") lost all
-    # but the last one and every split's runs were named alike.
+    # The whole label, sanitised: cut at its last slash, a split ("800/1000") kept only its
+    # last value and the problem's name was lost.
     name = re.sub(r"[^A-Za-z0-9]+", "-", label(spec)).strip("-")
     return f"{name}_{strategy}_seed{seed}_{hashlib.sha256(settings.encode()).hexdigest()[:12]}.json"
 

@@ -256,6 +256,19 @@ def transfer_section(curves, problems, pairs, conf) -> list[str]:
     return lines + [""]
 
 
+def made_by(args, parser) -> str:
+    """The options that chose what the tables hold, as they would be typed: parts, problems
+    and strategies other than the parser's defaults, and strategy options. Where the runs
+    came from (``--runs``, ``--keep``) and how many ran at once change none of it."""
+    words = [" --quick"] if args.quick else []
+    for option in ("parts", "problems", "narrow", "strategies"):
+        value = getattr(args, option)
+        if value != parser.get_default(option):
+            words.append(f" --{option} " + " ".join(value))
+    words += [f" --option {o}" for o in args.option]
+    return "".join(words)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 seeds, budgets 8 and 16: a smoke run in seconds")
@@ -329,7 +342,7 @@ def main(argv=None) -> int:
         [
             "# Benchmark suite" + (" (quick)" if args.quick else ""),
             "",
-            "Made by `python -m benchmarks.suite" + (" --quick" if args.quick else "") + "`.",
+            f"Made by `python -m benchmarks.suite{made_by(args, ap)}`.",
             "",
             *sections,
             *(["Skipped:", "", *(f"- {line}" for line in skipped), ""] if skipped else []),

@@ -314,6 +314,9 @@ def test_suite_quick_runs_the_synthetic_problems_and_resumes(tmp_path, capsys):
     assert suite.main(argv) == 0
     text = (tmp_path / "out" / "suite-quick.md").read_text()
     assert "## Synthetic problems" in text
+    # The report names the command that made it (what it ran, not where its runs are kept).
+    made = "--quick --parts synthetic --problems zdt3 c2dtlz2 --strategies random sobol"
+    assert f"Made by `python -m benchmarks.suite {made}`." in text
     for problem in ("zdt3", "c2dtlz2"):
         for strategy in ("random", "sobol"):
             assert f"| {problem} | {strategy} |" in text
