@@ -19,7 +19,10 @@ choices, plus the MLP ensemble on its residual, spread with the ridge part's
 posterior), ``quadratic+mlp`` (without the trends), ``linear+mlp`` (without the
 squares too), the same with ``spread=members`` (the MLPs' disagreement
 only; the same mean), ``mlp`` (the ensemble alone) and ``linear`` (the ridge
-part alone on the encoding, no spread). A synthetic problem's points are 3,000
+part alone on the encoding, no spread). Each fits the objectives on the screen's
+form (``QorScaler``, the strategy's default) but the first: ``model_scale=log``
+fits every positive objective's log and maps the predictions back
+(``diffusion.model_scale``); every variant is scored on the screen's form. A synthetic problem's points are 3,000
 valid points drawn at random from its space."""
 
 from __future__ import annotations
@@ -38,9 +41,18 @@ from edalize_dse.encoding import SpaceEncoder
 from edalize_dse.qor import QorScaler
 from edalize_dse.qor_constraints import column_scale, slacks
 from edalize_dse.store import Evaluation
+from edalize_dse.strategies.diffusion.model_scale import ModelScale
 from edalize_dse.strategies.diffusion.predictor import PredictorEnsemble
 
-VARIANTS = ("quadratic+trend+mlp", "quadratic+mlp", "linear+mlp", "linear+mlp, spread=members", "mlp", "linear")
+VARIANTS = (
+    "quadratic+trend+mlp, model_scale=log",
+    "quadratic+trend+mlp",
+    "quadratic+mlp",
+    "linear+mlp",
+    "linear+mlp, spread=members",
+    "mlp",
+    "linear",
+)
 
 
 def load(name: str):
@@ -91,11 +103,18 @@ def scores(space, evs, n: int, repeat: int) -> dict:
     raw = scaler.raw([evs[i] for i in train])
     scaler.fit(raw)
     y_test = scaler.transform(scaler.raw([evs[i] for i in test]))
-    y = torch.tensor(np.hstack([scaler.transform(raw), slack[train] / column_scale(slack[train])]), dtype=torch.float32)
+    scaled_slack = slack[train] / column_scale(slack[train])
+    scale = ModelScale(scaler, raw)
     feasible = (slack[test] <= 0).all(axis=1)
     out = {}
     for variant in VARIANTS:
+        logged = "model_scale=log" in variant
+        fitted = scale.targets(scaler.transform(raw)) if logged else scaler.transform(raw)
+        y = torch.tensor(np.hstack([fitted, scaled_slack]), dtype=torch.float32)
         mean, spread = predict(variant, x_all[train], y, x_all[test], repeat, encoder)
+        if logged:
+            z = torch.tensor(mean)
+            mean, spread = scale.to_screen(z).numpy(), scale.spread_to_screen(z, torch.tensor(spread)).numpy()
         row = [spearmanr(mean[feasible, j], y_test[feasible, j])[0] for j in range(m)]
         if slack.shape[1]:
             row.append(roc_auc_score(feasible, -mean[:, m:].max(axis=1)))

@@ -409,6 +409,54 @@ def test_predictor_spread_grows_along_directions_the_data_has_not_pinned_down():
     assert torch.allclose(spreads["linear+members"][1], capped, rtol=1e-4)
 
 
+def test_model_scale_fits_a_product_on_its_log_and_maps_back_to_the_screens_form():
+    from edalize_dse.qor import QorScaler
+    from edalize_dse.space import Objective
+    from edalize_dse.strategies.diffusion.model_scale import ModelScale
+    from edalize_dse.strategies.diffusion.predictor import PredictorEnsemble
+
+    gen = np.random.default_rng(3)
+    # Throughput-like (maximised) and power-like (minimised) products of three effects, each
+    # spanning well under a decade, so the screen's form keeps them linear; and a sum
+    # crossing zero, which no log can take.
+    x = gen.uniform(-1.0, 1.0, (400, 6))
+    effects = np.exp(0.35 * x[:, :3])
+    raw = np.column_stack([effects.prod(axis=1), effects[:, 0] * effects[:, 1] ** 2, x[:, 3] + x[:, 4]])
+    objectives = [Objective("thr", "max"), Objective("pow", "min"), Objective("sum", "min")]
+    train = slice(0, 16)
+    screen = QorScaler(objectives).fit(raw[train])
+    assert not screen.log.any()
+    y = screen.transform(raw)
+    scale = ModelScale(screen, raw[train])
+    assert list(scale.use_log) == [True, True, False]
+    assert np.allclose(ModelScale(screen, raw[train], log=False).targets(y[train]), y[train])
+
+    # The targets map back to the data exactly, slacks after the objectives pass through.
+    slack = np.ones((16, 1))
+    targets = torch.tensor(np.hstack([scale.targets(y[train]), slack]))
+    back = scale.to_screen(targets).numpy()
+    assert np.allclose(back[:, :3], y[train]) and np.allclose(back[:, 3:], slack)
+    assert not np.allclose(targets[:, :2].numpy(), y[train, :2])
+    # A spread is scaled by the map's slope (a finite difference of the mean's map).
+    z, spread = targets[:5], torch.full((5, 4), 0.01, dtype=torch.float64)
+    step = scale.to_screen(z + 1e-6) - scale.to_screen(z)
+    assert torch.allclose(scale.spread_to_screen(z, spread)[:, :3], 0.01 * step[:, :3] / 1e-6, rtol=1e-3)
+    assert torch.equal(scale.spread_to_screen(z, spread)[:, 3], spread[:, 3])
+
+    # From 16 points the ridge part predicts the products far better on their log, mapped
+    # back, than on the screen's linear form; the sum alike.
+    def held_out_error(chosen):
+        ridge = PredictorEnsemble(6, 3)
+        targets = torch.tensor(chosen.targets(y[train]), dtype=torch.float32)
+        ridge.fit_linear(torch.tensor(x[train], dtype=torch.float32), targets, None)
+        predicted = ridge.linear_part(torch.tensor(x[16:], dtype=torch.float32)).detach()
+        return np.abs(chosen.to_screen(predicted).numpy() - y[16:]).mean(axis=0)
+
+    on_log, on_screen = held_out_error(scale), held_out_error(ModelScale(screen, raw[train], log=False))
+    assert np.all(on_log[:2] < 0.5 * on_screen[:2])
+    assert np.isclose(on_log[2], on_screen[2])
+
+
 def test_strategy_options_parse_from_text():
     assert parse_options("init_points=16, explore=0.5,kappa=2") == {"init_points": 16, "explore": 0.5, "kappa": 2}
     assert parse_options(["population_size=8"]) == {"population_size": 8}
@@ -445,6 +493,8 @@ def test_diffusion_ablation_switches_run_and_are_checked(space):
         make_strategy("diffusion", space, seed=0, stall_test="time")
     with pytest.raises(DseError, match="stall_local"):
         make_strategy("diffusion", space, seed=0, stall_local=-0.1)
+    with pytest.raises(DseError, match="model_scale"):
+        make_strategy("diffusion", space, seed=0, model_scale="linear")
     with pytest.raises(DseError, match="explore, local, recombine and density"):
         make_strategy("diffusion", space, seed=0, explore=0.5, local=0.3, recombine=0.3)
     for options in (
@@ -456,6 +506,7 @@ def test_diffusion_ablation_switches_run_and_are_checked(space):
         {"repeats": "copies"},
         {"repeats": "neighbour"},
         {"stall_test": "front", "stall_local": 0.5},
+        {"model_scale": "log"},
     ):
         strategy = make_strategy("diffusion", space, seed=0, **{**FAST["diffusion"], **options})
         batches = drive(strategy, rounds=4, batch=3)

@@ -508,3 +508,20 @@ def test_a_saved_run_made_under_other_strategy_defaults_runs_again(tmp_path, cap
     assert "0 read back" in capsys.readouterr().out
     assert [r[3] for r in again] == [r[3] for r in first]  # run again: its own rows, not the stale ones
     assert json.loads(saved.read_text())[6] == strategy_bench.strategy_defaults("nsga2")
+
+
+def test_predictor_headroom_replaces_the_predictor_by_the_truth(tmp_path):
+    """The headroom benchmark runs the default controller with the true QoR as its
+    predictor's answer: it must do better than with that answer blurred, on the same seed."""
+    from benchmarks import predictor_headroom
+
+    out = tmp_path / "headroom.md"
+    predictor_headroom.main(["--seeds", "1", "--budget", "16", "--noise", "0", "0.5", "--jobs", "1", "--out", str(out)])
+    text = out.read_text()
+    assert text.startswith(
+        "Made by `PYTHONPATH=plugin python -m benchmarks.predictor_headroom --seeds 1 --budget 16 --noise 0 0.5`"
+    )
+    rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| gemmini_table |")]
+    assert [r[1] for r in rows] == ["true QoR", "true QoR + noise sd 0.5"]
+    truth, blurred = (float(r[-1].rstrip(" |")) for r in rows)
+    assert truth > blurred + 0.02

@@ -39,8 +39,11 @@ def usable(evaluations: list[Evaluation], objectives: list[Objective]) -> list[E
 
 
 class QorScaler:
-    def __init__(self, objectives: list[Objective]):
+    def __init__(self, objectives: list[Objective], log_span: float = LOG_SPAN):
+        """``log_span``: the spread (largest over smallest value) beyond which an objective is
+        logged; 1 logs every positive objective that varies at all (up to ``LOG_SPAN_MAX``)."""
         self.objectives = objectives
+        self.log_span = float(log_span)
         self.log = np.zeros(len(objectives), dtype=bool)
         self.low = np.zeros(len(objectives))
         self.span = np.ones(len(objectives))
@@ -54,7 +57,7 @@ class QorScaler:
         positive = (raw > 0).all(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(positive, raw.max(axis=0) / np.where(positive, raw.min(axis=0), 1.0), 1.0)
-        self.log = positive & (ratio > LOG_SPAN) & (ratio <= LOG_SPAN_MAX)
+        self.log = positive & (ratio > self.log_span) & (ratio <= LOG_SPAN_MAX)
         signed = self._signed(raw)
         self.low = signed.min(axis=0)
         span = signed.max(axis=0) - self.low

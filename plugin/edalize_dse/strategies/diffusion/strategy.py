@@ -29,6 +29,7 @@ import numpy as np
 
 from edalize_dse.qor import QorScaler
 from edalize_dse.qor_constraints import anchor_rows, column_scale, probability_feasible, slacks
+from edalize_dse.strategies.diffusion.model_scale import ModelScale
 from edalize_dse.strategies.diffusion.targets import RULES, STEP_START, adapt_step, select_targets
 from edalize_dse.strategies.model_based import ModelBasedStrategy
 
@@ -100,6 +101,10 @@ class DiffusionStrategy(ModelBasedStrategy):
         "the squares of its ordinal columns and the value and log value of each numeric choice of "
         "more than two levels, plus the MLP ensemble on what it leaves; default), quadratic+mlp "
         "(without the trends), linear+mlp (without the squares too) or mlp (the MLP ensemble alone)",
+        "model_scale": "the scale the predictor fits the objectives on: screen (the screen's form, which logs an "
+        "objective only across more than a decade; default) or log (the log of every positive objective, its "
+        "predictions mapped back to the screen's form: for objectives that are products of the parameters' "
+        "effects, as a real design's power and throughput are)",
         "spread": "the predictor's uncertainty the screen uses: linear+members (the ridge part's posterior spread "
         "plus the MLPs' disagreement; default) or members (the MLPs' disagreement only)",
     }
@@ -134,6 +139,7 @@ class DiffusionStrategy(ModelBasedStrategy):
         gain: str = "optimistic",
         predictor: str = "quadratic+trend+mlp",
         spread: str = "linear+members",
+        model_scale: str = "screen",
     ):
         super().__init__(space, seed, init_points)
         self.candidates = int(candidates)
@@ -186,6 +192,9 @@ class DiffusionStrategy(ModelBasedStrategy):
         self.spread = str(spread)
         if self.spread not in ("linear+members", "members"):
             raise ValueError(f"spread must be linear+members or members, got '{self.spread}'")
+        self.model_scale = str(model_scale)
+        if self.model_scale not in ("log", "screen"):
+            raise ValueError(f"model_scale must be log or screen, got '{self.model_scale}'")
         if self.candidates < 1 or self.targets < 1 or self.ddim_steps < 1:
             raise ValueError("candidates, targets and ddim_steps must be at least 1")
         shares = {"explore": self.explore, "local": self.local, "recombine": self.recombine, "density": self.density}
@@ -297,9 +306,12 @@ class DiffusionStrategy(ModelBasedStrategy):
             self.denoiser_opt,
             weights=weights,
         )
+        # With model_scale=log the predictor fits positive objectives on their log, where products
+        # of effects add up; its predictions are mapped back to y's form (diffusion.model_scale).
+        scale = ModelScale(scaler, raw, log=self.model_scale == "log")
         self.predictor.fit(
             x,
-            torch.tensor(np.hstack([y, slack_scaled]), dtype=torch.float32),
+            torch.tensor(np.hstack([scale.targets(y), slack_scaled]), dtype=torch.float32),
             300 if first else 100,
             gen,
             weights=weights,
@@ -325,7 +337,7 @@ class DiffusionStrategy(ModelBasedStrategy):
         goal = torch.tensor(np.repeat(targets, per_target, axis=0), dtype=torch.float32)
 
         def guide(x0):
-            predicted = self.predictor.mean(x0)
+            predicted = scale.to_screen(self.predictor.mean(x0))
             # Distance to the target, plus the predicted constraint misses (zero when met).
             return ((predicted[:, :m] - goal) ** 2).sum(dim=1) + (torch.relu(predicted[:, m:]) ** 2).sum(dim=1)
 
@@ -399,6 +411,7 @@ class DiffusionStrategy(ModelBasedStrategy):
             return []
         xp = torch.tensor(self.encoder.encode_many(pool), dtype=torch.float32)
         mean, spread = self.predictor.predict(xp)
+        mean, spread = scale.to_screen(mean), scale.spread_to_screen(mean, spread)
         mean, spread = mean.numpy().astype(float), spread.numpy().astype(float)
         kappa = self.optimism()
         feasibility = probability_feasible(mean[:, m:], spread[:, m:]) if slack.shape[1] else None
@@ -416,7 +429,7 @@ class DiffusionStrategy(ModelBasedStrategy):
         if self.screen == "random":
             picks = list(rng.permutation(len(pool))[:n])
         elif self.gain == "members":
-            samples = self.predictor.each(xp).numpy().astype(float)
+            samples = scale.to_screen(self.predictor.each(xp)).numpy().astype(float)
             # A member's sample is feasible when it predicts every scaled slack <= 0.
             feasible = np.all(samples[:, :, m:] <= 0.0, axis=2) if slack.shape[1] else None
             picks = select_batch_sampled(
