@@ -506,7 +506,7 @@ def test_diffusion_ablation_switches_run_and_are_checked(space):
         {"repeats": "copies"},
         {"repeats": "neighbour"},
         {"stall_test": "front", "stall_local": 0.5},
-        {"model_scale": "log"},
+        {"model_scale": "screen"},
     ):
         strategy = make_strategy("diffusion", space, seed=0, **{**FAST["diffusion"], **options})
         batches = drive(strategy, rounds=4, batch=3)

@@ -1,5 +1,6 @@
 """The scale the predictor fits the objectives on (``diffusion``'s ``model_scale``):
-the screen's form (the default) or the log of every positive objective (``log``).
+the log of every positive objective (``log``, the default) or the screen's form
+(``screen``).
 
 The targets, the denoiser's conditions and the screen's hypervolume all work in
 ``QorScaler``'s normalised form, which logs an objective only when it spans more
@@ -18,11 +19,13 @@ With ``log`` the predictor is trained on every positive objective's log
 (normalised to the data's range like the screen's form; a span over
 ``qor.LOG_SPAN_MAX`` stays linear there too) and its predictions are mapped back to
 the screen's form: the mean through the exponential, the spread times the map's
-slope there. Everything downstream of the predictor is unchanged. It is not the
-default: it takes table 1 to 95 % of its front in 35 evaluations instead of 42,
-but it costs on some synthetic problems, whose objectives are sums or approach
-zero (DTLZ7 0.817 against 0.867 at 100 evaluations, the hardware-like narrow
-problems 0.005-0.011), and the suite's defaults are chosen by the worst case."""
+slope there. Everything downstream of the predictor is unchanged. On the suite it
+takes table 1 to 95 % of its front in 35 evaluations instead of 42, and table 2
+with a prior in 38 instead of 55; it costs on synthetic objectives that are sums
+or near zero at the front (DTLZ7 0.817 against 0.867 at 100 evaluations, the
+hardware-like narrow problems 0.005-0.011) while staying the best strategy on each
+problem of the suite (docs/experiments/diffusion-controller.md, "the predictor's
+scale")."""
 
 from __future__ import annotations
 

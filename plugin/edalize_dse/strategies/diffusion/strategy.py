@@ -101,10 +101,10 @@ class DiffusionStrategy(ModelBasedStrategy):
         "the squares of its ordinal columns and the value and log value of each numeric choice of "
         "more than two levels, plus the MLP ensemble on what it leaves; default), quadratic+mlp "
         "(without the trends), linear+mlp (without the squares too) or mlp (the MLP ensemble alone)",
-        "model_scale": "the scale the predictor fits the objectives on: screen (the screen's form, which logs an "
-        "objective only across more than a decade; default) or log (the log of every positive objective, its "
-        "predictions mapped back to the screen's form: for objectives that are products of the parameters' "
-        "effects, as a real design's power and throughput are)",
+        "model_scale": "the scale the predictor fits the objectives on: log (the log of every positive objective, "
+        "where products of the parameters' effects such as a design's throughput add up, its predictions mapped "
+        "back to the screen's form; default) or screen (the screen's form, which logs an objective only across "
+        "more than a decade)",
         "spread": "the predictor's uncertainty the screen uses: linear+members (the ridge part's posterior spread "
         "plus the MLPs' disagreement; default) or members (the MLPs' disagreement only)",
     }
@@ -139,7 +139,7 @@ class DiffusionStrategy(ModelBasedStrategy):
         gain: str = "optimistic",
         predictor: str = "quadratic+trend+mlp",
         spread: str = "linear+members",
-        model_scale: str = "screen",
+        model_scale: str = "log",
     ):
         super().__init__(space, seed, init_points)
         self.candidates = int(candidates)
@@ -306,8 +306,8 @@ class DiffusionStrategy(ModelBasedStrategy):
             self.denoiser_opt,
             weights=weights,
         )
-        # With model_scale=log the predictor fits positive objectives on their log, where products
-        # of effects add up; its predictions are mapped back to y's form (diffusion.model_scale).
+        # The predictor fits positive objectives on their log, where products of effects add up;
+        # its predictions are mapped back to y's form (diffusion.model_scale).
         scale = ModelScale(scaler, raw, log=self.model_scale == "log")
         self.predictor.fit(
             x,
