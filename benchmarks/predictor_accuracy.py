@@ -22,8 +22,8 @@ only; the same mean), ``mlp`` (the ensemble alone) and ``linear`` (the ridge
 part alone on the encoding, no spread). Each fits the objectives on the screen's
 form (``QorScaler``) but the first, the strategy's default: ``model_scale=log``
 fits every positive objective's log and maps the predictions back
-(``diffusion.model_scale``); every variant is scored on the screen's form. A synthetic problem's points are 3,000
-valid points drawn at random from its space."""
+(``diffusion.model_scale``); every variant is scored on the screen's form. A
+synthetic problem's points are 3,000 valid points drawn at random from its space."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ predictor and conditioned on Pareto-aware targets (the default strategy).
 After the Sobol initial design of ``ModelBasedStrategy``, each model round
 fine-tunes the denoiser (``diffusion.denoiser``) and the predictor
 (``diffusion.predictor``: a ridge regression plus an MLP ensemble on its residual) on
-the encoded points and their normalised QoR; picks conditioning targets beyond
+the encoded points and their normalised QoR (the predictor on the log of each positive
+objective, ``diffusion.model_scale``); picks conditioning targets beyond
 the front (``diffusion.targets``); samples candidates by DDIM with classifier-free
 guidance and the predictor's gradient; adds uniform (``explore``), Parzen-density
 (``density``) and optionally local or recombined candidates; legalises them to
