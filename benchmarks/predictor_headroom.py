@@ -38,14 +38,12 @@ def run_one(problem: str, noise: float, true_feasibility: bool, seed: int, budge
 
     from edalize_dse.qor import QorScaler
     from edalize_dse.qor_constraints import column_scale, slacks
-    from edalize_dse.strategies import make_strategy
     from edalize_dse.strategies.diffusion import predictor, strategy
 
     torch.set_num_threads(1)
     space_path, table_path, _ = TABLES[problem]
     objective = strategy_bench._objective(f"table:{space_path},{table_path}")
     space = objective.space
-    run = make_strategy("diffusion", space, seed, model_scale="screen")
     m = len(space.objectives)
     fitted: dict = {}
 
@@ -75,7 +73,7 @@ def run_one(problem: str, noise: float, true_feasibility: bool, seed: int, budge
                     spread[i, m:] = 1e-6
             return mean, spread
 
-    run.__class__ = Told
+    run = Told(space, seed, model_scale="screen")
     predictor.PredictorEnsemble = Truth  # this worker process only; the strategy imports it per round
     rows, _ = strategy_bench.run_loop(objective, run, budget, batch)
     ideal, nadir, reference_hv = objective.reference()
